@@ -1,0 +1,58 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Hub } from './domain/hub.js';
+import { errorHandler } from './http/errors.js';
+import { requestLog } from './http/logging.js';
+import type { Metrics } from './http/metrics.js';
+import { mountAdmin } from './protocols/admin/routes.js';
+import type { ProtocolDeps } from './protocols/deps.js';
+import { mountIcar } from './protocols/icar/routes.js';
+import { KindRenderers } from './protocols/pull/render.js';
+
+export interface AppOptions {
+  readonly hub: Hub;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly publicUrl?: string;
+  readonly fullSyncLeaseMs: number;
+}
+
+export interface HubApp {
+  readonly koa: Koa;
+  readonly router: Router;
+}
+
+/** The Koa app: error handling, logs and metrics around every protocol's routes. */
+export function createApp(options: AppOptions): HubApp {
+  const { hub, logger, metrics } = options;
+  const koa = new Koa({ proxy: false });
+  // errors are rendered by errorHandler; Koa's own handler only sees failures after headers went out
+  koa.on('error', (err: unknown) => logger.debug({ err }, 'response stream ended with an error'));
+  koa.silent = true;
+
+  const router = new Router();
+  const deps: ProtocolDeps = {
+    hub,
+    logger,
+    metrics,
+    renderers: new KindRenderers(),
+    baseUrl: (ctx) => options.publicUrl ?? `${ctx.protocol}://${ctx.host}`,
+    fullSyncLeaseMs: options.fullSyncLeaseMs,
+  };
+  hub.ingestor.on('ingested', (e) => {
+    metrics.received.inc({ dataset: e.dataset }, e.received);
+    metrics.changes.inc({ dataset: e.dataset }, e.changes);
+  });
+
+  mountAdmin(router, deps);
+  mountIcar(router, deps);
+
+  koa.use(requestLog(logger));
+  koa.use(metrics.middleware());
+  koa.use(errorHandler(logger));
+  koa.use(router.routes());
+  // 405 with Allow / 501 are set here; errorHandler turns the empty answers into JSON errors
+  koa.use(router.allowedMethods());
+  return { koa, router };
+}

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Everything the hub reads from its environment (API.md §0), typed. */
+export interface HubConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** STORE_URL: postgres://… selects the PostgreSQL engine; unset means LevelDB under dataDir */
+  readonly storeUrl?: string;
+  readonly adminToken?: string;
+  readonly logLevel: string;
+  /** the base URL clients reach the hub at, when it differs from the Host they send */
+  readonly publicUrl?: string;
+  readonly fullSyncLeaseMs: number;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  if (!/^\d+$/.test(v)) throw new Error(`${name} must be a non-negative integer, got '${v}'`);
+  return Number(v);
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
+  return {
+    port: int(env, 'PORT', 3000),
+    host: env.HOST || '127.0.0.1',
+    dataDir: resolve(env.DATA_DIR || './data'),
+    storeUrl: env.STORE_URL || undefined,
+    adminToken: env.HUB_ADMIN_TOKEN || undefined,
+    logLevel: env.LOG_LEVEL || 'info',
+    publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
+    fullSyncLeaseMs: int(env, 'FULL_SYNC_LEASE_MS', 3_600_000),
+  };
+}
+
+/**
+ * The admin token: HUB_ADMIN_TOKEN when set; otherwise the one generated on first start and kept in
+ * DATA_DIR/admin-token (mode 0600). `generated` tells the caller to print it, once.
+ */
+export function resolveAdminToken(config: HubConfig): { token: string; generated: boolean } {
+  if (config.adminToken) return { token: config.adminToken, generated: false };
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'admin-token');
+  try {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token !== '') return { token, generated: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const token = randomBytes(24).toString('hex');
+  writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
+  return { token, generated: true };
+}

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { badRequest } from '../errors.js';
+import type { JsonObject } from '../store/types.js';
+import {
+  compileFixedSchema,
+  compileRecordSchema,
+  formatAjvError,
+  type ValidationMode,
+} from './validation.js';
+
+/** The body of PUT /datasets/{id} (API.md §1), as spec/schemas/dataset-config.json defines it. */
+export interface DatasetConfig {
+  title?: string;
+  uniqueKeys?: string[];
+  schema?: object | boolean;
+  validationMode?: ValidationMode;
+  dedupKey?: string;
+  push?: { enabled?: boolean };
+  public?: boolean;
+  recovery?: boolean;
+  quota?: { perDay: number };
+  alert?: { inactiveMinutes: number; webhook: string };
+  schedule?: { url: string; format?: 'json' | 'ndjson' | 'csv'; everyMinutes: number };
+  upstream?: { url: string; dataset: string; key: string };
+}
+
+const schemaFile = new URL('../../spec/schemas/dataset-config.json', import.meta.url);
+const validateConfig = compileFixedSchema(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+
+/** Checks a PUT body; the record schema it carries must compile too. */
+export function parseDatasetConfig(body: unknown): DatasetConfig {
+  if (!validateConfig(body)) {
+    const first = validateConfig.errors?.[0];
+    throw badRequest('INVALID_CONFIG', first ? formatAjvError(first) : 'invalid dataset configuration');
+  }
+  const config = body as DatasetConfig;
+  if (config.schema !== undefined) compileRecordSchema(config.schema, config.validationMode ?? 'strict');
+  return config;
+}
+
+/** The config as stored: it was checked on the way in, so reading it back needs no second check. */
+export function configOf(record: { readonly config: JsonObject }): DatasetConfig {
+  return record.config as DatasetConfig;
+}
+
+export const pushEnabled = (c: DatasetConfig): boolean => c.push?.enabled !== false;
+export const recoveryEnabled = (c: DatasetConfig): boolean => c.recovery !== false;
+
+/** The config as shown to readers: secrets of outgoing connections are never echoed. */
+export function redactConfig(c: DatasetConfig): DatasetConfig {
+  return c.upstream ? { ...c, upstream: { ...c.upstream, key: '***' } } : c;
+}

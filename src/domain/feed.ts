@@ -1,0 +1,188 @@
+import { badRequest } from '../errors.js';
+import type { Change, DatasetRecord, Store } from '../store/types.js';
+import { decodeKeyToken, decodeSeqToken, encodeKeyToken, encodeSeqToken } from './tokens.js';
+
+/**
+ * Reading a dataset's changelog with continuation tokens (API.md §2–3). A token names an epoch and
+ * a position; a token of an older epoch restarts the reader from the beginning (full sync), a token
+ * the hub never issued is a 400.
+ */
+export interface ChangesOptions {
+  readonly since?: string;
+  readonly limit?: number;
+  readonly latestOnly?: boolean;
+}
+
+export class ChangesReader {
+  private lastSeen = 0;
+  private emitted = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly secret: string,
+    readonly dataset: DatasetRecord,
+    /** the token was of an older epoch: the reader starts over */
+    readonly fullSync: boolean,
+    readonly afterSeq: number,
+    private readonly options: ChangesOptions,
+  ) {
+    this.lastSeen = afterSeq;
+  }
+
+  async *items(): AsyncGenerator<Change> {
+    for await (const c of this.store.changes(this.dataset.name, {
+      epoch: this.dataset.epoch,
+      afterSeq: this.afterSeq,
+      limit: this.options.limit,
+      latestOnly: this.options.latestOnly,
+    })) {
+      this.lastSeen = c.seq;
+      this.emitted++;
+      yield c;
+    }
+  }
+
+  /**
+   * The position (and token) to continue from, once items() is exhausted: after the last item when the limit cut
+   * the page, else after everything that was committed when the read began (so that skipped
+   * latestOnly entries are not scanned again).
+   */
+  position(): number {
+    const limited = this.options.limit !== undefined && this.emitted >= this.options.limit;
+    return limited ? this.lastSeen : Math.max(this.lastSeen, this.dataset.lastSeq);
+  }
+
+  token(): string {
+    return encodeSeqToken(this.secret, this.dataset.name, {
+      epoch: this.dataset.epoch,
+      seq: this.position(),
+    });
+  }
+}
+
+export function openChanges(
+  store: Store,
+  secret: string,
+  dataset: DatasetRecord,
+  options: ChangesOptions,
+): ChangesReader {
+  let afterSeq = 0;
+  let fullSync = false;
+  if (options.since !== undefined && options.since !== '') {
+    const pos = decodeSeqToken(secret, dataset.name, options.since);
+    if (pos.epoch !== dataset.epoch) {
+      fullSync = true;
+    } else if (pos.seq > dataset.lastSeq) {
+      throw badRequest('INVALID_TOKEN', 'the continuation token is beyond the last change of this dataset');
+    } else {
+      afterSeq = pos.seq;
+    }
+  }
+  return new ChangesReader(store, secret, dataset, fullSync, afterSeq, options);
+}
+
+export interface CurrentOptions {
+  readonly from?: string;
+  readonly limit?: number;
+}
+
+/** Current state (live keys) in key order, paged with `from` tokens. */
+export class CurrentReader {
+  private lastKey: string | undefined;
+  private emitted = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly secret: string,
+    readonly dataset: DatasetRecord,
+    readonly fullSync: boolean,
+    private readonly afterKey: string | undefined,
+    private readonly limit: number | undefined,
+  ) {
+    this.lastKey = afterKey;
+  }
+
+  async *items(): AsyncGenerator<Change> {
+    for await (const c of this.store.current(this.dataset.name, {
+      epoch: this.dataset.epoch,
+      afterKey: this.afterKey,
+      limit: this.limit,
+    })) {
+      this.lastKey = c.key;
+      this.emitted++;
+      yield c;
+    }
+  }
+
+  /** Is there possibly more after this page? */
+  get more(): boolean {
+    return this.limit !== undefined && this.emitted >= this.limit;
+  }
+
+  /** `from` token of the next page (an exhausted listing gives a token whose page is empty). */
+  token(): string {
+    return encodeKeyToken(this.secret, this.dataset.name, {
+      epoch: this.dataset.epoch,
+      key: this.lastKey ?? '',
+    });
+  }
+
+  /** A changes token as of the start of the listing: follow /changes from there after a full read. */
+  changesToken(): string {
+    return encodeSeqToken(this.secret, this.dataset.name, {
+      epoch: this.dataset.epoch,
+      seq: this.dataset.lastSeq,
+    });
+  }
+}
+
+export function openCurrent(
+  store: Store,
+  secret: string,
+  dataset: DatasetRecord,
+  options: CurrentOptions,
+): CurrentReader {
+  let afterKey: string | undefined;
+  let fullSync = false;
+  if (options.from !== undefined && options.from !== '') {
+    const pos = decodeKeyToken(secret, dataset.name, options.from);
+    if (pos.epoch !== dataset.epoch) fullSync = true;
+    else afterKey = pos.key === '' ? undefined : pos.key;
+  }
+  return new CurrentReader(store, secret, dataset, fullSync, afterKey, options.limit);
+}
+
+/**
+ * Resolves true as soon as the dataset has a change after `afterSeq` (or moved to another epoch),
+ * false after `timeoutMs` or when `signal` aborts (the client went away).
+ */
+export function waitForChange(
+  store: Store,
+  dataset: DatasetRecord,
+  afterSeq: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    let done = false;
+    const finish = (value: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+      resolve(value);
+    };
+    const onAbort = (): void => finish(false);
+    const unsubscribe = store.subscribe((n) => {
+      if (n.dataset === dataset.name && (n.epoch !== dataset.epoch || n.lastSeq > afterSeq)) finish(true);
+    });
+    const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // a commit may have landed between the caller's read of the record and the subscription
+    void store.getDataset(dataset.name).then((now) => {
+      if (!now || now.epoch !== dataset.epoch || now.lastSeq > afterSeq) finish(true);
+    });
+    if (signal?.aborted) finish(false);
+  });
+}

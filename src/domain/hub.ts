@@ -1,0 +1,47 @@
+import type { DatasetRecord, JsonObject, Store } from '../store/types.js';
+import { hashKey } from './credentials.js';
+import { Datasets } from './datasets.js';
+import { Ingestor } from './ingest.js';
+import { Quotas } from './quota.js';
+
+/** A piece of background work (alerts, schedules, forwarding) reporting on one dataset. */
+export type StatusProvider = (dataset: DatasetRecord) => JsonObject | undefined;
+
+/**
+ * The domain's composition root: the services protocols and operations call. Everything here talks
+ * to the store through its interface only.
+ */
+export class Hub {
+  readonly datasets: Datasets;
+  readonly ingestor: Ingestor;
+  readonly quotas = new Quotas();
+  private readonly statusProviders = new Map<string, StatusProvider>();
+
+  private constructor(
+    readonly store: Store,
+    /** hub-wide secret for token MACs */
+    readonly secret: string,
+    adminToken: string,
+  ) {
+    this.datasets = new Datasets(store, hashKey(adminToken));
+    this.ingestor = new Ingestor(store);
+  }
+
+  static async create(store: Store, adminToken: string): Promise<Hub> {
+    return new Hub(store, await store.secret(), adminToken);
+  }
+
+  /** Operations register what they know about a dataset for GET /datasets/{id}. */
+  registerStatus(name: string, provider: StatusProvider): void {
+    this.statusProviders.set(name, provider);
+  }
+
+  statusOf(dataset: DatasetRecord): JsonObject {
+    const out: JsonObject = {};
+    for (const [name, provider] of this.statusProviders) {
+      const s = provider(dataset);
+      if (s !== undefined) out[name] = s;
+    }
+    return out;
+  }
+}

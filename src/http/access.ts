@@ -1,0 +1,49 @@
+import type { Context } from 'koa';
+import { HubError } from '../errors.js';
+import { configOf } from '../domain/config.js';
+import type { Need, Principal } from '../domain/datasets.js';
+import type { Hub } from '../domain/hub.js';
+import type { DatasetRecord } from '../store/types.js';
+import { credentialOf } from './auth.js';
+
+export interface Access {
+  readonly dataset: DatasetRecord;
+  readonly principal: Principal;
+}
+
+/**
+ * The gate in front of every dataset route: the dataset must exist (404), the credential must be
+ * valid (401) and grant `need` on it (403), and a dataset key must be within its daily quota (429,
+ * with X-RateLimit-* headers on every answer). Admin is never limited.
+ */
+export async function datasetAccess(hub: Hub, ctx: Context, datasetId: string, need: Need): Promise<Access> {
+  const dataset = await hub.datasets.require(datasetId);
+  const principal = await hub.datasets.identify(credentialOf(ctx));
+  hub.datasets.authorize(principal, need, dataset);
+  const quota = configOf(dataset).quota;
+  if (quota && principal.role !== 'admin' && principal.role !== 'anonymous') {
+    const q = hub.quotas.take(principal.keyHash, quota.perDay);
+    ctx.set('X-RateLimit-Limit', String(q.limit));
+    ctx.set('X-RateLimit-Remaining', String(q.remaining));
+    ctx.set('X-RateLimit-Reset', String(q.reset));
+    if (!q.allowed) {
+      throw new HubError(
+        429,
+        'QUOTA_EXCEEDED',
+        'Too many requests on the API: the daily quota of this key is used up',
+        {
+          errorcode: 10002,
+          retryAfter: Math.max(1, Math.ceil(q.reset - Date.now() / 1000)),
+        },
+      );
+    }
+  }
+  return { dataset, principal };
+}
+
+/** The gate in front of admin routes. */
+export async function adminAccess(hub: Hub, ctx: Context): Promise<Principal> {
+  const principal = await hub.datasets.identify(credentialOf(ctx));
+  hub.datasets.authorize(principal, 'admin');
+  return principal;
+}

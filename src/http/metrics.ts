@@ -1,0 +1,51 @@
+import type { Middleware } from 'koa';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The hub's Prometheus figures, one registry per hub (tests run several hubs in one process). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'hub_http_requests_total',
+    help: 'HTTP requests answered, by route, method and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'hub_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request (until the headers and body are handed to the socket)',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly received = new Counter({
+    name: 'hub_records_received_total',
+    help: 'Records, resources, entities and events accepted, by dataset',
+    labelNames: ['dataset'] as const,
+    registers: [this.registry],
+  });
+  readonly changes = new Counter({
+    name: 'hub_changes_written_total',
+    help: 'Changes appended to the changelog, by dataset',
+    labelNames: ['dataset'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts and times every request, labelled by the route pattern (never the raw path). */
+  middleware(): Middleware {
+    return async (ctx, next) => {
+      const end = process.hrtime.bigint();
+      try {
+        await next();
+      } finally {
+        const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+        const seconds = Number(process.hrtime.bigint() - end) / 1e9;
+        this.requests.inc({ method: ctx.method, route, status: String(ctx.status) });
+        this.latency.observe({ method: ctx.method, route }, seconds);
+      }
+    };
+  }
+}

@@ -1,0 +1,60 @@
+import { Readable, pipeline } from 'node:stream';
+import { constants, createGzip } from 'node:zlib';
+import type { Context } from 'koa';
+
+/** Chunks written to the socket are at least this big (unless the source pauses or ends). */
+const CHUNK_CHARS = 64 * 1024;
+
+/** Joins many small strings into socket-sized chunks: fewer writes, same bytes. */
+async function* coalesce(source: AsyncIterable<string>): AsyncGenerator<string> {
+  let buf = '';
+  for await (const s of source) {
+    buf += s;
+    if (buf.length >= CHUNK_CHARS) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (buf !== '') yield buf;
+}
+
+export interface StreamOptions {
+  readonly contentType: string;
+  /** push every piece to the client at once (SSE, NDJSON tails): no coalescing, gzip sync-flushed */
+  readonly flushEach?: boolean;
+}
+
+/**
+ * Streams an async iterable of strings as the response body, with back-pressure (the source is
+ * pulled only as fast as the client reads, so memory stays flat) and gzip when the client accepts
+ * it. When the client goes away, the stream is destroyed and the source's `finally` runs (closing
+ * store iterators).
+ */
+export function sendStream(ctx: Context, source: AsyncIterable<string>, options: StreamOptions): void {
+  const readable = Readable.from(options.flushEach ? source : coalesce(source), { objectMode: false });
+  ctx.type = options.contentType;
+  ctx.set('Vary', 'Accept-Encoding');
+  if (ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
+    ctx.set('Content-Encoding', 'gzip');
+    const gzip = createGzip(options.flushEach ? { flush: constants.Z_SYNC_FLUSH } : {});
+    ctx.body = pipeline(readable, gzip, () => undefined);
+  } else {
+    ctx.body = readable;
+  }
+}
+
+/** JSON array framing: `[` head items… tail `]`, comma-separated, from already serialised items. */
+export async function* jsonArray(items: AsyncIterable<string>): AsyncGenerator<string> {
+  yield '[';
+  let first = true;
+  for await (const item of items) {
+    yield first ? item : ',' + item;
+    first = false;
+  }
+  yield ']';
+}
+
+/** NDJSON framing: one JSON value a line. */
+export async function* ndjson(items: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const item of items) yield item + '\n';
+}

@@ -1,0 +1,70 @@
+import type Router from '@koa/router';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { notFound } from '../../errors.js';
+import { adminAccess, datasetAccess } from '../../http/access.js';
+import { credentialOf } from '../../http/auth.js';
+import { errorBody, renderHubError } from '../../http/errors.js';
+import { readJson } from '../../http/json.js';
+import type { ProtocolDeps } from '../deps.js';
+import { detail, listItem } from './view.js';
+
+const openapiFile = new URL('../../../spec/openapi.yaml', import.meta.url);
+
+/** Loaded once: the spec is part of the code and does not change while the hub runs. */
+let openapiJson: string | undefined;
+function openapi(): string {
+  openapiJson ??= JSON.stringify(parseYaml(readFileSync(openapiFile, 'utf8')));
+  return openapiJson;
+}
+
+/** Health, metrics, the OpenAPI document and dataset administration (API.md §0–1). */
+export function mountAdmin(router: Router, deps: ProtocolDeps): void {
+  const { hub } = deps;
+  const hubErrors = errorBody(renderHubError);
+
+  router.get('/health', hubErrors, (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+
+  router.get('/metrics', hubErrors, async (ctx) => {
+    ctx.type = deps.metrics.registry.contentType;
+    ctx.body = await deps.metrics.registry.metrics();
+  });
+
+  router.get('/openapi.json', hubErrors, (ctx) => {
+    ctx.type = 'application/json';
+    ctx.body = openapi();
+  });
+
+  router.get('/datasets', hubErrors, async (ctx) => {
+    const principal = await hub.datasets.identify(credentialOf(ctx));
+    const base = deps.baseUrl(ctx);
+    ctx.body = (await hub.datasets.readable(principal)).map((d) => listItem(d, base));
+  });
+
+  router.put('/datasets/:id', hubErrors, async (ctx) => {
+    await adminAccess(hub, ctx);
+    const body = await readJson(ctx);
+    const { created, record, keys } = await hub.datasets.put(ctx.params.id!, body);
+    ctx.status = created ? 201 : 200;
+    ctx.body = { ...detail(hub, record, deps.baseUrl(ctx), { role: 'admin' }), ...keys };
+  });
+
+  router.get('/datasets/:id', hubErrors, async (ctx) => {
+    const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
+    ctx.body = detail(hub, dataset, deps.baseUrl(ctx), principal);
+  });
+
+  router.delete('/datasets/:id', hubErrors, async (ctx) => {
+    await adminAccess(hub, ctx);
+    await hub.datasets.require(ctx.params.id!);
+    if (!(await hub.datasets.delete(ctx.params.id!))) throw notFound('DATASET_NOT_FOUND', 'no such dataset');
+    ctx.status = 204;
+  });
+
+  router.post('/datasets/:id/keys/renew', hubErrors, async (ctx) => {
+    await adminAccess(hub, ctx);
+    ctx.body = await hub.datasets.renewKeys(ctx.params.id!);
+  });
+}

@@ -1,0 +1,17 @@
+import type { Context } from 'koa';
+import type { Logger } from 'pino';
+import type { Hub } from '../domain/hub.js';
+import type { Metrics } from '../http/metrics.js';
+import type { KindRenderers } from './pull/render.js';
+
+/** What every protocol adapter is given when it is mounted. */
+export interface ProtocolDeps {
+  readonly hub: Hub;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly renderers: KindRenderers;
+  /** the hub's public base URL for a request, no trailing slash */
+  readonly baseUrl: (ctx: Context) => string;
+  /** how long a UDA full sync may go without a request before it expires */
+  readonly fullSyncLeaseMs: number;
+}

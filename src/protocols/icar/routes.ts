@@ -1,0 +1,47 @@
+import type Router from '@koa/router';
+import { notFound } from '../../errors.js';
+import { datasetAccess } from '../../http/access.js';
+import { errorBody, renderHubError } from '../../http/errors.js';
+import { readJson, sendJsonText } from '../../http/json.js';
+import type { JsonValue } from '../../store/types.js';
+import type { ProtocolDeps } from '../deps.js';
+import { renderOne, serveChanges, serveCurrent } from '../pull/feeds.js';
+import { resourceRenderer } from './render.js';
+import { RESOURCE_KIND, resourceKey, translateIcar } from './translate.js';
+
+/**
+ * ICAR / Mimiro generic data exchange (API.md §3): push resources, pull the changes feed and the
+ * current state. Both `/dataset/…` (the ICAR draft's spelling) and `/datasets/…` are served.
+ */
+export function mountIcar(router: Router, deps: ProtocolDeps): void {
+  const { hub } = deps;
+  hub.ingestor.register('icar', translateIcar);
+  deps.renderers.register(RESOURCE_KIND, resourceRenderer);
+  const hubErrors = errorBody(renderHubError);
+
+  for (const base of ['/datasets', '/dataset']) {
+    router.post(`${base}/:id/resources`, hubErrors, async (ctx) => {
+      const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'push');
+      const body = (await readJson(ctx)) as JsonValue;
+      const result = await hub.ingestor.ingest(dataset, { protocol: 'icar', body });
+      ctx.body = { status: 'OK', received: result.received, changes: result.changes };
+    });
+
+    router.get(`${base}/:id/changes`, hubErrors, async (ctx) => {
+      const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
+      await serveChanges(deps, ctx, dataset);
+    });
+
+    router.get(`${base}/:id/resources`, hubErrors, async (ctx) => {
+      const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
+      await serveCurrent(deps, ctx, dataset);
+    });
+
+    router.get(`${base}/:id/resources/:source/:sourceId`, hubErrors, async (ctx) => {
+      const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
+      const change = await hub.store.get(dataset.name, resourceKey(ctx.params.source!, ctx.params.sourceId!));
+      if (!change || change.deleted) throw notFound('RESOURCE_NOT_FOUND', 'no such resource in this dataset');
+      sendJsonText(ctx, await renderOne(deps, ctx, dataset, change));
+    });
+  }
+}

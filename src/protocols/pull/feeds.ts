@@ -1,0 +1,186 @@
+import type { Context } from 'koa';
+import { openChanges, openCurrent, waitForChange, type ChangesReader } from '../../domain/feed.js';
+import type { Hub } from '../../domain/hub.js';
+import { namespacesOf } from '../../domain/namespaces.js';
+import { encodeSeqToken } from '../../domain/tokens.js';
+import { jsonArray, ndjson, sendStream } from '../../http/stream.js';
+import type { Change, DatasetRecord } from '../../store/types.js';
+import { queryBool, queryEnum, queryInt, queryString } from './query.js';
+import type { ItemFormat, KindRenderers, RenderContext } from './render.js';
+
+export interface PullDeps {
+  readonly hub: Hub;
+  readonly renderers: KindRenderers;
+  /** the hub's public base URL for this request, no trailing slash */
+  readonly baseUrl: (ctx: Context) => string;
+}
+
+/** Long-polls wait at most this long, whatever the client asks. */
+export const MAX_LONGPOLL_MS = 300_000;
+const DEFAULT_LONGPOLL_MS = 30_000;
+/** An idle SSE stream sends a comment this often so proxies and clients know it is alive. */
+const SSE_HEARTBEAT_MS = 15_000;
+const MAX_LIMIT = 1_000_000_000;
+
+type Framing = 'json' | 'ndjson';
+
+/** JSON array by default; NDJSON and JSON-LD items by `format=` or the Accept header. */
+function negotiate(ctx: Context): { framing: Framing; format: ItemFormat } {
+  const format = queryEnum(ctx, 'format', ['json', 'ndjson', 'jsonld'] as const);
+  const accept = ctx.get('accept');
+  const framing: Framing =
+    format === 'ndjson' || (!format && accept.includes('application/x-ndjson')) ? 'ndjson' : 'json';
+  const itemFormat: ItemFormat =
+    format === 'jsonld' || (!format && accept.includes('application/ld+json')) ? 'jsonld' : 'plain';
+  return { framing, format: itemFormat };
+}
+
+function renderContext(
+  deps: PullDeps,
+  ctx: Context,
+  dataset: DatasetRecord,
+  format: ItemFormat,
+): RenderContext {
+  return { dataset, baseUrl: deps.baseUrl(ctx), namespaces: namespacesOf(dataset.attrs), format };
+}
+
+const contextElement = (rc: RenderContext): string =>
+  JSON.stringify({ id: '@context', namespaces: rc.namespaces });
+
+/** Aborts when the client's connection closes, so waits and streams stop with it. */
+function clientGone(ctx: Context): AbortSignal {
+  const ac = new AbortController();
+  ctx.res.once('close', () => ac.abort());
+  return ac.signal;
+}
+
+async function* renderItems(
+  deps: PullDeps,
+  rc: RenderContext,
+  items: AsyncIterable<Change>,
+): AsyncGenerator<string> {
+  for await (const c of items) {
+    const r = deps.renderers.render(c, rc);
+    yield typeof r === 'string' ? r : await r;
+  }
+}
+
+function send(ctx: Context, framing: Framing, items: AsyncIterable<string>): void {
+  if (framing === 'ndjson') sendStream(ctx, ndjson(items), { contentType: 'application/x-ndjson' });
+  else sendStream(ctx, jsonArray(items), { contentType: 'application/json' });
+}
+
+/**
+ * GET …/changes (API.md §3): context element, the changes after `since` in sequence order, and the
+ * continuation element last (always present). `feed=longpoll` waits for a first change;
+ * `feed=eventsource` streams changes as Server-Sent Events until the client leaves.
+ */
+export async function serveChanges(deps: PullDeps, ctx: Context, dataset: DatasetRecord): Promise<void> {
+  const feed = queryEnum(ctx, 'feed', ['normal', 'longpoll', 'eventsource'] as const) ?? 'normal';
+  const since = queryString(ctx, 'since');
+  const limit = queryInt(ctx, 'limit', 0, MAX_LIMIT);
+  const latestOnly = queryBool(ctx, 'latestOnly') ?? false;
+  const timeout = queryInt(ctx, 'timeout', 0, MAX_LONGPOLL_MS) ?? DEFAULT_LONGPOLL_MS;
+  const { framing, format } = negotiate(ctx);
+  const { hub } = deps;
+
+  if (feed === 'eventsource') {
+    const lastEventId = ctx.get('last-event-id');
+    return serveEventSource(deps, ctx, dataset, lastEventId !== '' ? lastEventId : since, format);
+  }
+
+  let reader = openChanges(hub.store, hub.secret, dataset, { since, limit, latestOnly });
+  if (feed === 'longpoll' && !reader.fullSync && dataset.lastSeq <= reader.afterSeq) {
+    const changed = await waitForChange(hub.store, dataset, reader.afterSeq, timeout, clientGone(ctx));
+    if (changed) {
+      const fresh = await hub.datasets.require(dataset.name);
+      reader = openChanges(hub.store, hub.secret, fresh, { since, limit, latestOnly });
+    }
+  }
+  if (reader.fullSync) ctx.set('icar-full-sync', 'true');
+  const rc = renderContext(deps, ctx, reader.dataset, format);
+  const r = reader;
+  async function* body(): AsyncGenerator<string> {
+    yield contextElement(rc);
+    yield* renderItems(deps, rc, r.items());
+    yield JSON.stringify({ id: '@continuation', token: r.token() });
+  }
+  send(ctx, framing, body());
+}
+
+/** feed=eventsource: one event per change, its token as the event id, resumable with Last-Event-ID. */
+function serveEventSource(
+  deps: PullDeps,
+  ctx: Context,
+  dataset: DatasetRecord,
+  start: string | undefined,
+  format: ItemFormat,
+): void {
+  const { hub } = deps;
+  // a bad token is a 400 now, before the stream starts
+  const first = openChanges(hub.store, hub.secret, dataset, { since: start });
+  if (first.fullSync) ctx.set('icar-full-sync', 'true');
+  ctx.set('Cache-Control', 'no-cache');
+  ctx.set('X-Accel-Buffering', 'no');
+  const signal = clientGone(ctx);
+  const rc = renderContext(deps, ctx, dataset, format);
+
+  async function* events(): AsyncGenerator<string> {
+    yield `retry: 2000\nevent: context\ndata: ${contextElement(rc)}\n\n`;
+    let reader: ChangesReader = first;
+    while (!signal.aborted) {
+      for await (const c of reader.items()) {
+        const id = encodeSeqToken(hub.secret, dataset.name, { epoch: reader.dataset.epoch, seq: c.seq });
+        const item = deps.renderers.render(c, { ...rc, dataset: reader.dataset });
+        yield `id: ${id}\ndata: ${typeof item === 'string' ? item : await item}\n\n`;
+        if (signal.aborted) return;
+      }
+      const position = reader.token();
+      const changed = await waitForChange(
+        hub.store,
+        reader.dataset,
+        reader.position(),
+        SSE_HEARTBEAT_MS,
+        signal,
+      );
+      if (signal.aborted) return;
+      if (!changed) yield ': keep-alive\n\n';
+      const fresh = await hub.datasets.get(dataset.name);
+      if (!fresh) return; // the dataset was deleted: end the stream
+      reader = openChanges(hub.store, hub.secret, fresh, { since: position });
+      if (reader.fullSync) yield 'event: full-sync\ndata: {}\n\n';
+    }
+  }
+  sendStream(ctx, events(), { contentType: 'text/event-stream', flushEach: true });
+}
+
+/**
+ * Current state (GET …/resources, …/entities): live keys in key order, paged with `from` and
+ * `limit`; the continuation carries the next page's `from` token and, as `since`, the changes
+ * token of the state the listing started from.
+ */
+export async function serveCurrent(deps: PullDeps, ctx: Context, dataset: DatasetRecord): Promise<void> {
+  const from = queryString(ctx, 'from');
+  const limit = queryInt(ctx, 'limit', 0, MAX_LIMIT);
+  const { framing, format } = negotiate(ctx);
+  const reader = openCurrent(deps.hub.store, deps.hub.secret, dataset, { from, limit });
+  if (reader.fullSync) ctx.set('icar-full-sync', 'true');
+  const rc = renderContext(deps, ctx, dataset, format);
+  async function* body(): AsyncGenerator<string> {
+    yield contextElement(rc);
+    yield* renderItems(deps, rc, reader.items());
+    yield JSON.stringify({ id: '@continuation', token: reader.token(), since: reader.changesToken() });
+  }
+  send(ctx, framing, body());
+}
+
+/** One item, rendered as its kind renders it in feeds. */
+export async function renderOne(
+  deps: PullDeps,
+  ctx: Context,
+  dataset: DatasetRecord,
+  change: Change,
+): Promise<string> {
+  const { format } = negotiate(ctx);
+  return await deps.renderers.render(change, renderContext(deps, ctx, dataset, format));
+}

@@ -1,0 +1,544 @@
+import { randomBytes } from 'node:crypto';
+import { Level } from 'level';
+import { HubError, notFound } from '../../errors.js';
+import { KIND_PATTERN } from '../semantics.js';
+import type {
+  AppendRequest,
+  AppendResult,
+  AuxWrite,
+  Blob,
+  Change,
+  ChangeNotice,
+  ChangesQuery,
+  CurrentQuery,
+  DatasetInit,
+  DatasetRecord,
+  JournalEntry,
+  JsonObject,
+  Store,
+} from '../types.js';
+import { Applier, idempotencyNs, type LevelOp, type Progress } from './apply.js';
+import { decodeBlob, decodeChange, decodeHead } from './codec.js';
+import { collectGarbage } from './gc.js';
+import { keys, prefixRange, seqKey } from './layout.js';
+import { SerialQueue, type GroupJob } from './serial.js';
+
+/** The engine's own view of a dataset: the public record plus where its data lives. */
+interface StoredDataset extends DatasetRecord {
+  readonly incarnation: string;
+  readonly journalN: number;
+}
+
+export interface LevelStoreOptions {
+  /** Appends waiting in memory across all datasets before new ones get 503 OVERLOADED. */
+  readonly maxPendingBytes?: number;
+  /** Upper bounds of one group commit. */
+  readonly maxGroupBytes?: number;
+  readonly maxGroupJobs?: number;
+}
+
+type AppendJob = GroupJob<AppendRequest, AppendResult>;
+
+const newId = (): string => randomBytes(8).toString('hex');
+const READ_BATCH = 1000;
+
+function notFoundDataset(name: string): HubError {
+  return notFound('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
+}
+
+export class LevelStore implements Store {
+  readonly engine = 'leveldb';
+  private readonly records = new Map<string, StoredDataset>();
+  private readonly keyIndex = new Map<string, { dataset: string; role: 'push' | 'read' }>();
+  private readonly queues = new Map<string, SerialQueue<AppendRequest, AppendResult>>();
+  private readonly listeners = new Set<(n: ChangeNotice) => void>();
+  private pendingBytes = 0;
+  private hubSecret = '';
+  private closed = false;
+
+  private constructor(
+    private readonly db: Level<string, string>,
+    private readonly options: Required<LevelStoreOptions>,
+  ) {}
+
+  static async open(location: string, options: LevelStoreOptions = {}): Promise<LevelStore> {
+    const db = new Level<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    await db.open();
+    const store = new LevelStore(db, {
+      maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
+      maxGroupBytes: options.maxGroupBytes ?? 32 * 1024 * 1024,
+      maxGroupJobs: options.maxGroupJobs ?? 256,
+    });
+    await store.load();
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    for await (const value of this.db.values(keys.datasetRange)) {
+      const rec = JSON.parse(value) as StoredDataset;
+      this.setRecord(rec);
+    }
+    const secret = await this.db.get(keys.global('secret'));
+    if (secret === undefined) {
+      this.hubSecret = randomBytes(32).toString('hex');
+      await this.db.put(keys.global('secret'), this.hubSecret, { sync: true });
+    } else {
+      this.hubSecret = secret;
+    }
+    await collectGarbage(this.db, [...this.records.values()]);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // let queued writes finish: each queue drains, then the database closes
+    await Promise.all([...this.queues.values()].map((q) => q.exclusive(async () => undefined)));
+    await this.db.close();
+  }
+
+  async secret(): Promise<string> {
+    return this.hubSecret;
+  }
+
+  // ---- datasets -------------------------------------------------------------------------------
+
+  private setRecord(rec: StoredDataset): void {
+    const old = this.records.get(rec.name);
+    if (old) {
+      this.keyIndex.delete(old.keyHashes.push);
+      this.keyIndex.delete(old.keyHashes.read);
+    }
+    this.records.set(rec.name, rec);
+    this.keyIndex.set(rec.keyHashes.push, { dataset: rec.name, role: 'push' });
+    this.keyIndex.set(rec.keyHashes.read, { dataset: rec.name, role: 'read' });
+  }
+
+  private dropRecord(name: string): void {
+    const old = this.records.get(name);
+    if (!old) return;
+    this.keyIndex.delete(old.keyHashes.push);
+    this.keyIndex.delete(old.keyHashes.read);
+    this.records.delete(name);
+  }
+
+  private queue(name: string): SerialQueue<AppendRequest, AppendResult> {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new SerialQueue<AppendRequest, AppendResult>(
+        (jobs) => this.commitGroup(name, jobs),
+        { maxJobs: this.options.maxGroupJobs, maxBytes: this.options.maxGroupBytes },
+        () => {
+          // idle queues of deleted datasets are dropped so the map does not grow without bound
+          if (!this.records.has(name) && this.queues.get(name)?.length === 0) this.queues.delete(name);
+        },
+      );
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new HubError(503, 'STORE_CLOSED', 'the hub is shutting down');
+  }
+
+  async putDataset(
+    name: string,
+    init: (existing: DatasetRecord | undefined) => DatasetInit,
+  ): Promise<{ created: boolean; record: DatasetRecord }> {
+    this.ensureOpen();
+    return this.queue(name).exclusive(async () => {
+      const existing = this.records.get(name);
+      const { config, keyHashes } = init(existing);
+      const now = Date.now();
+      const rec: StoredDataset = existing
+        ? { ...existing, config, keyHashes, updatedAt: now }
+        : {
+            name,
+            incarnation: newId(),
+            epoch: newId(),
+            lastSeq: 0,
+            count: 0,
+            lastPushAt: null,
+            createdAt: now,
+            updatedAt: now,
+            config,
+            keyHashes,
+            attrs: {},
+            journalN: 0,
+          };
+      await this.db.put(keys.dataset(name), JSON.stringify(rec), { sync: true });
+      this.setRecord(rec);
+      return { created: !existing, record: rec };
+    });
+  }
+
+  async getDataset(name: string): Promise<DatasetRecord | undefined> {
+    return this.records.get(name);
+  }
+
+  async listDatasets(): Promise<DatasetRecord[]> {
+    return [...this.records.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async deleteDataset(name: string): Promise<boolean> {
+    this.ensureOpen();
+    return this.queue(name).exclusive(async () => {
+      const rec = this.records.get(name);
+      if (!rec) return false;
+      // one synced delete makes the dataset gone; its data is keyed by ids nothing points at any more
+      await this.db.del(keys.dataset(name), { sync: true });
+      this.dropRecord(name);
+      await clearDatasetData(this.db, rec.incarnation, rec.epoch);
+      return true;
+    });
+  }
+
+  async updateAttrs(
+    name: string,
+    fn: (current: JsonObject) => JsonObject | undefined,
+  ): Promise<DatasetRecord> {
+    this.ensureOpen();
+    return this.queue(name).exclusive(async () => {
+      const rec = this.records.get(name);
+      if (!rec) throw notFoundDataset(name);
+      const attrs = fn(rec.attrs);
+      if (attrs === undefined) return rec;
+      const next: StoredDataset = { ...rec, attrs };
+      await this.db.put(keys.dataset(name), JSON.stringify(next));
+      this.setRecord(next);
+      return next;
+    });
+  }
+
+  async findKeyHash(hash: string): Promise<{ dataset: string; role: 'push' | 'read' } | undefined> {
+    return this.keyIndex.get(hash);
+  }
+
+  // ---- appends --------------------------------------------------------------------------------
+
+  async append(name: string, request: AppendRequest): Promise<AppendResult> {
+    this.ensureOpen();
+    if (!this.records.has(name)) throw notFoundDataset(name);
+    for (const w of request.writes) {
+      if (!KIND_PATTERN.test(w.kind)) throw new HubError(500, 'INTERNAL', `invalid change kind '${w.kind}'`);
+    }
+    const bytes = requestBytes(request);
+    // back-pressure: refuse rather than queue without bound when the disk cannot keep up
+    if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.options.maxPendingBytes) {
+      throw new HubError(503, 'OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
+    }
+    this.pendingBytes += bytes;
+    try {
+      return await this.queue(name).enqueue(request, bytes, request.sweep !== undefined);
+    } finally {
+      this.pendingBytes -= bytes;
+    }
+  }
+
+  /** Applies a group of appends against the dataset's latest state and commits them in one synced batch. */
+  private async commitGroup(name: string, jobs: AppendJob[]): Promise<void> {
+    const rec = this.records.get(name);
+    if (!rec) {
+      for (const j of jobs) j.reject(notFoundDataset(name));
+      return;
+    }
+    const applier = new Applier(this.db, { incarnation: rec.incarnation, epoch: rec.epoch }, progressOf(rec));
+    const settled: Array<{ job: AppendJob; result?: AppendResult; error?: unknown }> = [];
+    try {
+      await applier.prefetch(jobs.map((j) => j.request));
+      const now = Date.now();
+      for (const job of jobs) {
+        try {
+          settled.push({ job, result: await applier.apply(job.request, now) });
+        } catch (error) {
+          settled.push({ job, error });
+        }
+      }
+      const next = withProgress(rec, applier.progress);
+      // a group that only moved lastPushAt has nothing a client must be able to rely on: no fsync
+      const durable = applier.ops.length > 0 || next.attrs !== rec.attrs;
+      if (durable || next.lastPushAt !== rec.lastPushAt) {
+        const ops: LevelOp[] = [
+          ...applier.ops,
+          { type: 'put', key: keys.dataset(name), value: JSON.stringify(next) },
+        ];
+        await this.db.batch<string, string | Buffer>(ops, { sync: durable });
+        this.setRecord(next);
+        if (next.lastSeq !== rec.lastSeq)
+          this.notify({ dataset: name, epoch: next.epoch, lastSeq: next.lastSeq });
+      }
+    } catch (err) {
+      const failure =
+        err instanceof HubError
+          ? err
+          : new HubError(503, 'STORE_WRITE_FAILED', 'the write could not be made durable');
+      for (const j of jobs) j.reject(failure);
+      return;
+    }
+    for (const s of settled) {
+      if (s.result) s.job.resolve(s.result);
+      else s.job.reject(s.error);
+    }
+  }
+
+  private notify(notice: ChangeNotice): void {
+    for (const l of this.listeners) {
+      try {
+        l(notice);
+      } catch {
+        // a listener's failure must not break the writer
+      }
+    }
+  }
+
+  subscribe(listener: (notice: ChangeNotice) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  async *changes(name: string, query: ChangesQuery): AsyncGenerator<Change> {
+    if (!this.records.has(name)) throw notFoundDataset(name);
+    const limit = query.limit ?? Infinity;
+    if (limit <= 0) return;
+    const prefix = keys.changePrefix(query.epoch);
+    const it = this.db.values({
+      gt: prefix + seqKey(query.afterSeq),
+      lt: prefixRange(prefix).lt,
+      ...(query.latestOnly ? {} : { limit: Number.isFinite(limit) ? limit : -1 }),
+    });
+    let emitted = 0;
+    try {
+      while (emitted < limit) {
+        const batch = await it.nextv(READ_BATCH);
+        if (batch.length === 0) break;
+        let items = batch.map(decodeChange);
+        if (query.latestOnly) {
+          const heads = await this.db.getMany(items.map((c) => keys.state(query.epoch, c.key)));
+          items = items.filter((c, i) => {
+            const h = heads[i];
+            return h !== undefined && decodeHead(h).seq === c.seq;
+          });
+        }
+        for (const c of items) {
+          yield c;
+          if (++emitted >= limit) break;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  async *current(name: string, query: CurrentQuery): AsyncGenerator<Change> {
+    if (!this.records.has(name)) throw notFoundDataset(name);
+    const limit = query.limit ?? Infinity;
+    if (limit <= 0) return;
+    const prefix = keys.statePrefix(query.epoch);
+    const it = this.db.values({
+      gt: query.afterKey !== undefined ? prefix + query.afterKey : prefix,
+      lt: prefixRange(prefix).lt,
+    });
+    let emitted = 0;
+    try {
+      while (emitted < limit) {
+        const batch = await it.nextv(READ_BATCH);
+        if (batch.length === 0) break;
+        for (const v of batch) {
+          const c = decodeChange(v);
+          if (c.deleted && !query.includeDeleted) continue;
+          yield c;
+          if (++emitted >= limit) break;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  async get(name: string, key: string): Promise<Change | undefined> {
+    const rec = this.records.get(name);
+    if (!rec) throw notFoundDataset(name);
+    const v = await this.db.get(keys.state(rec.epoch, key));
+    return v === undefined ? undefined : decodeChange(v);
+  }
+
+  // ---- rebuild --------------------------------------------------------------------------------
+
+  async rebuild(name: string, requests: AsyncIterable<AppendRequest>): Promise<AppendResult> {
+    this.ensureOpen();
+    return this.queue(name).exclusive(async () => {
+      const rec = this.records.get(name);
+      if (!rec) throw notFoundDataset(name);
+      const epoch = newId();
+      const applier = new Applier(
+        this.db,
+        { incarnation: rec.incarnation, epoch },
+        { lastSeq: 0, count: 0, lastPushAt: rec.lastPushAt, attrs: rec.attrs, journalN: rec.journalN },
+      );
+      const flush = async (): Promise<void> => {
+        if (applier.ops.length === 0) return;
+        await this.db.batch<string, string | Buffer>(applier.ops, { sync: false });
+        applier.flushed();
+      };
+      let changes = 0;
+      let swept = 0;
+      try {
+        for await (const raw of requests) {
+          // the journal is the source being replayed: never journal it again
+          const req: AppendRequest = { ...raw, journal: undefined };
+          if (req.sweep) await flush();
+          await applier.prefetch([req]);
+          const r = await applier.apply(req, req.recorded ?? Date.now());
+          changes += r.changes;
+          swept += r.swept;
+          if (applier.ops.length >= 20_000 || req.sweep) await flush();
+        }
+        const next: StoredDataset = {
+          ...withProgress(rec, applier.progress),
+          epoch,
+          lastPushAt: rec.lastPushAt,
+        };
+        const ops: LevelOp[] = [
+          ...applier.ops,
+          { type: 'put', key: keys.dataset(name), value: JSON.stringify(next) },
+        ];
+        await this.db.batch<string, string | Buffer>(ops, { sync: true });
+        this.setRecord(next);
+      } catch (err) {
+        // the old epoch is untouched; drop what was written of the new one
+        await clearEpoch(this.db, epoch).catch(() => undefined);
+        throw err;
+      }
+      await clearEpoch(this.db, rec.epoch);
+      await this.db.clear(prefixRange(keys.auxPrefix(rec.incarnation, idempotencyNs(rec.epoch))));
+      const done = this.records.get(name)!;
+      this.notify({ dataset: name, epoch: done.epoch, lastSeq: done.lastSeq });
+      return { epoch, lastSeq: done.lastSeq, changes, outcomes: [], swept, duplicate: false };
+    });
+  }
+
+  // ---- side data ------------------------------------------------------------------------------
+
+  private incarnation(name: string): string {
+    const rec = this.records.get(name);
+    if (!rec) throw notFoundDataset(name);
+    return rec.incarnation;
+  }
+
+  async *journal(name: string, afterN = 0): AsyncGenerator<JournalEntry> {
+    const inc = this.incarnation(name);
+    const prefix = keys.journalPrefix(inc);
+    const it = this.db.iterator({ gt: prefix + seqKey(afterN), lt: prefixRange(prefix).lt });
+    try {
+      while (true) {
+        const batch = await it.nextv(100);
+        if (batch.length === 0) break;
+        for (const [k, v] of batch) {
+          const bar = v.indexOf('|');
+          yield {
+            n: Number(k.slice(prefix.length)),
+            recorded: Number(v.slice(0, bar)),
+            text: v.slice(bar + 1),
+          };
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  async clearJournal(name: string): Promise<void> {
+    this.ensureOpen();
+    await this.queue(name).exclusive(async () => {
+      await this.db.clear(prefixRange(keys.journalPrefix(this.incarnation(name))));
+    });
+  }
+
+  async getBlob(name: string, id: string): Promise<Blob | undefined> {
+    const buf = await this.db.get<string, Buffer>(keys.blob(this.incarnation(name), id), {
+      valueEncoding: 'buffer',
+    });
+    if (buf === undefined) return undefined;
+    const { contentType, bytes } = decodeBlob(buf);
+    return { id, contentType, bytes };
+  }
+
+  async auxGet(name: string, ns: string, key: string): Promise<string | undefined> {
+    return this.db.get(keys.aux(this.incarnation(name), ns, key));
+  }
+
+  async *auxScan(name: string, ns: string, afterKey?: string): AsyncGenerator<[string, string]> {
+    const prefix = keys.auxPrefix(this.incarnation(name), ns);
+    const it = this.db.iterator({ gt: prefix + (afterKey ?? ''), lt: prefixRange(prefix).lt });
+    try {
+      while (true) {
+        const batch = await it.nextv(READ_BATCH);
+        if (batch.length === 0) break;
+        for (const [k, v] of batch) yield [k.slice(prefix.length), v];
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  async auxPut(name: string, writes: readonly AuxWrite[], options: { sync?: boolean } = {}): Promise<void> {
+    this.ensureOpen();
+    const inc = this.incarnation(name);
+    const ops: LevelOp[] = writes.map((w) => {
+      const key = keys.aux(inc, w.ns, w.key);
+      return w.value === null ? { type: 'del', key } : { type: 'put', key, value: w.value };
+    });
+    await this.db.batch(
+      ops as Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>,
+      {
+        sync: options.sync ?? false,
+      },
+    );
+  }
+}
+
+function progressOf(rec: StoredDataset): Progress {
+  return {
+    lastSeq: rec.lastSeq,
+    count: rec.count,
+    lastPushAt: rec.lastPushAt,
+    attrs: rec.attrs,
+    journalN: rec.journalN,
+  };
+}
+
+function withProgress(rec: StoredDataset, p: Progress): StoredDataset {
+  return {
+    ...rec,
+    lastSeq: p.lastSeq,
+    count: p.count,
+    lastPushAt: p.lastPushAt,
+    attrs: p.attrs,
+    journalN: p.journalN,
+  };
+}
+
+function requestBytes(r: AppendRequest): number {
+  let n = 256 + (r.journal?.length ?? 0);
+  for (const w of r.writes) n += w.doc.length + w.key.length + 64;
+  for (const b of r.blobs ?? []) n += b.bytes.length;
+  return n;
+}
+
+async function clearEpoch(db: Level<string, string>, epoch: string): Promise<void> {
+  await db.clear(prefixRange(keys.changePrefix(epoch)));
+  await db.clear(prefixRange(keys.statePrefix(epoch)));
+}
+
+async function clearDatasetData(
+  db: Level<string, string>,
+  incarnation: string,
+  epoch: string,
+): Promise<void> {
+  await clearEpoch(db, epoch);
+  await db.clear(prefixRange(keys.journalPrefix(incarnation)));
+  await db.clear(prefixRange(`b!${incarnation}!`));
+  await db.clear(prefixRange(keys.auxAll(incarnation)));
+}

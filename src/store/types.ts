@@ -1,0 +1,218 @@
+/**
+ * The store: the hub's only persistence boundary. Protocols and operations see nothing but this
+ * interface; an engine (LevelDB in ./level, PostgreSQL later) implements it and must pass the
+ * contract suite in test/store.
+ *
+ * Model: every dataset is an append-only changelog. A change has a per-dataset sequence number
+ * (strictly increasing, no gaps within an epoch), a record key, the time it was recorded, a deleted
+ * flag, an opaque `kind` chosen by the writer and the document as JSON text. Beside the changelog the
+ * store keeps, per dataset, the latest change of every key (the current state), a receive journal
+ * (raw requests, for recovery), content-addressed blobs and small named auxiliary entries.
+ *
+ * The store knows no protocol: kinds, attrs, journal entries and aux namespaces are opaque to it.
+ */
+
+/** JSON text, already serialised. Stored and streamed as is. */
+export type JsonText = string;
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** A dataset as the store keeps it: the admin's config plus the changelog's bookkeeping. */
+export interface DatasetRecord {
+  readonly name: string;
+  /** Changes of one epoch share one sequence; recovery and re-creation start a new epoch. */
+  readonly epoch: string;
+  readonly lastSeq: number;
+  /** Live (not deleted) keys. */
+  readonly count: number;
+  /** When the last request with at least one record arrived (ms since epoch), even if it changed nothing. */
+  readonly lastPushAt: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** The dataset configuration, validated by the domain before it reaches the store. */
+  readonly config: JsonObject;
+  /** Hashes of the dataset's keys (the keys themselves are never stored). */
+  readonly keyHashes: { readonly push: string; readonly read: string };
+  /** Small state kept with the dataset by protocols (namespaces, full-sync lease, types seen…). */
+  readonly attrs: JsonObject;
+}
+
+export interface Change {
+  readonly seq: number;
+  readonly key: string;
+  readonly kind: string;
+  /** ms since epoch */
+  readonly recorded: number;
+  readonly deleted: boolean;
+  readonly doc: JsonText;
+}
+
+export interface Write {
+  readonly key: string;
+  /** Opaque to the store, `[a-z]+`: which dialect's document this is (resource, entity, record). */
+  readonly kind: string;
+  readonly deleted: boolean;
+  /** The document as pushed; for deletes, the tombstone document to emit in feeds. */
+  readonly doc: JsonText;
+  /** Hash of the document's canonical JSON: equal to the current version's → no change. */
+  readonly hash: string;
+  /** Drop this write if the key already has any change (dedup by key). */
+  readonly ifAbsent?: boolean;
+}
+
+/** What happened to one write of an append. */
+export type Outcome = 'created' | 'updated' | 'deleted' | 'unchanged' | 'missing' | 'dropped';
+
+export interface AuxWrite {
+  readonly ns: string;
+  readonly key: string;
+  /** null deletes the entry */
+  readonly value: string | null;
+}
+
+export interface Blob {
+  readonly id: string;
+  readonly contentType: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface SweepSpec {
+  /** Keys recorded in this aux namespace (by earlier requests' `markSeen`) are kept as well. */
+  readonly seenNs?: string;
+  /** Builds the tombstone document of a key the sweep deletes, from its current change. */
+  readonly tombstone: (current: Change) => { doc: JsonText; hash: string };
+}
+
+export interface AppendRequest {
+  readonly writes: readonly Write[];
+  /** Recording time of the changes (ms); default now. Recovery passes the original arrival time. */
+  readonly recorded?: number;
+  /** If this key was already applied to the dataset, the request is a no-op (`duplicate: true`). */
+  readonly idempotencyKey?: string;
+  /** Auxiliary entries written in the same atomic batch. */
+  readonly aux?: readonly AuxWrite[];
+  readonly blobs?: readonly Blob[];
+  /** Raw request kept in the receive journal (recovery), in the same atomic batch. */
+  readonly journal?: JsonText;
+  /**
+   * Read-modify-write of the dataset's attrs, run inside the dataset's writer against the latest
+   * attrs. May throw a HubError to reject the request (nothing of it is stored). Return undefined to
+   * leave attrs unchanged.
+   */
+  readonly attrs?: (current: JsonObject) => JsonObject | undefined;
+  /** Record every written key in this aux namespace (full-sync "seen" sets). */
+  readonly markSeen?: string;
+  /** After the writes, delete every live key neither written here nor in `seenNs`. */
+  readonly sweep?: SweepSpec;
+  /** Counts as a push for lastPushAt. Default: writes.length > 0. */
+  readonly touch?: boolean;
+}
+
+export interface AppendResult {
+  readonly epoch: string;
+  /** lastSeq after the request */
+  readonly lastSeq: number;
+  /** number of changes appended */
+  readonly changes: number;
+  /** one per write, in order */
+  readonly outcomes: readonly Outcome[];
+  /** keys deleted by a sweep */
+  readonly swept: number;
+  /** the idempotency key had been seen: nothing was applied */
+  readonly duplicate: boolean;
+}
+
+export interface ChangesQuery {
+  /** must equal the dataset's current epoch (callers check tokens first) */
+  readonly epoch: string;
+  /** exclusive lower bound; 0 = from the start */
+  readonly afterSeq: number;
+  readonly limit?: number;
+  /** only changes that are still the latest for their key */
+  readonly latestOnly?: boolean;
+}
+
+export interface CurrentQuery {
+  readonly epoch: string;
+  /** exclusive lower bound in key order */
+  readonly afterKey?: string;
+  readonly limit?: number;
+  /** include deleted keys (their tombstones) */
+  readonly includeDeleted?: boolean;
+}
+
+export interface JournalEntry {
+  readonly n: number;
+  readonly recorded: number;
+  readonly text: JsonText;
+}
+
+/** Fields of a dataset the admin sets; the store keeps everything else. */
+export interface DatasetInit {
+  readonly config: JsonObject;
+  readonly keyHashes: { readonly push: string; readonly read: string };
+}
+
+export interface ChangeNotice {
+  readonly dataset: string;
+  readonly epoch: string;
+  readonly lastSeq: number;
+}
+
+export interface Store {
+  /** Which engine this is, for /health and logs. */
+  readonly engine: string;
+
+  close(): Promise<void>;
+
+  // ---- datasets -------------------------------------------------------------------------------
+  /**
+   * Creates the dataset or replaces its config (data, epoch and keys kept unless `init` returns new
+   * key hashes). `init` receives the existing record, if any, inside the dataset's writer.
+   */
+  putDataset(
+    name: string,
+    init: (existing: DatasetRecord | undefined) => DatasetInit,
+  ): Promise<{
+    created: boolean;
+    record: DatasetRecord;
+  }>;
+  getDataset(name: string): Promise<DatasetRecord | undefined>;
+  listDatasets(): Promise<DatasetRecord[]>;
+  /** Removes the dataset and every byte of its data. False when it did not exist. */
+  deleteDataset(name: string): Promise<boolean>;
+  /** Read-modify-write of attrs outside an append (status bookkeeping). Not necessarily synced. */
+  updateAttrs(name: string, fn: (current: JsonObject) => JsonObject | undefined): Promise<DatasetRecord>;
+  /** Which dataset and role a key hash belongs to. */
+  findKeyHash(hash: string): Promise<{ dataset: string; role: 'push' | 'read' } | undefined>;
+
+  // ---- changelog ------------------------------------------------------------------------------
+  /** One atomic, durable batch. Resolves only after the data is synced to disk. */
+  append(name: string, request: AppendRequest): Promise<AppendResult>;
+  /** Changes in sequence order, streamed from a consistent snapshot. */
+  changes(name: string, query: ChangesQuery): AsyncIterable<Change>;
+  /** Latest change of each key, in key order, streamed from a consistent snapshot. */
+  current(name: string, query: CurrentQuery): AsyncIterable<Change>;
+  /** Latest change of one key (deleted ones included). */
+  get(name: string, key: string): Promise<Change | undefined>;
+  /** Is told after every committed append of any dataset. Returns the unsubscribe function. */
+  subscribe(listener: (notice: ChangeNotice) => void): () => void;
+
+  /**
+   * Rebuilds the dataset as a new epoch from the given requests (recovery). Writes to the dataset
+   * wait until it is done; readers keep the old epoch until the switch, which is atomic.
+   */
+  rebuild(name: string, requests: AsyncIterable<AppendRequest>): Promise<AppendResult>;
+
+  // ---- side data ------------------------------------------------------------------------------
+  journal(name: string, afterN?: number): AsyncIterable<JournalEntry>;
+  clearJournal(name: string): Promise<void>;
+  getBlob(name: string, id: string): Promise<Blob | undefined>;
+  auxGet(name: string, ns: string, key: string): Promise<string | undefined>;
+  auxScan(name: string, ns: string, afterKey?: string): AsyncIterable<[string, string]>;
+  /** Writes aux entries outside an append (positions, statuses). */
+  auxPut(name: string, writes: readonly AuxWrite[], options?: { sync?: boolean }): Promise<void>;
+  /** A hub-wide secret (for token MACs), created once and shared by every hub on this store. */
+  secret(): Promise<string>;
+}
