@@ -20,7 +20,8 @@ export interface AppOptions {
 
 export interface HubApp {
   readonly koa: Koa;
-  readonly router: Router;
+  /** every route the app serves, for the spec check */
+  readonly routes: ReadonlyArray<{ readonly method: string; readonly path: string }>;
 }
 
 /** The Koa app: error handling, logs and metrics around every protocol's routes. */
@@ -54,5 +55,8 @@ export function createApp(options: AppOptions): HubApp {
   koa.use(router.routes());
   // 405 with Allow / 501 are set here; errorHandler turns the empty answers into JSON errors
   koa.use(router.allowedMethods());
-  return { koa, router };
+  const routes = router.stack.flatMap((layer) =>
+    layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) })),
+  );
+  return { koa, routes };
 }

@@ -15,6 +15,7 @@ export interface RunningHub {
   readonly hub: Hub;
   readonly adminToken: string;
   readonly logger: Logger;
+  readonly routes: ReadonlyArray<{ readonly method: string; readonly path: string }>;
   /** Graceful stop: no new connections, in-flight requests finish, the store closes cleanly. */
   close(): Promise<void>;
 }
@@ -36,7 +37,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const store = await openStore(config);
   const hub = await Hub.create(store, adminToken);
   const metrics = new Metrics();
-  const { koa } = createApp({
+  const { koa, routes } = createApp({
     hub,
     logger,
     metrics,
@@ -80,5 +81,5 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     })();
     return closing;
   };
-  return { url, port, server, hub, adminToken, logger, close };
+  return { url, port, server, hub, adminToken, logger, routes, close };
 }

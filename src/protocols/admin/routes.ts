@@ -14,8 +14,28 @@ const openapiFile = new URL('../../../spec/openapi.yaml', import.meta.url);
 /** Loaded once: the spec is part of the code and does not change while the hub runs. */
 let openapiJson: string | undefined;
 function openapi(): string {
-  openapiJson ??= JSON.stringify(parseYaml(readFileSync(openapiFile, 'utf8')));
+  openapiJson ??= JSON.stringify(inlineSchemaFiles(parseYaml(readFileSync(openapiFile, 'utf8'))));
   return openapiJson;
+}
+
+/**
+ * spec/openapi.yaml refers to the JSON Schemas the code itself loads (`./schemas/*.json`), so spec
+ * and code cannot disagree; served as one document, those references are inlined.
+ */
+function inlineSchemaFiles(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(inlineSchemaFiles);
+  if (node === null || typeof node !== 'object') return node;
+  const obj = node as Record<string, unknown>;
+  const ref = obj.$ref;
+  if (typeof ref === 'string' && /^\.\/schemas\/[\w.-]+\.json$/.test(ref)) {
+    const {
+      $schema: _s,
+      $id: _i,
+      ...schema
+    } = JSON.parse(readFileSync(new URL(ref, openapiFile), 'utf8')) as Record<string, unknown>;
+    return schema;
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, inlineSchemaFiles(v)]));
 }
 
 /** Health, metrics, the OpenAPI document and dataset administration (API.md §0–1). */
