@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { gzipSync } from 'node:zlib';
-import { CONTEXT, createDataset, milking, pushResources, readChanges, uniqueId, type DatasetKeys } from './helpers/data.js';
+import {
+  CONTEXT,
+  createDataset,
+  milking,
+  pushResources,
+  readChanges,
+  uniqueId,
+  type DatasetKeys,
+} from './helpers/data.js';
 import { call, rawRequest } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 
@@ -38,7 +46,10 @@ describe('ICAR push (API.md §2–3)', () => {
 
   it('when the ICAR spelling /dataset/{id}/resources is used, then it stores like /datasets/{id}/resources', async () => {
     const { id, keys } = await fresh();
-    const r = await call(`${hub.url}/dataset/${id}/resources`, { token: keys.pushKey, body: [CONTEXT, milking(7)] });
+    const r = await call(`${hub.url}/dataset/${id}/resources`, {
+      token: keys.pushKey,
+      body: [CONTEXT, milking(7)],
+    });
     expect(r.status).to.equal(200);
     expect((await readChanges(hub, id, keys.readKey)).items).to.have.length(1);
   });
@@ -89,7 +100,10 @@ describe('ICAR push (API.md §2–3)', () => {
     const reordered = Object.fromEntries(Object.entries(a).reverse());
     const again = await pushResources(hub, id, keys.pushKey, [reordered, milking(2)]);
     expect(again.json).to.deep.equal({ status: 'OK', received: 2, changes: 0 });
-    const changed = await pushResources(hub, id, keys.pushKey, [{ ...a, milkingComplete: false }, milking(2)]);
+    const changed = await pushResources(hub, id, keys.pushKey, [
+      { ...a, milkingComplete: false },
+      milking(2),
+    ]);
     expect(changed.json).to.deep.equal({ status: 'OK', received: 2, changes: 1 });
     expect(await lastSeq(id)).to.equal(3);
   });
@@ -97,7 +111,9 @@ describe('ICAR push (API.md §2–3)', () => {
   it('when a resource is deleted with meta.isDeleted, then the feed carries the delete once and the count drops', async () => {
     const { id, keys } = await fresh();
     await pushResources(hub, id, keys.pushKey, [milking(1), milking(2)]);
-    const del = milking(1, undefined, { meta: { source: 'com.example.robot', sourceId: 'mv-1', isDeleted: true } });
+    const del = milking(1, undefined, {
+      meta: { source: 'com.example.robot', sourceId: 'mv-1', isDeleted: true },
+    });
     expect((await pushResources(hub, id, keys.pushKey, [del])).json).to.include({ changes: 1 });
     expect((await pushResources(hub, id, keys.pushKey, [del])).json).to.include({ changes: 0 });
     const feed = await readChanges(hub, id, keys.readKey);
@@ -107,7 +123,10 @@ describe('ICAR push (API.md §2–3)', () => {
     expect(d.count).to.equal(1);
     // a delete of a key never seen has nothing to delete
     const ghost = milking(99, undefined, { meta: { source: 'x', sourceId: 'never', isDeleted: true } });
-    expect((await pushResources(hub, id, keys.pushKey, [ghost])).json).to.include({ received: 1, changes: 0 });
+    expect((await pushResources(hub, id, keys.pushKey, [ghost])).json).to.include({
+      received: 1,
+      changes: 0,
+    });
   });
 
   it('when the body is not JSON or not UTF-8, then 400 with a stable code and nothing stored', async () => {
@@ -120,7 +139,11 @@ describe('ICAR push (API.md §2–3)', () => {
       ['['.repeat(10_000) + ']'.repeat(10_000), 'JSON_TOO_DEEP'],
     ];
     for (const [raw, code] of cases) {
-      const r = await call(url, { token: keys.pushKey, raw, headers: { 'content-type': 'application/json' } });
+      const r = await call(url, {
+        token: keys.pushKey,
+        raw,
+        headers: { 'content-type': 'application/json' },
+      });
       expect(r.status).to.equal(400);
       expect((r.json as ErrorBody).error.code).to.equal(code);
     }
@@ -158,7 +181,11 @@ describe('ICAR push (API.md §2–3)', () => {
     const big = prefix + JSON.stringify({ ...milking(2), pad: 'x'.repeat(padLen) }) + ']';
     expect(Buffer.byteLength(big)).to.equal(limit + 1);
     const r = await rawRequest(`${hub.url}/datasets/${id}/resources`, {
-      headers: { authorization: `Bearer ${keys.pushKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) },
+      headers: {
+        authorization: `Bearer ${keys.pushKey}`,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(big),
+      },
       body: big,
     });
     expect(r.status).to.equal(413);
@@ -174,7 +201,11 @@ describe('ICAR push (API.md §2–3)', () => {
     const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20));
     expect(bomb.length).to.be.lessThan(limit);
     const b = await rawRequest(`${hub.url}/datasets/${id}/resources`, {
-      headers: { authorization: `Bearer ${keys.pushKey}`, 'content-encoding': 'gzip', 'content-length': bomb.length },
+      headers: {
+        authorization: `Bearer ${keys.pushKey}`,
+        'content-encoding': 'gzip',
+        'content-length': bomb.length,
+      },
       body: bomb,
     });
     expect(b.status).to.equal(413);
@@ -211,7 +242,9 @@ describe('ICAR push (API.md §2–3)', () => {
   it('when many concurrent requests hit one dataset, then every acknowledged resource is in the feed exactly once', async () => {
     const { id, keys } = await fresh();
     const results = await Promise.all(
-      Array.from({ length: 40 }, (_, c) => pushResources(hub, id, keys.pushKey, [milking(c, `c${c}`), milking(c + 1000, `c${c}`)])),
+      Array.from({ length: 40 }, (_, c) =>
+        pushResources(hub, id, keys.pushKey, [milking(c, `c${c}`), milking(c + 1000, `c${c}`)]),
+      ),
     );
     expect(results.every((r) => r.status === 200)).to.equal(true);
     const feed = await readChanges(hub, id, keys.readKey);

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The hub's Prometheus figures, one registry per hub (tests run several hubs in one process). */
 export class Metrics {
@@ -27,6 +27,13 @@ export class Metrics {
     name: 'hub_changes_written_total',
     help: 'Changes appended to the changelog, by dataset',
     labelNames: ['dataset'] as const,
+    registers: [this.registry],
+  });
+
+  readonly waitingReaders = new Gauge({
+    name: 'hub_feed_waiting_readers',
+    help: 'Readers currently waiting for changes (long-polls) or holding an event stream open',
+    labelNames: ['feed'] as const,
     registers: [this.registry],
   });
 

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { openChanges, openCurrent, waitForChange, type ChangesReader } from '../../domain/feed.js';
 import type { Hub } from '../../domain/hub.js';
+import type { Metrics } from '../../http/metrics.js';
 import { namespacesOf } from '../../domain/namespaces.js';
 import { encodeSeqToken } from '../../domain/tokens.js';
 import { jsonArray, ndjson, sendStream } from '../../http/stream.js';
@@ -11,6 +12,7 @@ import type { ItemFormat, KindRenderers, RenderContext } from './render.js';
 export interface PullDeps {
   readonly hub: Hub;
   readonly renderers: KindRenderers;
+  readonly metrics: Metrics;
   /** the hub's public base URL for this request, no trailing slash */
   readonly baseUrl: (ctx: Context) => string;
 }
@@ -91,7 +93,15 @@ export async function serveChanges(deps: PullDeps, ctx: Context, dataset: Datase
 
   let reader = openChanges(hub.store, hub.secret, dataset, { since, limit, latestOnly });
   if (feed === 'longpoll' && !reader.fullSync && dataset.lastSeq <= reader.afterSeq) {
-    const changed = await waitForChange(hub.store, dataset, reader.afterSeq, timeout, clientGone(ctx));
+    const waiting = deps.metrics.waitingReaders.labels('longpoll');
+    waiting.inc();
+    const changed = await waitForChange(
+      hub.store,
+      dataset,
+      reader.afterSeq,
+      timeout,
+      clientGone(ctx),
+    ).finally(() => waiting.dec());
     if (changed) {
       const fresh = await hub.datasets.require(dataset.name);
       reader = openChanges(hub.store, hub.secret, fresh, { since, limit, latestOnly });
@@ -124,6 +134,9 @@ function serveEventSource(
   ctx.set('X-Accel-Buffering', 'no');
   const signal = clientGone(ctx);
   const rc = renderContext(deps, ctx, dataset, format);
+  const open = deps.metrics.waitingReaders.labels('eventsource');
+  open.inc();
+  ctx.res.once('close', () => open.dec());
 
   async function* events(): AsyncGenerator<string> {
     yield `retry: 2000\nevent: context\ndata: ${contextElement(rc)}\n\n`;
