@@ -18,6 +18,17 @@ export interface Envelope {
   readonly body: JsonValue;
   /** request-level parameters the translation needs (namespaces, msgid, sync headers…) */
   readonly params?: JsonObject;
+  /**
+   * The body's JSON text exactly as received, when the protocol has it (JSON.parse(bodyText) is
+   * `body`): the journal then stores it as is instead of serialising the body a second time.
+   */
+  readonly bodyText?: string;
+}
+
+/** The journal's text of an envelope: {"protocol","params","body"}, splicing the received text when there is one. */
+export function journalText(e: Envelope): string {
+  const head = `{"protocol":${JSON.stringify(e.protocol)}${e.params ? `,"params":${JSON.stringify(e.params)}` : ''},"body":`;
+  return head + (e.bodyText ?? JSON.stringify(e.body)) + '}';
 }
 
 /** A document to check against the dataset's schema, and its position in the request. */
@@ -99,7 +110,7 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
     const request: AppendRequest = {
       ...append,
       recorded: now,
-      journal: recoveryEnabled(config) ? JSON.stringify(envelope) : undefined,
+      journal: recoveryEnabled(config) ? journalText(envelope) : undefined,
     };
     const result = await this.store.append(dataset.name, request);
     if (received > 0 && !result.duplicate) {

@@ -132,13 +132,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * 400s. The depth is measured on the text before parsing, so a 5 MiB run of '[' costs one pass.
  */
 export function parseJsonBody(bytes: Uint8Array): unknown {
-  let text: string;
+  return parseJsonText(decodeUtf8(bytes));
+}
+
+/** Strict UTF-8 decoding (a leading BOM is dropped): invalid bytes are a 400, never U+FFFD. */
+export function decodeUtf8(bytes: Uint8Array): string {
   try {
-    text = utf8.decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     throw badRequest('INVALID_UTF8', 'the request body is not valid UTF-8');
   }
-  return parseJsonText(text);
 }
 
 export function parseJsonText(text: string): unknown {

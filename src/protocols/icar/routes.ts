@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { notFound } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
 import { errorBody, renderHubError } from '../../http/errors.js';
-import { readJson, sendJsonText } from '../../http/json.js';
+import { readJsonText, sendJsonText } from '../../http/json.js';
 import type { JsonValue } from '../../store/types.js';
 import type { ProtocolDeps } from '../deps.js';
 import { renderOne, serveChanges, serveCurrent } from '../pull/feeds.js';
@@ -22,8 +22,12 @@ export function mountIcar(router: Router, deps: ProtocolDeps): void {
   for (const base of ['/datasets', '/dataset']) {
     router.post(`${base}/:id/resources`, hubErrors, async (ctx) => {
       const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'push');
-      const body = (await readJson(ctx)) as JsonValue;
-      const result = await hub.ingestor.ingest(dataset, { protocol: 'icar', body });
+      const { value, text } = await readJsonText(ctx);
+      const result = await hub.ingestor.ingest(dataset, {
+        protocol: 'icar',
+        body: value as JsonValue,
+        bodyText: text,
+      });
       ctx.body = { status: 'OK', received: result.received, changes: result.changes };
     });
 
