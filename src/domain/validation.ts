@@ -69,6 +69,8 @@ const SUBSCHEMA_MAP = new Set([
   '$defs',
   'definitions',
   'dependentSchemas',
+  // draft 7: a map of subschemas or of property-name lists (lists pass through openObjects as is)
+  'dependencies',
 ]);
 const SUBSCHEMA_LIST = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
 
