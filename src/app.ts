@@ -8,6 +8,7 @@ import type { Metrics } from './http/metrics.js';
 import { mountAdmin } from './protocols/admin/routes.js';
 import type { ProtocolDeps } from './protocols/deps.js';
 import { mountIcar } from './protocols/icar/routes.js';
+import { mountObsrv } from './protocols/obsrv/routes.js';
 import { KindRenderers } from './protocols/pull/render.js';
 
 export interface AppOptions {
@@ -48,6 +49,7 @@ export function createApp(options: AppOptions): HubApp {
 
   mountAdmin(router, deps);
   mountIcar(router, deps);
+  mountObsrv(router, deps);
 
   koa.use(requestLog(logger));
   koa.use(metrics.middleware());

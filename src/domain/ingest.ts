@@ -120,7 +120,11 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
   }
 }
 
-/** The dataset schema applies to every document of every protocol; one violation rejects the request. */
+/**
+ * The dataset schema applies to every document of every protocol; one violation rejects the request.
+ * The 400 names the element (its position in the request) and ajv's message, and carries the
+ * offending value's JSON pointer (`path`) and the failed `keyword` for clients that act on them.
+ */
 export function checkSubjects(config: DatasetConfig, subjects: readonly Subject[]): void {
   if (config.schema === undefined) return;
   const validate = compileRecordSchema(config.schema, config.validationMode ?? 'strict');
@@ -130,10 +134,8 @@ export function checkSubjects(config: DatasetConfig, subjects: readonly Subject[
       throw new HubError(
         400,
         'SCHEMA_VIOLATION',
-        `element ${s.index} does not match the dataset schema: ${problem}`,
-        {
-          index: s.index,
-        },
+        `element ${s.index} does not match the dataset schema: ${problem.message}`,
+        { index: s.index, path: problem.path, keyword: problem.keyword },
       );
     }
   }

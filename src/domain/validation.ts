@@ -9,9 +9,19 @@ const addFormats: FormatsPlugin = formatsModule.default ?? formatsModule;
 
 export type ValidationMode = 'strict' | 'ignore-new-fields';
 
-/** A compiled dataset schema: answers the first error that counts under the mode, or null. */
+/** Why a document does not match its dataset schema: ajv's first error. */
+export interface SchemaProblem {
+  /** JSON pointer of the offending value inside the document ('' = the document itself) */
+  readonly path: string;
+  /** the JSON Schema keyword that failed (type, required, additionalProperties…) */
+  readonly keyword: string;
+  /** `#<path> <ajv message>`, e.g. `#/ets must be integer` */
+  readonly message: string;
+}
+
+/** A compiled dataset schema: the problem with a document, or null when it matches. */
 export interface RecordValidator {
-  (doc: unknown): string | null;
+  (doc: unknown): SchemaProblem | null;
 }
 
 /** An ajv instance for user schemas: 2020-12, formats, lenient about unknown keywords users bring. */
@@ -21,41 +31,122 @@ function newAjv(allErrors: boolean): Ajv2020 {
   return ajv;
 }
 
-/** `#/path keyword message`, the shape users know from Obsrv and ajv's own CLI. */
-export function formatAjvError(e: ErrorObject): string {
-  const where = e.instancePath === '' ? '#' : `#${e.instancePath}`;
-  return `${where} ${e.message ?? e.keyword}`.trim();
+/** ajv says "must NOT have additional properties" without naming one; the name is what users need. */
+function detailOf(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  if (e.keyword === 'additionalProperties') return ` ('${String(p.additionalProperty)}')`;
+  if (e.keyword === 'unevaluatedProperties') return ` ('${String(p.unevaluatedProperty)}')`;
+  if (e.keyword === 'enum' && Array.isArray(p.allowedValues)) {
+    const allowed = JSON.stringify(p.allowedValues);
+    return allowed.length <= 200 ? `: ${allowed}` : '';
+  }
+  return '';
 }
 
-const cache = new Map<string, RecordValidator>();
-const CACHE_MAX = 512;
+/** `#/path message`, the shape users know from ajv's own CLI, naming the offending property. */
+export function formatAjvError(e: ErrorObject): string {
+  const where = e.instancePath === '' ? '#' : `#${e.instancePath}`;
+  return `${where} ${e.message ?? e.keyword}${detailOf(e)}`.trim();
+}
+
+// ---- ignore-new-fields ----------------------------------------------------------------------------
+
+/** Keywords (JSON Schema 2020-12 and draft 7) whose value is a subschema, a map or a list of them. */
+const SUBSCHEMA = new Set([
+  'additionalProperties',
+  'unevaluatedProperties',
+  'items',
+  'additionalItems',
+  'unevaluatedItems',
+  'contains',
+  'propertyNames',
+  'then',
+  'else',
+]);
+const SUBSCHEMA_MAP = new Set([
+  'properties',
+  'patternProperties',
+  '$defs',
+  'definitions',
+  'dependentSchemas',
+  // draft 7: a map of subschemas or of property-name lists (lists pass through openObjects as is)
+  'dependencies',
+]);
+const SUBSCHEMA_LIST = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Compiles a dataset schema once per distinct (schema, mode); every request of that dataset reuses
- * it. A schema ajv cannot compile is a 400 at PUT time, never at push time.
+ * `ignore-new-fields` (API.md §8): a document passes when its only violations are fields the schema
+ * does not declare. Rather than validating with every error and filtering (which misses closed
+ * objects inside oneOf/anyOf branches, whose failure surfaces as a `oneOf` error), the schema itself
+ * is opened: every `additionalProperties: false` / `unevaluatedProperties: false` in a positive
+ * position is dropped. Under `not` and `if` the schema is kept as written: there "closed" is a
+ * condition, not a constraint, and removing it would invert its meaning.
  */
-export function compileRecordSchema(schema: unknown, mode: ValidationMode): RecordValidator {
-  const id = hashText(`${mode}\n${canonicalJson(schema)}`);
-  const hit = cache.get(id);
-  if (hit) return hit;
+export function openObjects(schema: unknown): unknown {
+  if (!isPlainObject(schema)) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if ((k === 'additionalProperties' || k === 'unevaluatedProperties') && v === false) continue;
+    if (SUBSCHEMA.has(k)) out[k] = Array.isArray(v) ? v.map(openObjects) : openObjects(v);
+    else if (SUBSCHEMA_MAP.has(k) && isPlainObject(v))
+      out[k] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, openObjects(s)]));
+    else if (SUBSCHEMA_LIST.has(k) && Array.isArray(v)) out[k] = v.map(openObjects);
+    else out[k] = v;
+  }
+  return out;
+}
+
+// ---- compile once ---------------------------------------------------------------------------------
+
+/** By the identity of the schema object a dataset config holds: no hashing on the request path. */
+const bySchemaObject = new WeakMap<object, Partial<Record<ValidationMode, RecordValidator>>>();
+/** By content: identical schemas share one compilation, and a restarted hub compiles each once. */
+const byContent = new Map<string, RecordValidator>();
+const CACHE_MAX = 512;
+let compilations = 0;
+
+/** How many dataset schemas this process has compiled (tests check that requests compile none). */
+export const schemaCompilations = (): number => compilations;
+
+function compile(schema: unknown, mode: ValidationMode): RecordValidator {
   let validate: ValidateFunction;
   try {
     // a fresh instance per schema: users' $id values must not collide across datasets
-    validate = newAjv(mode === 'ignore-new-fields').compile(schema as object);
+    const effective = mode === 'ignore-new-fields' ? openObjects(schema) : schema;
+    validate = newAjv(false).compile(effective as object);
   } catch (err) {
     throw badRequest('INVALID_SCHEMA', `schema does not compile: ${(err as Error).message}`);
   }
-  const validator: RecordValidator = (doc) => {
+  compilations++;
+  return (doc) => {
     if (validate(doc)) return null;
-    const errors = validate.errors ?? [];
-    const counted =
-      mode === 'ignore-new-fields'
-        ? errors.filter((e) => e.keyword !== 'additionalProperties' && e.keyword !== 'unevaluatedProperties')
-        : errors;
-    return counted.length === 0 ? null : formatAjvError(counted[0]!);
+    const first = validate.errors?.[0];
+    if (!first) return { path: '', keyword: 'false', message: '# does not match the schema' };
+    return { path: first.instancePath, keyword: first.keyword, message: formatAjvError(first) };
   };
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
-  cache.set(id, validator);
+}
+
+/**
+ * The validator of a dataset schema under a mode. A dataset's config object (and so its schema
+ * object) stays the same until the config is replaced, so requests find their validator by identity
+ * and only a config change compiles again; a schema ajv cannot compile is a 400 at PUT time, never at
+ * push time.
+ */
+export function compileRecordSchema(schema: unknown, mode: ValidationMode): RecordValidator {
+  const holder = isPlainObject(schema) ? bySchemaObject.get(schema) : undefined;
+  const known = holder?.[mode];
+  if (known) return known;
+  const id = hashText(`${mode}\n${canonicalJson(schema)}`);
+  let validator = byContent.get(id);
+  if (!validator) {
+    validator = compile(schema, mode);
+    if (byContent.size >= CACHE_MAX) byContent.delete(byContent.keys().next().value!);
+    byContent.set(id, validator);
+  }
+  if (isPlainObject(schema)) bySchemaObject.set(schema, { ...holder, [mode]: validator });
   return validator;
 }
 
