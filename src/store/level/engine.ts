@@ -22,6 +22,7 @@ import { decodeBlob, decodeChange, decodeHead } from './codec.js';
 import { collectGarbage } from './gc.js';
 import { keys, prefixRange, seqKey } from './layout.js';
 import { SerialQueue, type GroupJob } from './serial.js';
+import { writeBatch } from './write.js';
 
 /** The engine's own view of a dataset: the public record plus where its data lives. */
 interface StoredDataset extends DatasetRecord {
@@ -262,7 +263,7 @@ export class LevelStore implements Store {
           ...applier.ops,
           { type: 'put', key: keys.dataset(name), value: JSON.stringify(next) },
         ];
-        await this.db.batch<string, string | Buffer>(ops, { sync: durable });
+        await writeBatch(this.db, ops, durable);
         this.setRecord(next);
         if (next.lastSeq !== rec.lastSeq)
           this.notify({ dataset: name, epoch: next.epoch, lastSeq: next.lastSeq });
@@ -379,7 +380,7 @@ export class LevelStore implements Store {
       );
       const flush = async (): Promise<void> => {
         if (applier.ops.length === 0) return;
-        await this.db.batch<string, string | Buffer>(applier.ops, { sync: false });
+        await writeBatch(this.db, applier.ops, false);
         applier.flushed();
       };
       let changes = 0;
@@ -404,7 +405,7 @@ export class LevelStore implements Store {
           ...applier.ops,
           { type: 'put', key: keys.dataset(name), value: JSON.stringify(next) },
         ];
-        await this.db.batch<string, string | Buffer>(ops, { sync: true });
+        await writeBatch(this.db, ops, true);
         this.setRecord(next);
       } catch (err) {
         // the old epoch is untouched; drop what was written of the new one
