@@ -4,7 +4,7 @@ import type { Hub } from '../../domain/hub.js';
 import type { Metrics } from '../../http/metrics.js';
 import { namespacesOf } from '../../domain/namespaces.js';
 import { encodeSeqToken } from '../../domain/tokens.js';
-import { jsonArray, ndjson, sendStream } from '../../http/stream.js';
+import { jsonArrayChunks, ndjsonChunks, sendStream } from '../../http/stream.js';
 import type { Change, DatasetRecord } from '../../store/types.js';
 import { queryBool, queryEnum, queryInt, queryString } from './query.js';
 import type { ItemFormat, KindRenderers, RenderContext } from './render.js';
@@ -56,20 +56,25 @@ function clientGone(ctx: Context): AbortSignal {
   return ac.signal;
 }
 
-async function* renderItems(
+/** The feed's elements: `head`, every item rendered by its kind's renderer, then `tail()`. */
+async function* feedItems(
   deps: PullDeps,
   rc: RenderContext,
+  head: string,
   items: AsyncIterable<Change>,
+  tail: () => string,
 ): AsyncGenerator<string> {
+  yield head;
   for await (const c of items) {
     const r = deps.renderers.render(c, rc);
     yield typeof r === 'string' ? r : await r;
   }
+  yield tail();
 }
 
 function send(ctx: Context, framing: Framing, items: AsyncIterable<string>): void {
-  if (framing === 'ndjson') sendStream(ctx, ndjson(items), { contentType: 'application/x-ndjson' });
-  else sendStream(ctx, jsonArray(items), { contentType: 'application/json' });
+  if (framing === 'ndjson') sendStream(ctx, ndjsonChunks(items), { contentType: 'application/x-ndjson' });
+  else sendStream(ctx, jsonArrayChunks(items), { contentType: 'application/json' });
 }
 
 /**
@@ -110,12 +115,8 @@ export async function serveChanges(deps: PullDeps, ctx: Context, dataset: Datase
   if (reader.fullSync) ctx.set('icar-full-sync', 'true');
   const rc = renderContext(deps, ctx, reader.dataset, format);
   const r = reader;
-  async function* body(): AsyncGenerator<string> {
-    yield contextElement(rc);
-    yield* renderItems(deps, rc, r.items());
-    yield JSON.stringify({ id: '@continuation', token: r.token() });
-  }
-  send(ctx, framing, body());
+  const continuation = () => JSON.stringify({ id: '@continuation', token: r.token() });
+  send(ctx, framing, feedItems(deps, rc, contextElement(rc), r.items(), continuation));
 }
 
 /** feed=eventsource: one event per change, its token as the event id, resumable with Last-Event-ID. */
@@ -179,12 +180,9 @@ export async function serveCurrent(deps: PullDeps, ctx: Context, dataset: Datase
   const reader = openCurrent(deps.hub.store, deps.hub.secret, dataset, { from, limit });
   if (reader.fullSync) ctx.set('icar-full-sync', 'true');
   const rc = renderContext(deps, ctx, dataset, format);
-  async function* body(): AsyncGenerator<string> {
-    yield contextElement(rc);
-    yield* renderItems(deps, rc, reader.items());
-    yield JSON.stringify({ id: '@continuation', token: reader.token(), since: reader.changesToken() });
-  }
-  send(ctx, framing, body());
+  const continuation = () =>
+    JSON.stringify({ id: '@continuation', token: reader.token(), since: reader.changesToken() });
+  send(ctx, framing, feedItems(deps, rc, contextElement(rc), reader.items(), continuation));
 }
 
 /** One item, rendered as its kind renders it in feeds. */

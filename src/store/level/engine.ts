@@ -21,6 +21,7 @@ import { Applier, idempotencyNs, type LevelOp, type Progress } from './apply.js'
 import { decodeBlob, decodeChange, decodeHead } from './codec.js';
 import { collectGarbage } from './gc.js';
 import { keys, prefixRange, seqKey } from './layout.js';
+import { readAhead } from './read.js';
 import { SerialQueue, type GroupJob } from './serial.js';
 import { writeBatch } from './write.js';
 
@@ -310,25 +311,21 @@ export class LevelStore implements Store {
       ...(query.latestOnly ? {} : { limit: Number.isFinite(limit) ? limit : -1 }),
     });
     let emitted = 0;
-    try {
-      while (emitted < limit) {
-        const batch = await it.nextv(READ_BATCH);
-        if (batch.length === 0) break;
-        let items = batch.map(decodeChange);
-        if (query.latestOnly) {
-          const heads = await this.db.getMany(items.map((c) => keys.state(query.epoch, c.key)));
-          items = items.filter((c, i) => {
-            const h = heads[i];
-            return h !== undefined && decodeHead(h).seq === c.seq;
-          });
-        }
-        for (const c of items) {
-          yield c;
-          if (++emitted >= limit) break;
-        }
+    // latestOnly skips entries: it cannot know how many it will still use, so it always reads ahead
+    const want = () => (query.latestOnly ? Infinity : limit - emitted);
+    for await (const batch of readAhead(it, READ_BATCH, want)) {
+      let items = batch.map(decodeChange);
+      if (query.latestOnly) {
+        const heads = await this.db.getMany(items.map((c) => keys.state(query.epoch, c.key)));
+        items = items.filter((c, i) => {
+          const h = heads[i];
+          return h !== undefined && decodeHead(h).seq === c.seq;
+        });
       }
-    } finally {
-      await it.close();
+      for (const c of items) {
+        yield c;
+        if (++emitted >= limit) return;
+      }
     }
   }
 
@@ -342,19 +339,13 @@ export class LevelStore implements Store {
       lt: prefixRange(prefix).lt,
     });
     let emitted = 0;
-    try {
-      while (emitted < limit) {
-        const batch = await it.nextv(READ_BATCH);
-        if (batch.length === 0) break;
-        for (const v of batch) {
-          const c = decodeChange(v);
-          if (c.deleted && !query.includeDeleted) continue;
-          yield c;
-          if (++emitted >= limit) break;
-        }
+    for await (const batch of readAhead(it, READ_BATCH, () => limit - emitted)) {
+      for (const v of batch) {
+        const c = decodeChange(v);
+        if (c.deleted && !query.includeDeleted) continue;
+        yield c;
+        if (++emitted >= limit) return;
       }
-    } finally {
-      await it.close();
     }
   }
 
