@@ -252,4 +252,33 @@ describe('ICAR push (API.md §2–3)', () => {
     expect(new Set(seen).size).to.equal(80);
     expect(seen).to.have.length(80);
   });
+  it('when concurrent requests push the same keys, alternating two versions, then each request changes all of its keys or none, and no key records the same version twice in a row', async () => {
+    const { id, keys } = await fresh();
+    const KEYS = 50;
+    const version = (v: number) =>
+      Array.from({ length: KEYS }, (_, i) => milking(i, 'com.example.robot', { v }));
+    // requests queue behind each other's group commits: their heads are read while earlier
+    // groups writing the same keys are in flight, and must still decide against the latest version
+    const results = await Promise.all(
+      Array.from({ length: 120 }, (_, r) => pushResources(hub, id, keys.pushKey, version(r % 2))),
+    );
+    const changes = results.map((r) => {
+      expect(r.status).to.equal(200);
+      return (r.json as { changes: number }).changes;
+    });
+    for (const c of changes) expect([0, KEYS]).to.include(c);
+    const total = changes.reduce((a, b) => a + b, 0);
+    expect(await lastSeq(id)).to.equal(total);
+    const feed = await readChanges(hub, id, keys.readKey);
+    expect(feed.items).to.have.length(total);
+    const versions = new Map<string, number[]>();
+    for (const r of feed.items) {
+      const k = String(r.id);
+      versions.set(k, [...(versions.get(k) ?? []), r.v as number]);
+    }
+    expect(versions.size).to.equal(KEYS);
+    for (const vs of versions.values()) {
+      for (let i = 1; i < vs.length; i++) expect(vs[i]).to.not.equal(vs[i - 1]);
+    }
+  });
 });

@@ -28,6 +28,43 @@ export interface Target {
 const IDEMPOTENCY_NS = (epoch: string) => `idem@${epoch}`;
 export const idempotencyNs = IDEMPOTENCY_NS;
 
+/** Heads of keys and idempotency keys as read from the database for some requests. */
+export interface HeadReads {
+  /** every key the requests write → its current head (undefined: never written) */
+  readonly heads: Map<string, Head | undefined>;
+  /** the requests' idempotency keys that were already applied */
+  readonly idem: Set<string>;
+}
+
+/** Reads, in two getMany calls, every current head and idempotency key the requests will ask for. */
+export async function readHeads(
+  db: Level<string, string>,
+  target: Target,
+  requests: readonly AppendRequest[],
+  skip: (key: string) => boolean = () => false,
+): Promise<HeadReads> {
+  const wanted = new Set<string>();
+  const idem = new Set<string>();
+  for (const r of requests) {
+    for (const w of r.writes) if (!skip(w.key)) wanted.add(w.key);
+    if (r.idempotencyKey !== undefined) idem.add(r.idempotencyKey);
+  }
+  const keyList = [...wanted];
+  const idemList = [...idem];
+  const [heads, idemVals] = await Promise.all([
+    keyList.length ? db.getMany(keyList.map((k) => keys.state(target.epoch, k))) : [],
+    idemList.length
+      ? db.getMany(idemList.map((k) => keys.aux(target.incarnation, IDEMPOTENCY_NS(target.epoch), k)))
+      : [],
+  ]);
+  const base = new Map<string, Head | undefined>();
+  keyList.forEach((k, i) => {
+    const v = heads[i];
+    base.set(k, v === undefined ? undefined : decodeHead(v));
+  });
+  return { heads: base, idem: new Set(idemList.filter((_, i) => idemVals[i] !== undefined)) };
+}
+
 /**
  * Turns append requests into LevelDB operations, one request at a time, each all-or-nothing: a
  * request that throws (an attrs precondition) leaves neither ops nor progress behind. Keys written
@@ -47,30 +84,25 @@ export class Applier {
     public progress: Progress,
   ) {}
 
-  /** Reads, in two getMany calls, every current head and idempotency key the requests will ask for. */
+  /** Reads every current head and idempotency key the requests will ask for (keys in the overlay excepted). */
   async prefetch(requests: readonly AppendRequest[]): Promise<void> {
-    const wanted = new Set<string>();
-    const idem = new Set<string>();
-    for (const r of requests) {
-      for (const w of r.writes) if (!this.overlay.has(w.key)) wanted.add(w.key);
-      if (r.idempotencyKey !== undefined) idem.add(r.idempotencyKey);
-    }
-    const keyList = [...wanted];
-    const idemList = [...idem];
-    const [heads, idemVals] = await Promise.all([
-      keyList.length ? this.db.getMany(keyList.map((k) => keys.state(this.target.epoch, k))) : [],
-      idemList.length
-        ? this.db.getMany(
-            idemList.map((k) => keys.aux(this.target.incarnation, IDEMPOTENCY_NS(this.target.epoch), k)),
-          )
-        : [],
-    ]);
-    this.base = new Map();
-    keyList.forEach((k, i) => {
-      const v = heads[i];
-      this.base.set(k, v === undefined ? undefined : decodeHead(v));
-    });
-    this.idemBase = new Set(idemList.filter((_, i) => idemVals[i] !== undefined));
+    this.useReads(await readHeads(this.db, this.target, requests, (k) => this.overlay.has(k)));
+  }
+
+  /** Uses heads read earlier (by readHeads, then brought up to date by the caller) instead of prefetching. */
+  useReads(reads: HeadReads): void {
+    this.base = reads.heads;
+    this.idemBase = reads.idem;
+  }
+
+  /** The heads the requests applied so far have written (the group's effect on the current state). */
+  get written(): ReadonlyMap<string, Head> {
+    return this.overlay;
+  }
+
+  /** The idempotency keys the requests applied so far have recorded. */
+  get idempotencyKeys(): ReadonlySet<string> {
+    return this.idemSeen;
   }
 
   /** Forgets the overlay once its ops are in the database (long rebuilds flush as they go). */

@@ -17,11 +17,12 @@ import type {
   JsonObject,
   Store,
 } from '../types.js';
-import { Applier, idempotencyNs, type LevelOp, type Progress } from './apply.js';
+import { Applier, idempotencyNs, readHeads, type LevelOp, type Progress } from './apply.js';
 import { decodeBlob, decodeChange, decodeHead } from './codec.js';
 import { collectGarbage } from './gc.js';
 import { keys, prefixRange, seqKey } from './layout.js';
 import { readAhead } from './read.js';
+import { RecentWrites, type EarlyReads } from './recent.js';
 import { SerialQueue, type GroupJob } from './serial.js';
 import { writeBatch } from './write.js';
 
@@ -39,10 +40,18 @@ export interface LevelStoreOptions {
   readonly maxGroupJobs?: number;
 }
 
-type AppendJob = GroupJob<AppendRequest, AppendResult>;
+/** An append in its dataset's queue, with the heads read for it while it waited (see recent.ts). */
+interface QueuedAppend {
+  readonly request: AppendRequest;
+  readonly reads: Promise<EarlyReads | undefined>;
+}
+
+type AppendJob = GroupJob<QueuedAppend, AppendResult>;
 
 const newId = (): string => randomBytes(8).toString('hex');
 const READ_BATCH = 1000;
+/** Keys a dataset's RecentWrites holds at most before it starts a new generation (memory bound). */
+const MAX_RECENT_WRITES = 50_000;
 
 function notFoundDataset(name: string): HubError {
   return notFound('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
@@ -52,9 +61,11 @@ export class LevelStore implements Store {
   readonly engine = 'leveldb';
   private readonly records = new Map<string, StoredDataset>();
   private readonly keyIndex = new Map<string, { dataset: string; role: 'push' | 'read' }>();
-  private readonly queues = new Map<string, SerialQueue<AppendRequest, AppendResult>>();
+  private readonly queues = new Map<string, SerialQueue<QueuedAppend, AppendResult>>();
+  private readonly recent = new Map<string, RecentWrites>();
   private readonly listeners = new Set<(n: ChangeNotice) => void>();
   private pendingBytes = 0;
+  private generations = 0;
   private hubSecret = '';
   private closed = false;
 
@@ -123,15 +134,18 @@ export class LevelStore implements Store {
     this.records.delete(name);
   }
 
-  private queue(name: string): SerialQueue<AppendRequest, AppendResult> {
+  private queue(name: string): SerialQueue<QueuedAppend, AppendResult> {
     let q = this.queues.get(name);
     if (!q) {
-      q = new SerialQueue<AppendRequest, AppendResult>(
+      q = new SerialQueue<QueuedAppend, AppendResult>(
         (jobs) => this.commitGroup(name, jobs),
         { maxJobs: this.options.maxGroupJobs, maxBytes: this.options.maxGroupBytes },
         () => {
           // idle queues of deleted datasets are dropped so the map does not grow without bound
-          if (!this.records.has(name) && this.queues.get(name)?.length === 0) this.queues.delete(name);
+          if (!this.records.has(name) && this.queues.get(name)?.length === 0) {
+            this.queues.delete(name);
+            this.recent.delete(name);
+          }
         },
       );
       this.queues.set(name, q);
@@ -190,6 +204,7 @@ export class LevelStore implements Store {
       // one synced delete makes the dataset gone; its data is keyed by ids nothing points at any more
       await this.db.del(keys.dataset(name), { sync: true });
       this.dropRecord(name);
+      this.recent.delete(name);
       await clearDatasetData(this.db, rec.incarnation, rec.epoch);
       return true;
     });
@@ -231,10 +246,50 @@ export class LevelStore implements Store {
     }
     this.pendingBytes += bytes;
     try {
-      return await this.queue(name).enqueue(request, bytes, request.sweep !== undefined);
+      // the heads this request needs are read now, while the queue ahead of it is being written
+      const reads = this.readEarly(name, request);
+      return await this.queue(name).enqueue({ request, reads }, bytes, request.sweep !== undefined);
     } finally {
       this.pendingBytes -= bytes;
     }
+  }
+
+  private recentOf(name: string): RecentWrites {
+    let r = this.recent.get(name);
+    if (!r) {
+      r = new RecentWrites(++this.generations);
+      this.recent.set(name, r);
+    }
+    return r;
+  }
+
+  /** Starts reading the heads an append will need (never rejects: a failed read is read again later). */
+  private readEarly(name: string, request: AppendRequest): Promise<EarlyReads | undefined> {
+    const rec = this.records.get(name)!;
+    const target = { epoch: rec.epoch, incarnation: rec.incarnation };
+    const generation = this.recentOf(name).generation;
+    return readHeads(this.db, target, [request]).then(
+      (reads) => ({ ...reads, ...target, generation }),
+      () => undefined,
+    );
+  }
+
+  /** The group's base: its early reads brought up to date when they can be, else a fresh read. */
+  private async useEarlyReads(
+    name: string,
+    rec: StoredDataset,
+    applier: Applier,
+    jobs: readonly AppendJob[],
+  ): Promise<void> {
+    const reads = await Promise.all(jobs.map((j) => j.request.reads));
+    const recent = this.recent.get(name);
+    const usable = (r: EarlyReads | undefined): r is EarlyReads =>
+      r !== undefined &&
+      r.generation === recent?.generation &&
+      r.epoch === rec.epoch &&
+      r.incarnation === rec.incarnation;
+    if (recent && reads.every(usable)) applier.useReads(recent.merge(reads as EarlyReads[]));
+    else await applier.prefetch(jobs.map((j) => j.request.request));
   }
 
   /** Applies a group of appends against the dataset's latest state and commits them in one synced batch. */
@@ -247,11 +302,11 @@ export class LevelStore implements Store {
     const applier = new Applier(this.db, { incarnation: rec.incarnation, epoch: rec.epoch }, progressOf(rec));
     const settled: Array<{ job: AppendJob; result?: AppendResult; error?: unknown }> = [];
     try {
-      await applier.prefetch(jobs.map((j) => j.request));
+      await this.useEarlyReads(name, rec, applier, jobs);
       const now = Date.now();
       for (const job of jobs) {
         try {
-          settled.push({ job, result: await applier.apply(job.request, now) });
+          settled.push({ job, result: await applier.apply(job.request.request, now) });
         } catch (error) {
           settled.push({ job, error });
         }
@@ -265,6 +320,7 @@ export class LevelStore implements Store {
           { type: 'put', key: keys.dataset(name), value: JSON.stringify(next) },
         ];
         await writeBatch(this.db, ops, durable);
+        this.recent.get(name)?.record(applier.written, applier.idempotencyKeys);
         this.setRecord(next);
         if (next.lastSeq !== rec.lastSeq)
           this.notify({ dataset: name, epoch: next.epoch, lastSeq: next.lastSeq });
@@ -275,8 +331,12 @@ export class LevelStore implements Store {
           ? err
           : new HubError(503, 'STORE_WRITE_FAILED', 'the write could not be made durable');
       for (const j of jobs) j.reject(failure);
+      this.recent.delete(name);
       return;
     }
+    // no read is outstanding when nothing is queued: the next reads start a new generation
+    const queued = this.queues.get(name)?.length ?? 0;
+    if (queued === 0 || (this.recent.get(name)?.size ?? 0) > MAX_RECENT_WRITES) this.recent.delete(name);
     for (const s of settled) {
       if (s.result) s.job.resolve(s.result);
       else s.job.reject(s.error);
@@ -403,6 +463,7 @@ export class LevelStore implements Store {
         await clearEpoch(this.db, epoch).catch(() => undefined);
         throw err;
       }
+      this.recent.delete(name);
       await clearEpoch(this.db, rec.epoch);
       await this.db.clear(prefixRange(keys.auxPrefix(rec.incarnation, idempotencyNs(rec.epoch))));
       const done = this.records.get(name)!;
