@@ -50,6 +50,7 @@ type AppendJob = GroupJob<QueuedAppend, AppendResult>;
 
 const newId = (): string => randomBytes(8).toString('hex');
 const READ_BATCH = 1000;
+const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 /** Keys a dataset's RecentWrites holds at most before it starts a new generation (memory bound). */
 const MAX_RECENT_WRITES = 50_000;
 
@@ -75,7 +76,13 @@ export class LevelStore implements Store {
   ) {}
 
   static async open(location: string, options: LevelStoreOptions = {}): Promise<LevelStore> {
-    const db = new Level<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    const db = new Level<string, string>(location, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+      // a memtable of 32 MiB instead of LevelDB's 4: fewer, larger level-0 files, so compaction
+      // rewrites less of the changelog (ingest: hub CPU -12 %, disk writes -15 %; bench/, issue 8)
+      writeBufferSize: WRITE_BUFFER_BYTES,
+    });
     await db.open();
     const store = new LevelStore(db, {
       maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
