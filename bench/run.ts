@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Bench, FULL, QUICK } from './lib/context.js';
 import { generateResources } from './lib/data.js';
-import { RawLevel, ROOT, startHub, startPouch, type Server } from './lib/procs.js';
+import { RawLevel, Reader, ROOT, startHub, startPouch, type Server } from './lib/procs.js';
 import { Report } from './lib/report.js';
 import { ingest, repush } from './scenarios/ingest.js';
 import { latency } from './scenarios/latency.js';
@@ -64,13 +64,15 @@ async function main(): Promise<void> {
   const report = new Report();
   const servers: Server[] = [];
   let raw: RawLevel | undefined;
+  let reader: Reader | undefined;
   try {
     const hub = await startHub();
     servers.push(hub);
     const pouch = await startPouch();
     servers.push(pouch);
     raw = RawLevel.start();
-    const b = new Bench(sizes, hub, pouch, raw, report, resources, rawFile);
+    reader = Reader.start();
+    const b = new Bench(sizes, hub, pouch, raw, reader, report, resources, rawFile);
 
     const step = async (name: string, run: () => Promise<void>) => {
       const t0 = Date.now();
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await raw?.stop();
+    await reader?.stop();
     rmSync(rawFile, { force: true });
   }
 

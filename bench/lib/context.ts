@@ -1,7 +1,7 @@
 import type { Agent } from 'node:http';
 import { keepAliveAgent, sendOk } from './client.js';
 import type { Resource } from './data.js';
-import { HUB_ADMIN, settle, type RawLevel, type Server } from './procs.js';
+import { HUB_ADMIN, settle, type RawLevel, type Reader, type Server } from './procs.js';
 import type { Report } from './report.js';
 
 /** How big a run is: the issue's sizes, or a tenth of them for `--quick`. */
@@ -60,6 +60,8 @@ export class Bench {
     readonly hub: Server,
     readonly pouch: Server,
     readonly raw: RawLevel,
+    /** the client that streams feeds, in its own process */
+    readonly reader: Reader,
     readonly report: Report,
     readonly resources: readonly Resource[],
     /** the resources as one JSON text a line (the raw loop's input) */

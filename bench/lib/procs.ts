@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ReadCommand, ReadReply } from '../reader.js';
 
 /**
  * The systems under test, each in its own child process so that the benchmark's clients never take
@@ -184,6 +185,39 @@ export class RawLevel {
     this.child.kill('SIGTERM');
     await done;
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The reading client in its own process (bench/reader.ts): one feed at a time. */
+export class Reader {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static start(): Reader {
+    return new Reader(
+      fork(join(ROOT, 'bench', 'reader.ts'), [], {
+        cwd: ROOT,
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
+    );
+  }
+
+  read(url: string, marker: string): Promise<ReadReply> {
+    return new Promise<ReadReply>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`reader child exited with ${code}`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (m) => {
+        this.child.off('exit', onExit);
+        resolve(m as ReadReply);
+      });
+      this.child.send({ url, marker } satisfies ReadCommand);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const done = exited(this.child);
+    this.child.kill('SIGTERM');
+    await done;
   }
 }
 

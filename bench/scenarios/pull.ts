@@ -1,4 +1,3 @@
-import { stream } from '../lib/client.js';
 import type { Bench, HubDataset } from '../lib/context.js';
 import { revised } from '../lib/data.js';
 import { cpuTicks, residentOf, type Resident } from '../lib/procs.js';
@@ -13,23 +12,19 @@ const ITEM = '{"resourceType":';
 /** Streams the hub's whole feed; answers ms and checks it got every item and the continuation. */
 async function pullHub(b: Bench, ds: HubDataset, format: 'json' | 'ndjson', expect: number): Promise<number> {
   const url = `${b.hub.url}/datasets/${ds.id}/changes?apikey=${ds.readKey}${format === 'ndjson' ? '&format=ndjson' : ''}`;
-  const t0 = performance.now();
-  const s = await stream(b.hubAgent, url, ITEM);
-  const ms = performance.now() - t0;
+  const s = await b.reader.read(url, ITEM);
   if (s.status !== 200 || s.marks !== expect || !s.tail.includes('"@continuation"')) {
     throw new Error(`hub /changes (${format}): status ${s.status}, ${s.marks} items of ${expect}`);
   }
-  return ms;
+  return s.ms;
 }
 
 async function pullPouch(b: Bench, db: string, expect: number): Promise<number> {
-  const t0 = performance.now();
-  const s = await stream(b.pouchAgent, `${b.pouch.url}/${db}/_changes?include_docs=true`, '"doc":{');
-  const ms = performance.now() - t0;
+  const s = await b.reader.read(`${b.pouch.url}/${db}/_changes?include_docs=true`, '"doc":{');
   if (s.status !== 200 || s.marks !== expect || !s.tail.includes('"last_seq"')) {
     throw new Error(`pouchdb _changes: status ${s.status}, ${s.marks} docs of ${expect}`);
   }
-  return ms;
+  return s.ms;
 }
 
 /**
@@ -178,9 +173,8 @@ export async function longFeed(b: Bench, data: Ingested): Promise<void> {
   const timer = setInterval(() => samples.push(residentOf(b.hub.pid)), 100);
   let ms: number;
   try {
-    const t0 = performance.now();
-    const s = await stream(b.hubAgent, `${b.hub.url}/datasets/${ds.id}/changes?apikey=${ds.readKey}`, ITEM);
-    ms = performance.now() - t0;
+    const s = await b.reader.read(`${b.hub.url}/datasets/${ds.id}/changes?apikey=${ds.readKey}`, ITEM);
+    ms = s.ms;
     if (s.status !== 200 || s.marks !== total)
       throw new Error(`hub long feed: status ${s.status}, ${s.marks} items of ${total}`);
   } finally {
