@@ -39,7 +39,7 @@ export class Report {
 
   /** A markdown table (the README's Performance section takes it as is). */
   table(): string {
-    const head = ['Scenario', 'System', 'Figure', 'Median', 'Min–max', 'Target'];
+    const head = ['Scenario', 'System', 'Figure', 'Median', 'Min–max', 'Target / note'];
     const lines = [
       `| ${head.join(' | ')} |`,
       `| ${head.map((h, i) => (i >= 3 && i <= 4 ? '---:' : '---')).join(' | ')} |`,
