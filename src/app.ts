@@ -1,10 +1,12 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import type { Limits } from './config.js';
 import type { Hub } from './domain/hub.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/logging.js';
 import type { Metrics } from './http/metrics.js';
+import { WaitingReaders } from './http/waiting.js';
 import { mountAdmin } from './protocols/admin/routes.js';
 import type { ProtocolDeps } from './protocols/deps.js';
 import { mountIcar } from './protocols/icar/routes.js';
@@ -17,6 +19,9 @@ export interface AppOptions {
   readonly metrics: Metrics;
   readonly publicUrl?: string;
   readonly fullSyncLeaseMs: number;
+  readonly limits: Limits;
+  /** aborted when the hub stops: long-polls answer and event streams end at once */
+  readonly shutdown: AbortSignal;
 }
 
 export interface HubApp {
@@ -41,6 +46,8 @@ export function createApp(options: AppOptions): HubApp {
     renderers: new KindRenderers(),
     baseUrl: (ctx) => options.publicUrl ?? `${ctx.protocol}://${ctx.host}`,
     fullSyncLeaseMs: options.fullSyncLeaseMs,
+    waiting: new WaitingReaders(options.limits.maxWaitingReadersPerKey),
+    shutdown: options.shutdown,
   };
   hub.ingestor.on('ingested', (e) => {
     metrics.received.inc({ dataset: e.dataset }, e.received);
@@ -51,6 +58,10 @@ export function createApp(options: AppOptions): HubApp {
   mountIcar(router, deps);
   mountObsrv(router, deps);
 
+  koa.use(async (ctx, next) => {
+    ctx.state.limits = options.limits;
+    await next();
+  });
   koa.use(requestLog(logger));
   koa.use(metrics.middleware());
   koa.use(errorHandler(logger));

@@ -1,6 +1,18 @@
 import type { Context } from 'koa';
 import { decodeUtf8, parseJsonText, readBody, type BodyOptions } from './body.js';
 
+declare module 'koa' {
+  interface DefaultState {
+    /** the hub's limits, set by the app for every request */
+    limits?: { readonly bodyIdleTimeoutMs: number };
+  }
+}
+
+/** Reads the request body within the push limits (5 MiB decompressed, the app's idle timeout). */
+export function readRequestBody(ctx: Context, options: BodyOptions = {}): Promise<Buffer> {
+  return readBody(ctx.req, { idleTimeoutMs: ctx.state.limits?.bodyIdleTimeoutMs, ...options });
+}
+
 /** Reads and parses a JSON request body within the push limits. */
 export async function readJson(ctx: Context, options?: BodyOptions): Promise<unknown> {
   return (await readJsonText(ctx, options)).value;
@@ -11,7 +23,7 @@ export async function readJsonText(
   ctx: Context,
   options?: BodyOptions,
 ): Promise<{ value: unknown; text: string }> {
-  const text = decodeUtf8(await readBody(ctx.req, options));
+  const text = decodeUtf8(await readRequestBody(ctx, options));
   return { value: parseJsonText(text), text };
 }
 

@@ -5,6 +5,8 @@ import type { Store } from './types.js';
 export interface StoreConfig {
   readonly dataDir: string;
   readonly storeUrl?: string;
+  /** appends queued in memory before new ones are refused with 503 */
+  readonly maxPendingWriteBytes?: number;
 }
 
 /** Picks the engine: PostgreSQL when STORE_URL says so, else LevelDB under DATA_DIR/leveldb. */
@@ -14,5 +16,5 @@ export async function openStore(config: StoreConfig): Promise<Store> {
       `STORE_URL '${config.storeUrl.replace(/\/\/[^@]*@/, '//***@')}' is not supported by this build`,
     );
   }
-  return LevelStore.open(join(config.dataDir, 'leveldb'));
+  return LevelStore.open(join(config.dataDir, 'leveldb'), { maxPendingBytes: config.maxPendingWriteBytes });
 }

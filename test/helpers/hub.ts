@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configFromEnv, type HubConfig } from '../../src/config.js';
+import { configFromEnv, type HubConfig, type Limits } from '../../src/config.js';
 import { startHub, type RunningHub } from '../../src/server.js';
 
 export interface TestHub {
@@ -21,19 +21,20 @@ export function tempDir(prefix = 'hub-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+export type TestHubOptions = Partial<Omit<HubConfig, 'limits'>> & { limits?: Partial<Limits> };
+
 /** A real hub on a random loopback port over a real LevelDB in a temp dir. */
-export async function startTestHub(
-  overrides: Partial<HubConfig> = {},
-  dataDir = tempDir(),
-): Promise<TestHub> {
+export async function startTestHub(overrides: TestHubOptions = {}, dataDir = tempDir()): Promise<TestHub> {
+  const base = configFromEnv({});
   const config: HubConfig = {
-    ...configFromEnv({}),
+    ...base,
     port: 0,
     host: '127.0.0.1',
     dataDir,
     adminToken: ADMIN_TOKEN,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
+    limits: { ...base.limits, ...overrides.limits },
   };
   const running = await startHub(config);
   const self: TestHub = {
