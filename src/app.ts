@@ -7,6 +7,7 @@ import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/logging.js';
 import type { Metrics } from './http/metrics.js';
 import { WaitingReaders } from './http/waiting.js';
+import { BodyBudget } from './http/admission.js';
 import { mountAdmin } from './protocols/admin/routes.js';
 import type { ProtocolDeps } from './protocols/deps.js';
 import { mountIcar } from './protocols/icar/routes.js';
@@ -39,6 +40,7 @@ export function createApp(options: AppOptions): HubApp {
   koa.silent = true;
 
   const router = new Router();
+  const bodyBudget = new BodyBudget(options.limits.maxInflightBodyBytes);
   const deps: ProtocolDeps = {
     hub,
     logger,
@@ -60,6 +62,7 @@ export function createApp(options: AppOptions): HubApp {
 
   koa.use(async (ctx, next) => {
     ctx.state.limits = options.limits;
+    ctx.state.bodyBudget = bodyBudget;
     await next();
   });
   koa.use(requestLog(logger));

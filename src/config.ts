@@ -27,6 +27,8 @@ export interface Limits {
   readonly requestTimeoutMs: number;
   /** concurrent long-polls / event streams one key (or one anonymous address) may hold */
   readonly maxWaitingReadersPerKey: number;
+  /** bytes of request bodies being read and processed at once before new ones get 503 */
+  readonly maxInflightBodyBytes: number;
   /** bytes of appends queued in memory before new ones get 503 + Retry-After */
   readonly maxPendingWriteBytes: number;
   /** on SIGTERM, open long-polls and streams are ended after this; writes in flight always finish */
@@ -55,6 +57,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
       headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 15_000),
       requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 120_000),
       maxWaitingReadersPerKey: int(env, 'MAX_WAITING_READERS_PER_KEY', 32),
+      maxInflightBodyBytes: int(env, 'MAX_INFLIGHT_BODY_BYTES', 256 * 1024 * 1024),
       maxPendingWriteBytes: int(env, 'MAX_PENDING_WRITE_BYTES', 256 * 1024 * 1024),
       shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 5_000),
     },
