@@ -199,7 +199,8 @@ describe('hostile input: generated bodies, URLs, encodings and credentials on ev
         }
         if (url.includes('feed=longpoll')) return; // a parked reader is not an answer
         // the fuzzer must not delete its own dataset or rotate its keys away
-        if (r.credential === 'admin' && (r.route.method === 'DELETE' || r.route.path.endsWith('/renew'))) return;
+        if (r.credential === 'admin' && (r.route.method === 'DELETE' || r.route.path.endsWith('/renew')))
+          return;
         const res = await rawRequest(url, { method: r.route.method, headers, body });
         tried++;
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
