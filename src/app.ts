@@ -8,7 +8,9 @@ import type { Metrics } from './http/metrics.js';
 import { mountAdmin } from './protocols/admin/routes.js';
 import type { ProtocolDeps } from './protocols/deps.js';
 import { mountIcar } from './protocols/icar/routes.js';
+import { mountJsonLd } from './protocols/jsonld/routes.js';
 import { KindRenderers } from './protocols/pull/render.js';
+import { mountUda } from './protocols/uda/routes.js';
 
 export interface AppOptions {
   readonly hub: Hub;
@@ -48,6 +50,8 @@ export function createApp(options: AppOptions): HubApp {
 
   mountAdmin(router, deps);
   mountIcar(router, deps);
+  mountUda(router, deps);
+  mountJsonLd(router, deps);
 
   koa.use(requestLog(logger));
   koa.use(metrics.middleware());
