@@ -40,6 +40,19 @@ export function leaseOf(attrs: JsonObject): Lease | undefined {
     : undefined;
 }
 
+/** What GET /datasets/{id} shows of the sync lease, while there is one. */
+export function fullSyncStatus(attrs: JsonObject, leaseMs: number, now: number): JsonObject | undefined {
+  const lease = leaseOf(attrs);
+  if (!lease) return undefined;
+  const expiresAt = lease.lastAt + leaseMs;
+  return {
+    id: lease.id,
+    lastRequestAt: new Date(lease.lastAt).toISOString(),
+    expiresAt: new Date(expiresAt).toISOString(),
+    running: now <= expiresAt,
+  };
+}
+
 /** The three headers as a request carries them; none → a plain upsert (undefined). */
 export function parseFullSyncHeaders(
   id: string | undefined,

@@ -6,7 +6,7 @@ import { readJson } from '../../http/json.js';
 import type { JsonValue } from '../../store/types.js';
 import type { ProtocolDeps } from '../deps.js';
 import { serveCurrent } from '../pull/feeds.js';
-import { fullSyncToParams, parseFullSyncHeaders } from './fullsync.js';
+import { fullSyncStatus, fullSyncToParams, parseFullSyncHeaders } from './fullsync.js';
 import { entityRenderer } from './render.js';
 import { ENTITY_KIND, udaTranslator } from './translate.js';
 
@@ -24,6 +24,7 @@ export function mountUda(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   hub.ingestor.register('uda', udaTranslator(deps.fullSyncLeaseMs));
   deps.renderers.register(ENTITY_KIND, entityRenderer);
+  hub.registerStatus('fullSync', (d) => fullSyncStatus(d.attrs, deps.fullSyncLeaseMs, Date.now()));
   const hubErrors = errorBody(renderHubError);
 
   router.post('/datasets/:id/entities', hubErrors, async (ctx) => {
