@@ -258,6 +258,57 @@ describe('JSON-LD items on feeds (format=jsonld)', () => {
     });
   });
 
+  it('when resources of every shape are read as JSON-LD, then each item is exactly jsonld.js’s expansion with the ICAR context', async () => {
+    const id = uniqueId('ld');
+    const keys = await createDataset(hub, id);
+    const meta = (n: number) => ({ source: 'diff', sourceId: `r${n}`, modified: '2024-05-02T06:18:03Z' });
+    const resources: Item[] = [
+      milking(1, 'diff'),
+      {
+        resourceType: 'icarAnimalCoreResource',
+        identifier: { id: 'DE0123', scheme: 'eu.animalId' },
+        alternativeIdentifiers: [
+          { id: 'x', scheme: 'a' },
+          { id: 'y', scheme: 'b' },
+        ],
+        birthDate: '2021-03-14T00:00:00Z',
+        eventDateTime: 1714630302,
+        created: true,
+        nothing: null,
+        empty: {},
+        none: [],
+        nested: [[1, [2, null]], 'three', { deeper: { evenDeeper: [{ v: 1 }] } }],
+        icar: 'the prefix as a term',
+        _under: 1,
+        'dotted.name': 'ok',
+        Animal: 'same IRI as a type term',
+        icarAnimalCoreResource: 'collides with Animal',
+        location: { resourceType: 'icarLocationResource', id: 'farm-1' },
+        other: { resourceType: ['icarDeviceResource', 'somethingNew'] },
+        '@self': 'http://icar.example/self',
+        meta: meta(2),
+      },
+      { resourceType: 'icarCustomThing', 'x:colon': 1, naïve: 2, meta: meta(3) },
+      { resourceType: 'icarWeightEventResource', meta: { ...meta(4), isDeleted: false, validFrom: null } },
+    ];
+    const pushed = await pushResources(hub, id, keys.pushKey, resources);
+    expect(pushed.status, pushed.text).to.equal(200);
+    const items = (
+      (await call(`${hub.url}/datasets/${id}/changes?format=jsonld`, { token: keys.readKey })).json as Item[]
+    ).slice(1, -1);
+    expect(items).to.have.length(resources.length);
+    for (const [i, resource] of resources.entries()) {
+      const { '@self': _self, ...plain } = resource;
+      const m = resource.meta as { sourceId: string };
+      const url = `${hub.url}/datasets/${id}/resources/diff/${m.sourceId}`;
+      const reference = await call(`${hub.url}/jsonld/expand`, {
+        body: { '@context': 'icar', ...plain, '@id': url },
+      });
+      expect(reference.status, reference.text).to.equal(200);
+      expect(items[i], `resource ${i}`).to.deep.equal((reference.json as unknown[])[0]);
+    }
+  });
+
   it('when a stored resource carries JSON-LD keywords, then they are ignored: the feed keeps going and fetches nothing', async () => {
     const id = uniqueId('ld');
     const keys = await createDataset(hub, id);

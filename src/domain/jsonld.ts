@@ -145,3 +145,150 @@ export async function compactDocument(input: unknown, context: unknown): Promise
     throw toJsonLdError(err);
   }
 }
+
+// ---- fast expansion for flat vocabulary contexts ----------------------------------------------
+
+interface TermDef {
+  readonly iri: string;
+  /** a datatype IRI the term coerces literal values to */
+  readonly type?: string;
+}
+
+interface FlatContext {
+  readonly vocab: string;
+  readonly terms: ReadonlyMap<string, TermDef>;
+  /** terms that alias `@type` */
+  readonly typeAliases: ReadonlySet<string>;
+}
+
+/** A property name that can only mean a term or a vocabulary-relative IRI (no colon, no keyword). */
+const SIMPLE_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const KEYWORD_TYPES = new Set(['@id', '@vocab', '@json', '@none']);
+
+/**
+ * Reads a context that uses only what a vocabulary needs — `@version`, `@vocab`, prefixes, terms
+ * mapped to (compact) IRIs or to `@type`, and term definitions `{"@id", "@type": <datatype>}` —
+ * into a lookup table. Anything else (scoped contexts, containers, `@id` coercion…) → undefined:
+ * such a context is expanded by jsonld.js only.
+ */
+function flatContext(text: string): FlatContext | undefined {
+  const ctx = (JSON.parse(text) as { '@context': unknown })['@context'];
+  if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) return undefined;
+  const entries = Object.entries(ctx as Record<string, unknown>);
+  const vocab = (ctx as Record<string, unknown>)['@vocab'];
+  if (typeof vocab !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(vocab)) return undefined;
+  const prefixes = new Map<string, string>();
+  for (const [k, v] of entries)
+    if (!k.startsWith('@') && typeof v === 'string' && /[/#]$/.test(v)) prefixes.set(k, v);
+  const iriOf = (v: string): string | undefined => {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return v;
+    const colon = v.indexOf(':');
+    const ns = colon > 0 ? prefixes.get(v.slice(0, colon)) : undefined;
+    return ns === undefined ? undefined : ns + v.slice(colon + 1);
+  };
+  const terms = new Map<string, TermDef>();
+  const typeAliases = new Set<string>();
+  for (const [k, v] of entries) {
+    if (k === '@version' || k === '@vocab') continue;
+    if (k.startsWith('@') || !SIMPLE_KEY.test(k)) return undefined;
+    if (v === '@type') {
+      typeAliases.add(k);
+      continue;
+    }
+    if (typeof v === 'string') {
+      const iri = iriOf(v);
+      if (iri === undefined) return undefined;
+      terms.set(k, { iri });
+      continue;
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    const def = v as Record<string, unknown>;
+    if (Object.keys(def).some((d) => d !== '@id' && d !== '@type')) return undefined;
+    const iri = typeof def['@id'] === 'string' ? iriOf(def['@id']) : undefined;
+    const type =
+      def['@type'] === undefined ? undefined : typeof def['@type'] === 'string' ? def['@type'] : null;
+    if (iri === undefined || type === null || (type !== undefined && KEYWORD_TYPES.has(type)))
+      return undefined;
+    const typeIri = type === undefined ? undefined : iriOf(type);
+    if (type !== undefined && typeIri === undefined) return undefined;
+    terms.set(k, typeIri === undefined ? { iri } : { iri, type: typeIri });
+  }
+  return { vocab, terms, typeAliases };
+}
+
+/** Thrown inside the fast path when the document needs the full algorithm. */
+const UNSUPPORTED = Symbol('unsupported');
+
+/**
+ * Expands plain JSON data (no JSON-LD keywords, property names without colons) under a flat
+ * vocabulary context, producing exactly what jsonld.expand does for it (value objects, datatype
+ * coercion, `@type` from its alias, nested objects as nodes, nested arrays flattened, nulls
+ * dropped) without its per-call cloning and IRI resolution: several times faster on feeds. Returns
+ * undefined for anything outside that subset, which the caller then gives to jsonld.js; the tests
+ * compare both on the same documents.
+ */
+export type FastExpander = (doc: Record<string, unknown>, id: string) => Record<string, unknown> | undefined;
+
+export function fastExpander(
+  name: string,
+  options: {
+    /** skip properties named like JSON-LD keywords (`@self`, a pushed `@context`…) at every level */
+    readonly dropKeywords?: boolean;
+  } = {},
+): FastExpander | undefined {
+  const text = contextText(name);
+  const flat = text === undefined ? undefined : flatContext(text);
+  if (!flat) return undefined;
+  const { vocab, terms, typeAliases } = flat;
+
+  const typeIri = (v: unknown): string => {
+    if (typeof v !== 'string' || !SIMPLE_KEY.test(v) || typeAliases.has(v)) throw UNSUPPORTED;
+    return terms.get(v)?.iri ?? vocab + v;
+  };
+  const values = (v: unknown, type: string | undefined, out: unknown[]): void => {
+    if (v === null) return;
+    if (Array.isArray(v)) {
+      for (const x of v) values(x, type, out);
+    } else if (typeof v === 'object') {
+      out.push(node(v as Record<string, unknown>));
+    } else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      out.push(type === undefined ? { '@value': v } : { '@type': type, '@value': v });
+    } else {
+      throw UNSUPPORTED;
+    }
+  };
+  const node = (obj: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    // in jsonld.js's order (sorted keys), so that values merged under one IRI come out the same
+    for (const key of Object.keys(obj).sort()) {
+      if (options.dropKeywords && key.startsWith('@')) continue;
+      if (!SIMPLE_KEY.test(key)) throw UNSUPPORTED;
+      const v = obj[key];
+      if (typeAliases.has(key)) {
+        // null or [] as a type is jsonld.js's to judge
+        if (Array.isArray(v) && v.length === 0) throw UNSUPPORTED;
+        const types = Array.isArray(v) ? v.map(typeIri) : [typeIri(v)];
+        out['@type'] = [...((out['@type'] as string[] | undefined) ?? []), ...types];
+        continue;
+      }
+      if (v === null) continue;
+      const term = terms.get(key);
+      const iri = term?.iri ?? vocab + key;
+      const list: unknown[] = [];
+      values(v, term?.type, list);
+      const had = out[iri];
+      out[iri] = had === undefined ? list : [...(had as unknown[]), ...list];
+    }
+    return out;
+  };
+
+  return (doc, id) => {
+    try {
+      const out = node(doc);
+      return Object.keys(out).length === 0 ? undefined : { '@id': id, ...out };
+    } catch (err) {
+      if (err === UNSUPPORTED) return undefined;
+      throw err;
+    }
+  };
+}

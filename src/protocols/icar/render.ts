@@ -1,4 +1,4 @@
-import { ICAR_CONTEXT, contextRef, expandDocument } from '../../domain/jsonld.js';
+import { ICAR_CONTEXT, contextRef, expandDocument, fastExpander } from '../../domain/jsonld.js';
 import type { Change } from '../../store/types.js';
 import type { KindRenderer, RenderContext } from '../pull/render.js';
 
@@ -22,14 +22,25 @@ function withoutKeywords(value: unknown): unknown {
   return out;
 }
 
+/** The ICAR context is a flat vocabulary: plain resources expand without jsonld.js (measured ~5x). */
+const fast = fastExpander(ICAR_CONTEXT, { dropKeywords: true });
+
 /**
  * A resource as expanded JSON-LD with the ICAR ADE context: `@id` is its hub URL, `@type` comes
- * from `resourceType`, every field an IRI of the ICAR core vocabulary. The context is referred to
- * by URL, so jsonld.js resolves and processes it once and reuses it for every item.
+ * from `resourceType`, every field an IRI of the ICAR core vocabulary. Resources the fast path does
+ * not cover go through jsonld.js (no promise per item otherwise).
  */
-async function expandResource(change: Change, rc: RenderContext): Promise<string> {
+function expandResource(change: Change, rc: RenderContext): string | Promise<string> {
   const id = resourceUrl(rc, change);
-  const doc = withoutKeywords(JSON.parse(change.doc)) as Record<string, unknown>;
+  const doc = JSON.parse(change.doc) as Record<string, unknown>;
+  const quick = fast?.(doc, id);
+  return quick
+    ? JSON.stringify(quick)
+    : expandWithJsonLd(withoutKeywords(doc) as Record<string, unknown>, id);
+}
+
+/** The context is referred to by URL, so jsonld.js resolves and processes it once for every item. */
+async function expandWithJsonLd(doc: Record<string, unknown>, id: string): Promise<string> {
   try {
     const expanded = await expandDocument({ '@context': contextRef(ICAR_CONTEXT), ...doc, '@id': id });
     if (expanded.length === 1) return JSON.stringify(expanded[0]);
