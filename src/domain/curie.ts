@@ -10,7 +10,7 @@ import type { Namespaces } from './namespaces.js';
  */
 
 /** The prefix of the default namespace: bare names (`name`) expand with it. */
-export const DEFAULT_PREFIX = '_';
+const DEFAULT_PREFIX = '_';
 
 /** What a namespace prefix may look like (`_` included): no colon, no space. */
 export const PREFIX = /^[A-Za-z_][A-Za-z0-9_.-]*$/;

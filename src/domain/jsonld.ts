@@ -14,13 +14,11 @@ import { HubError, badRequest, isHubError } from '../errors.js';
 const CONTEXTS_DIR = new URL('../../contexts/', import.meta.url);
 const EXTENSION = '.jsonld';
 
-/** Well-known vocabularies of the hub. */
-export const ICAR_CORE = 'http://data.adewg.icar.org/core/';
+/** The UDA core vocabulary (entities' `recorded` and `deleted` in JSON-LD; contexts/uda.jsonld). */
 export const UDA_CORE = 'http://data.mimiro.io/core/uda/';
 
-/** The context names the renderers use. */
+/** The ICAR ADE context's name (contexts/icar.jsonld). */
 export const ICAR_CONTEXT = 'icar';
-export const UDA_CONTEXT = 'uda';
 
 /** name → the file's text, read once at start-up (a handful of small files). */
 function loadContextFiles(): ReadonlyMap<string, string> {

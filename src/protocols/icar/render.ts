@@ -3,7 +3,7 @@ import type { Change } from '../../store/types.js';
 import type { KindRenderer, RenderContext } from '../pull/render.js';
 
 /** The hub URL of a resource: GET /datasets/{id}/resources/{source}/{sourceId}. The key is already URI-encoded. */
-export function resourceUrl(rc: RenderContext, change: Change): string {
+function resourceUrl(rc: RenderContext, change: Change): string {
   return `${rc.baseUrl}/datasets/${encodeURIComponent(rc.dataset.name)}/resources/${change.key}`;
 }
 

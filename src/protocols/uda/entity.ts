@@ -27,7 +27,7 @@ export interface StoredEntity extends NestedEntity {
 const TOP_FIELDS = new Set(['id', 'props', 'refs', 'deleted', 'recorded', 'internalId']);
 const NESTED_FIELDS = new Set(['id', 'props', 'refs']);
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Turns one pushed element into its stored form, or throws a 400 naming the element's index. */

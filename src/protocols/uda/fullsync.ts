@@ -32,7 +32,7 @@ export interface Lease {
   readonly lastAt: number;
 }
 
-export function leaseOf(attrs: JsonObject): Lease | undefined {
+function leaseOf(attrs: JsonObject): Lease | undefined {
   const l = attrs[ATTR];
   if (typeof l !== 'object' || l === null || Array.isArray(l)) return undefined;
   return typeof l.id === 'string' && typeof l.lastAt === 'number'

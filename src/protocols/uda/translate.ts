@@ -4,14 +4,11 @@ import { PREFIX, isAbsoluteIri } from '../../domain/curie.js';
 import type { Subject, Translation, Translator } from '../../domain/ingest.js';
 import { mergeNamespaces, type Namespaces } from '../../domain/namespaces.js';
 import type { Change, JsonObject, Write } from '../../store/types.js';
-import { expandEntity, type StoredEntity } from './entity.js';
+import { expandEntity, isObject, type StoredEntity } from './entity.js';
 import { fullSyncFromParams, moveLease, syncAppend } from './fullsync.js';
 
 /** Changes written by UDA pushes carry this kind. */
 export const ENTITY_KIND = 'entity';
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function invalid(index: number, reason: string): HubError {
   return badRequest('INVALID_ENTITY', `element ${index}: ${reason}`, { index });
