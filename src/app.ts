@@ -12,7 +12,9 @@ import { mountAdmin } from './protocols/admin/routes.js';
 import type { ProtocolDeps } from './protocols/deps.js';
 import { mountIcar } from './protocols/icar/routes.js';
 import { mountObsrv } from './protocols/obsrv/routes.js';
+import { mountJsonLd } from './protocols/jsonld/routes.js';
 import { KindRenderers } from './protocols/pull/render.js';
+import { mountUda } from './protocols/uda/routes.js';
 
 export interface AppOptions {
   readonly hub: Hub;
@@ -59,6 +61,8 @@ export function createApp(options: AppOptions): HubApp {
   mountAdmin(router, deps);
   mountIcar(router, deps);
   mountObsrv(router, deps);
+  mountUda(router, deps);
+  mountJsonLd(router, deps);
 
   koa.use(async (ctx, next) => {
     ctx.state.limits = options.limits;

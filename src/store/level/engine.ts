@@ -229,7 +229,9 @@ export class LevelStore implements Store {
     }
     this.pendingBytes += bytes;
     try {
-      return await this.queue(name).enqueue(request, bytes, request.sweep !== undefined);
+      // a sweep or an aux clear reads committed state: it runs alone in its group
+      const alone = request.sweep !== undefined || request.clearAux !== undefined;
+      return await this.queue(name).enqueue(request, bytes, alone);
     } finally {
       this.pendingBytes -= bytes;
     }
@@ -388,12 +390,13 @@ export class LevelStore implements Store {
         for await (const raw of requests) {
           // the journal is the source being replayed: never journal it again
           const req: AppendRequest = { ...raw, journal: undefined };
-          if (req.sweep) await flush();
+          const alone = req.sweep !== undefined || req.clearAux !== undefined;
+          if (alone) await flush();
           await applier.prefetch([req]);
           const r = await applier.apply(req, req.recorded ?? Date.now());
           changes += r.changes;
           swept += r.swept;
-          if (applier.ops.length >= 20_000 || req.sweep) await flush();
+          if (applier.ops.length >= 20_000 || alone) await flush();
         }
         const next: StoredDataset = {
           ...withProgress(rec, applier.progress),
