@@ -2,12 +2,14 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Hub } from './domain/hub.js';
+import { cors } from './http/cors.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/logging.js';
 import type { Metrics } from './http/metrics.js';
 import { mountAdmin } from './protocols/admin/routes.js';
 import type { ProtocolDeps } from './protocols/deps.js';
 import { mountIcar } from './protocols/icar/routes.js';
+import { isOdsPushRequest, mountOds } from './protocols/ods/routes.js';
 import { KindRenderers } from './protocols/pull/render.js';
 
 export interface AppOptions {
@@ -48,9 +50,12 @@ export function createApp(options: AppOptions): HubApp {
 
   mountAdmin(router, deps);
   mountIcar(router, deps);
+  mountOds(router, deps);
 
   koa.use(requestLog(logger));
   koa.use(metrics.middleware());
+  // outside errorHandler so that error answers carry CORS headers too
+  koa.use(cors({ except: isOdsPushRequest }));
   koa.use(errorHandler(logger));
   koa.use(router.routes());
   // 405 with Allow / 501 are set here; errorHandler turns the empty answers into JSON errors
