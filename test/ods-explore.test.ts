@@ -249,6 +249,32 @@ describe('ODS explore and search APIs (API.md §6)', () => {
     expect(anon.json).to.have.keys('error_code', 'message');
   });
 
+  it('when values hold quotes, escapes, non-ASCII text or numbers, then where finds them exactly (the text pre-filter never hides a match)', async () => {
+    const id = uniqueId('escapes');
+    const k = await createDataset(hub, id);
+    const records = [
+      { n: 1, s: 'say "hi"\\now', code: 105 },
+      { n: 2, s: 'Zoë À Ærø', code: '105' },
+      { n: 3, s: 'line\nbreak', code: 7 },
+      { n: 4, s: 'plain', code: 'x105' },
+    ];
+    expect((await odsPush(hub, id, k.pushKey, records)).status).to.equal(200);
+    const q = async (clause: string): Promise<number[]> =>
+      (await odsRecords(hub, id, k.readKey, { where: clause, limit: 100 })).results
+        .map((x) => x.n as number)
+        .sort((a, b) => a - b);
+    expect(await q('s = "say \\"hi\\"\\\\now"')).to.deep.equal([1]);
+    expect(await q('s = "Zoë À Ærø"')).to.deep.equal([2]);
+    expect(await q('search("ZOË")')).to.deep.equal([2]);
+    expect(await q('search(s, "\\"hi")')).to.deep.equal([1]);
+    expect(await q('s like "line*"')).to.deep.equal([3]);
+    // "105" and 105 are the same value to ODSQL, whichever side is text
+    expect(await q('code = "105"')).to.deep.equal([1, 2]);
+    expect(await q('code = 105')).to.deep.equal([1, 2]);
+    expect(await q('code in ("105", "x105")')).to.deep.equal([1, 2, 4]);
+    expect(await q('search("105")')).to.deep.equal([1, 2, 4]);
+  });
+
   it('when records are deleted or replaced, then the explore APIs show the current state at once', async () => {
     const id = uniqueId('explore');
     const k = await createDataset(hub, id, { uniqueKeys: ['n'] });
