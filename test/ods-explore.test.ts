@@ -275,6 +275,24 @@ describe('ODS explore and search APIs (API.md §6)', () => {
     expect(await q('search("105")')).to.deep.equal([1, 2, 4]);
   });
 
+  it('when a field is named __proto__ or a keyword touches its string, then it is an ordinary field', async () => {
+    const id = uniqueId('proto');
+    const k = await createDataset(hub, id);
+    const push = await call(`${hub.url}/api/push/1.0/${id}/r/push/?pushkey=${k.pushKey}`, {
+      raw: '{"__proto__":{"polluted":true},"name":"Paris"}',
+    });
+    expect(push.status).to.equal(200);
+    const r = await call(
+      `${exploreUrl(hub, id, 'records')}?apikey=${k.readKey}&where=${encodeURIComponent('name like"Par*"')}`,
+    );
+    expect(r.status).to.equal(200);
+    expect(r.text).to.include('"__proto__":{"polluted":true}');
+    const sel = await call(
+      `${exploreUrl(hub, id, 'records')}?apikey=${k.readKey}&select=${encodeURIComponent('`__proto__`, *')}`,
+    );
+    expect(sel.text).to.include('"__proto__":{"polluted":true}');
+  });
+
   it('when records are deleted or replaced, then the explore APIs show the current state at once', async () => {
     const id = uniqueId('explore');
     const k = await createDataset(hub, id, { uniqueKeys: ['n'] });

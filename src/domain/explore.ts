@@ -34,16 +34,14 @@ export interface SearchResult {
   readonly rows: QueryRow[];
 }
 
+/** A match as sorting sees it: its sort values, then its id to break ties. */
 interface Ranked {
-  readonly row: QueryRow;
+  readonly id: string;
   readonly keys: Value[];
 }
 
 /** Order of the query, then record id, so that equal sort values still page deterministically. */
-function rankCompare(
-  q: CompiledQuery,
-): (a: { id: string; keys: Value[] }, b: { id: string; keys: Value[] }) => number {
-  const order = q.order!;
+function rankCompare(order: NonNullable<CompiledQuery['order']>): (a: Ranked, b: Ranked) => number {
   return (a, b) => order.compare(a.keys, b.keys) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
@@ -62,10 +60,9 @@ export async function searchRecords(
   const end = page.offset + page.limit;
   let total = 0;
   const rows: QueryRow[] = [];
-  const cmp = order ? rankCompare(q) : undefined;
-  const rank = (e: Ranked): { id: string; keys: Value[] } => ({ id: e.row.recordid, keys: e.keys });
+  const cmp = order ? rankCompare(order) : undefined;
   // the worst of the kept records is on top, ready to be replaced by a better one
-  const heap = cmp ? new Heap<Ranked>((a, b) => cmp(rank(b), rank(a))) : undefined;
+  const heap = cmp ? new Heap<Ranked & { row: QueryRow }>((a, b) => cmp(b, a)) : undefined;
 
   for await (const c of store.current(dataset.name, { epoch: dataset.epoch })) {
     if (c.kind !== RECORD_KIND) continue;
@@ -79,15 +76,15 @@ export async function searchRecords(
     if (heap && order && cmp) {
       if (end === 0) continue;
       row ??= rowOf(c);
-      const entry: Ranked = { row, keys: order.keys(row) };
+      const entry = { id: row.recordid, keys: order.keys(row), row };
       if (heap.size() < end) heap.push(entry);
-      else if (cmp(rank(entry), rank(heap.peek()!)) < 0) heap.replace(entry);
+      else if (cmp(entry, heap.peek()!) < 0) heap.replace(entry);
     } else if (total > page.offset && total <= end) {
       rows.push(row ?? rowOf(c));
     }
   }
   if (heap && cmp) {
-    const sorted = heap.toArray().sort((a, b) => cmp(rank(a), rank(b)));
+    const sorted = heap.toArray().sort(cmp);
     return { total, rows: sorted.slice(page.offset).map((e) => e.row) };
   }
   return { total, rows };
@@ -126,7 +123,7 @@ export async function* streamRecords(
     return;
   }
 
-  const matches: { id: string; keys: Value[] }[] = [];
+  const matches: Ranked[] = [];
   for await (const c of store.current(dataset.name, { epoch: dataset.epoch })) {
     if (c.kind !== RECORD_KIND) continue;
     if (raw && !raw(rawDoc(c.doc))) continue;
@@ -134,7 +131,7 @@ export async function* streamRecords(
     if (filter && !filter(row)) continue;
     matches.push({ id: row.recordid, keys: order.keys(row) });
   }
-  matches.sort(rankCompare(q));
+  matches.sort(rankCompare(order));
   const end = Math.min(matches.length, options.offset + limit);
   for (let i = options.offset; i < end; i++) {
     const c = await store.get(dataset.name, matches[i]!.id);

@@ -1,5 +1,6 @@
 import type { JsonObject, JsonValue } from '../../store/types.js';
 import type { CompareOp, Expr, OrderItem, SelectItem } from './ast.js';
+import { setField } from '../json-object.js';
 import { odsqlError, type Clause } from './errors.js';
 import { lookupFunction } from './functions.js';
 import {
@@ -197,7 +198,7 @@ export function defaultProjection(row: QueryRow): JsonObject {
     [RECORD_ID_FIELD]: row.recordid,
     [RECORD_TIMESTAMP_FIELD]: isoTime(row.recorded),
   };
-  for (const [k, v] of Object.entries(row.fields)) if (!Object.hasOwn(out, k)) out[k] = v;
+  for (const [k, v] of Object.entries(row.fields)) if (!Object.hasOwn(out, k)) setField(out, k, v);
   return out;
 }
 
@@ -214,8 +215,8 @@ export function compileSelect(items: readonly SelectItem[] | undefined, source: 
   return (row) => {
     const out: JsonObject = {};
     for (const p of parts) {
-      if (p.star) Object.assign(out, defaultProjection(row));
-      else out[p.name] = output(p.ev(row));
+      if (p.star) for (const [k, v] of Object.entries(defaultProjection(row))) setField(out, k, v);
+      else setField(out, p.name, output(p.ev(row)));
     }
     return out;
   };

@@ -44,6 +44,22 @@ export type Operator =
   | '['
   | ']';
 
+/** Words the parser treats as keywords: `x like"a*"` is a keyword and a string, not a typed literal. */
+export const KEYWORDS: ReadonlySet<string> = new Set([
+  'and',
+  'or',
+  'not',
+  'in',
+  'like',
+  'is',
+  'null',
+  'true',
+  'false',
+  'as',
+  'asc',
+  'desc',
+]);
+
 const TWO_CHAR_OPS = new Set(['!=', '<>', '<=', '>=']);
 const ONE_CHAR_OPS = new Set(['=', '<', '>', '(', ')', ',', '*', '+', '-', '/', '%', '.', '[', ']']);
 
@@ -125,7 +141,7 @@ export function tokenize(source: string, clause: Clause): Token[] {
       while (j < n && isIdentPart(source[j]!)) j++;
       const word = source.slice(i, j);
       const next = source[j];
-      if (next === "'" || next === '"') {
+      if ((next === "'" || next === '"') && !KEYWORDS.has(word.toLowerCase())) {
         const { value, end } = readQuoted(next, j);
         tokens.push({ type: 'typed', name: word.toLowerCase(), value, start, end });
         i = end;

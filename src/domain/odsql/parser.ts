@@ -1,7 +1,7 @@
 import type { ArithOp, CompareOp, Expr, OrderItem, SelectItem } from './ast.js';
 import { odsqlError, type Clause } from './errors.js';
 import { lookupFunction } from './functions.js';
-import { tokenize, type Operator, type Token } from './lexer.js';
+import { KEYWORDS, tokenize, type Operator, type Token } from './lexer.js';
 
 /**
  * A recursive-descent parser for the ODSQL subset of API.md §6. Precedence, loosest first:
@@ -13,20 +13,6 @@ import { tokenize, type Operator, type Token } from './lexer.js';
  * name is always a field.
  */
 
-const KEYWORDS = new Set([
-  'and',
-  'or',
-  'not',
-  'in',
-  'like',
-  'is',
-  'null',
-  'true',
-  'false',
-  'as',
-  'asc',
-  'desc',
-]);
 const COMPARE: ReadonlyMap<Operator, CompareOp> = new Map<Operator, CompareOp>([
   ['=', '='],
   ['!=', '!='],
@@ -361,7 +347,6 @@ class Parser {
 
   orderItem(): OrderItem {
     const expr = this.expression();
-    if (expr.kind === 'star') this.fail(expr.start, `'*' cannot be sorted on`);
     const desc = this.acceptKeyword('desc');
     const asc = desc ? undefined : this.acceptKeyword('asc');
     return { expr, descending: desc !== undefined, start: expr.start, end: (desc ?? asc ?? expr).end };

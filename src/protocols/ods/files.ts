@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { badRequest } from '../../errors.js';
+import { setField } from '../../domain/json-object.js';
 import type { Blob, JsonObject, JsonValue } from '../../store/types.js';
 
 /**
@@ -75,7 +76,7 @@ export function replaceFileFields(record: JsonObject, dataset: string, index: nu
     fileBytes += bytes.length;
     doc ??= { ...record };
     const ref: JsonValue = { id, format: contentType, size: bytes.length, url: filePath(dataset, id) };
-    doc[name] = ref;
+    setField(doc, name, ref);
   }
   return { doc: doc ?? record, blobs, fileBytes };
 }
