@@ -64,6 +64,12 @@ describe('ODS cross-origin access, JSONP and quotas (API.md §6)', () => {
     });
     expect(pre.headers.get('access-control-allow-origin')).to.equal(null);
     expect(pre.headers.get('access-control-allow-methods')).to.equal(null);
+    // routes match case-insensitively, and so does the exception
+    const upper = await call(`${hub.url}/API/PUSH/1.0/${ds}/realtime/push/?pushkey=${keys.pushKey}`, {
+      raw: '{"city":"Nice"}',
+    });
+    expect(upper.status).to.equal(200);
+    expect(upper.headers.get('access-control-allow-origin')).to.equal(null);
   });
 
   it('when callback= is given on a JSON GET, then the answer is a JSONP call of the same JSON', async () => {

@@ -16,4 +16,6 @@ export function mountOds(router: Router, deps: ProtocolDeps): void {
 }
 
 /** The push API is for servers and scripts: like ODS, it offers no CORS (app.ts skips it). */
-export const isOdsPushRequest = (ctx: Context): boolean => ctx.path.startsWith(ODS_PUSH_PREFIX);
+export const isOdsPushRequest = (ctx: Context): boolean =>
+  // routes match case-insensitively, so must this
+  ctx.path.toLowerCase().startsWith(ODS_PUSH_PREFIX);
