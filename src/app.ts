@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Limits } from './config.js';
 import type { Hub } from './domain/hub.js';
+import { cors } from './http/cors.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/logging.js';
 import type { Metrics } from './http/metrics.js';
@@ -13,6 +14,7 @@ import type { ProtocolDeps } from './protocols/deps.js';
 import { mountIcar } from './protocols/icar/routes.js';
 import { mountObsrv } from './protocols/obsrv/routes.js';
 import { mountJsonLd } from './protocols/jsonld/routes.js';
+import { isOdsPushRequest, mountOds } from './protocols/ods/routes.js';
 import { KindRenderers } from './protocols/pull/render.js';
 import { mountUda } from './protocols/uda/routes.js';
 
@@ -63,6 +65,7 @@ export function createApp(options: AppOptions): HubApp {
   mountObsrv(router, deps);
   mountUda(router, deps);
   mountJsonLd(router, deps);
+  mountOds(router, deps);
 
   koa.use(async (ctx, next) => {
     ctx.state.limits = options.limits;
@@ -71,6 +74,8 @@ export function createApp(options: AppOptions): HubApp {
   });
   koa.use(requestLog(logger));
   koa.use(metrics.middleware());
+  // outside errorHandler so that error answers carry CORS headers too
+  koa.use(cors({ except: isOdsPushRequest }));
   koa.use(errorHandler(logger));
   koa.use(router.routes());
   // 405 with Allow / 501 are set here; errorHandler turns the empty answers into JSON errors

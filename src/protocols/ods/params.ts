@@ -1,0 +1,121 @@
+import type { Context } from 'koa';
+import type { Page } from '../../domain/explore.js';
+import type { QuerySpec } from '../../domain/odsql/query.js';
+import { badRequest } from '../../errors.js';
+import { queryInt, queryString } from '../pull/query.js';
+
+/** ODS caps paging by offset: deeper reads go through the exports API. */
+export const MAX_WINDOW = 10_000;
+export const MAX_RECORDS_LIMIT = 100;
+const MAX_EXPORT = 1_000_000_000;
+
+/** A parameter that may be repeated (refine, exclude). */
+function many(ctx: Context, name: string): string[] {
+  const v = ctx.query[name];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** where, select, order_by, refine, exclude of the v2.1 APIs. */
+function specOf(ctx: Context): QuerySpec {
+  if (ctx.query.group_by !== undefined) {
+    throw badRequest('INVALID_PARAMETER', 'group_by is not supported by this hub yet');
+  }
+  return {
+    where: queryString(ctx, 'where'),
+    select: queryString(ctx, 'select'),
+    orderBy: queryString(ctx, 'order_by'),
+    refine: many(ctx, 'refine'),
+    exclude: many(ctx, 'exclude'),
+  };
+}
+
+/** GET …/records: limit 0–100 (default 10), offset + limit ≤ 10000. */
+export function recordsParams(ctx: Context): { spec: QuerySpec; page: Page } {
+  const limit = queryInt(ctx, 'limit', 0, MAX_RECORDS_LIMIT) ?? 10;
+  const offset = queryInt(ctx, 'offset', 0, MAX_WINDOW) ?? 0;
+  if (offset + limit > MAX_WINDOW) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `offset + limit must not exceed ${MAX_WINDOW} (got ${offset + limit}); use the exports API to read further`,
+    );
+  }
+  return { spec: specOf(ctx), page: { offset, limit } };
+}
+
+/** GET …/exports/{format}: no limit by default (limit=-1 too), any offset. */
+export function exportParams(ctx: Context): { spec: QuerySpec; offset: number; limit: number | undefined } {
+  const raw = queryString(ctx, 'limit');
+  const limit = raw === '-1' ? undefined : queryInt(ctx, 'limit', 0, MAX_EXPORT);
+  const offset = queryInt(ctx, 'offset', 0, MAX_EXPORT) ?? 0;
+  return { spec: specOf(ctx), offset, limit };
+}
+
+const PLAIN_FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** v1 `sort=f` sorts descending and `sort=-f` ascending (the v1 API's convention), comma-separated. */
+function v1Sort(sort: string | undefined): string | undefined {
+  if (sort === undefined || sort.trim() === '') return undefined;
+  return sort
+    .split(',')
+    .map((s) => {
+      const t = s.trim();
+      const asc = t.startsWith('-');
+      const name = asc ? t.slice(1) : t;
+      if (!PLAIN_FIELD.test(name)) throw badRequest('INVALID_PARAMETER', `sort: '${t}' is not a field name`);
+      return `\`${name}\` ${asc ? 'asc' : 'desc'}`;
+    })
+    .join(', ');
+}
+
+/** `refine.<field>=value` / `exclude.<field>=value` of the v1 API, as `field:value`. */
+function v1Facets(
+  ctx: Context,
+  prefix: 'refine.' | 'exclude.',
+): { list: string[]; shown: Record<string, string> } {
+  const list: string[] = [];
+  const shown: Record<string, string> = {};
+  for (const key of Object.keys(ctx.query)) {
+    if (!key.startsWith(prefix)) continue;
+    const field = key.slice(prefix.length);
+    for (const v of many(ctx, key)) {
+      list.push(`${field}:${v}`);
+      shown[field] = v;
+    }
+  }
+  return { list, shown };
+}
+
+export interface V1Params {
+  readonly dataset: string;
+  readonly spec: QuerySpec;
+  readonly page: Page;
+  /** echoed in the answer's `parameters`, as the v1 API does */
+  readonly echo: Record<string, unknown>;
+}
+
+/** GET /api/records/1.0/search: dataset, q, rows (default 10), start, refine.*, exclude.*, sort. */
+export function v1Params(ctx: Context): V1Params {
+  const dataset = queryString(ctx, 'dataset');
+  if (dataset === undefined || dataset === '')
+    throw badRequest('INVALID_PARAMETER', "the 'dataset' parameter is required");
+  const rows = queryInt(ctx, 'rows', 0, MAX_WINDOW) ?? 10;
+  const start = queryInt(ctx, 'start', 0, MAX_WINDOW) ?? 0;
+  if (start + rows > MAX_WINDOW) {
+    throw badRequest('INVALID_PARAMETER', `start + rows must not exceed ${MAX_WINDOW} (got ${start + rows})`);
+  }
+  const q = queryString(ctx, 'q');
+  const sort = queryString(ctx, 'sort');
+  const refine = v1Facets(ctx, 'refine.');
+  const exclude = v1Facets(ctx, 'exclude.');
+  const echo: Record<string, unknown> = { dataset, timezone: 'UTC', rows, start, format: 'json' };
+  if (q !== undefined && q !== '') echo.q = q;
+  if (sort !== undefined && sort !== '') echo.sort = sort.split(',').map((s) => s.trim());
+  if (refine.list.length > 0) echo.refine = refine.shown;
+  if (exclude.list.length > 0) echo.exclude = exclude.shown;
+  return {
+    dataset,
+    spec: { q, orderBy: v1Sort(sort), refine: refine.list, exclude: exclude.list },
+    page: { offset: start, limit: rows },
+    echo,
+  };
+}
