@@ -9,7 +9,7 @@ import {
   type DatasetKeys,
 } from './helpers/data.js';
 import { call, parseNdjson } from './helpers/http.js';
-import { startTestHub, tempDir, type TestHub } from './helpers/hub.js';
+import { startTestHub, tempDir, TEST_ENGINE, type TestHub } from './helpers/hub.js';
 import { waitForMetric } from './helpers/poll.js';
 import { readSse } from './helpers/sse.js';
 
@@ -290,7 +290,9 @@ describe('ICAR pull: changes feed and current state (API.md §2–3)', () => {
     }
   });
 
-  it('when a token is beyond the last change (data restored from an older copy), then 400', async () => {
+  it('when a token is beyond the last change (data restored from an older copy), then 400', async function () {
+    // the older copy is a copy of the LevelDB directory; a PostgreSQL restore is the DBA's tooling
+    if (TEST_ENGINE !== 'leveldb') this.skip();
     const dir = tempDir();
     let own = await startTestHub({}, dir);
     const id = uniqueId('restore');
