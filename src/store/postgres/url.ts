@@ -18,6 +18,8 @@ export interface PgUrlOptions {
   readonly pg: PoolConfig;
 }
 
+/** A hub's transactions never wait on a client; only a lost hub leaves one idle this long. */
+const IDLE_IN_TX_MS = 300_000;
 const SCHEMA = /^[a-z_][a-z0-9_]{0,49}$/;
 const OWN_PARAMS = ['schema', 'partitions', 'pool'] as const;
 
@@ -55,9 +57,12 @@ export function parsePgUrl(url: string): PgUrlOptions {
     pg: {
       connectionString: u.toString(),
       max: poolSize,
-      // every session works in the hub's schema, so the SQL never names it
-      options: `-c search_path=${schema}`,
+      // every session works in the hub's schema, so the SQL never names it; a hub that vanished
+      // mid-transaction (network gone, not just killed) must not hold a dataset's head row for long
+      options: `-c search_path=${schema} -c idle_in_transaction_session_timeout=${IDLE_IN_TX_MS}`,
       application_name: 'sync-hub',
+      // and a server that vanished is noticed by the hub
+      keepAlive: true,
     },
   };
 }
