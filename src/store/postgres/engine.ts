@@ -60,12 +60,13 @@ function notFoundDataset(name: string): HubError {
 }
 
 /**
- * The change a state row points at, as a LATERAL subquery. The LIMIT keeps the planner from
- * flattening it into a join: it stays a primary-key probe per state row. (Flattened, a schema whose
- * tables were never analysed can get a nested loop that scans a whole epoch per row.)
+ * The change a state row points at, as a LATERAL subquery of a query whose $1 and $2 are the
+ * dataset id and epoch (constants: the plan touches one partition). The LIMIT keeps the planner
+ * from flattening it into a join: it stays a primary-key probe per state row. (Flattened, a schema
+ * whose tables were never analysed can get a nested loop that scans a whole epoch per row.)
  */
 export const CHANGE_OF_STATE = `SELECT * FROM changes c
-  WHERE c.dataset = s.dataset AND c.epoch = s.epoch AND c.seq = s.seq LIMIT 1`;
+  WHERE c.dataset = $1 AND c.epoch = $2 AND c.seq = s.seq LIMIT 1`;
 
 const SELECT_HEAD_FOR_UPDATE = `SELECT ${DATASET_COLUMNS} FROM datasets WHERE name = $1 FOR UPDATE`;
 
@@ -473,7 +474,7 @@ export class PgStore implements Store {
        ${
          query.latestOnly
            ? `AND c.seq = (SELECT s.seq FROM state s
-                WHERE s.dataset = c.dataset AND s.epoch = c.epoch AND s.key = c.key)`
+                WHERE s.dataset = $1 AND s.epoch = $2 AND s.key = c.key)`
            : ''
        }
        ORDER BY c.seq LIMIT $4`;

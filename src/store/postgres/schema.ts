@@ -27,7 +27,13 @@ import { escapeIdentifier, type Pool } from 'pg';
  */
 const MIGRATION_LOCK = 0x68756231; // 'hub1': advisory lock id, combined with the schema name
 
-type Migration = (partitions: number) => string[];
+interface MigrationContext {
+  readonly partitions: number;
+  /** the column compression for documents: lz4 where the server has it (much faster than pglz) */
+  readonly compression: string;
+}
+
+type Migration = (ctx: MigrationContext) => string[];
 
 function partitioned(table: string, columns: string, partitions: number): string[] {
   const out = [`CREATE TABLE ${table} (${columns}) PARTITION BY HASH (dataset)`];
@@ -41,7 +47,7 @@ function partitioned(table: string, columns: string, partitions: number): string
 
 /** Migration n brings the schema from version n to n+1. Never edit one that has shipped. */
 const MIGRATIONS: Migration[] = [
-  (partitions) => [
+  ({ partitions, compression }) => [
     `CREATE SEQUENCE dataset_ids`,
     `CREATE TABLE datasets (
        name text COLLATE "C" PRIMARY KEY,
@@ -63,7 +69,7 @@ const MIGRATIONS: Migration[] = [
       'changes',
       `dataset bigint NOT NULL, epoch text NOT NULL, seq bigint NOT NULL,
        key text COLLATE "C" NOT NULL, kind text NOT NULL, recorded bigint NOT NULL,
-       deleted boolean NOT NULL, doc text NOT NULL,
+       deleted boolean NOT NULL, doc text ${compression} NOT NULL,
        PRIMARY KEY (dataset, epoch, seq)`,
       partitions,
     ),
@@ -83,14 +89,14 @@ const MIGRATIONS: Migration[] = [
     ),
     ...partitioned(
       'journal',
-      `dataset bigint NOT NULL, n bigint NOT NULL, recorded bigint NOT NULL, text text NOT NULL,
+      `dataset bigint NOT NULL, n bigint NOT NULL, recorded bigint NOT NULL, text text ${compression} NOT NULL,
        PRIMARY KEY (dataset, n)`,
       partitions,
     ),
     ...partitioned(
       'blobs',
       `dataset bigint NOT NULL, id text COLLATE "C" NOT NULL, content_type text NOT NULL,
-       bytes bytea NOT NULL,
+       bytes bytea ${compression} NOT NULL,
        PRIMARY KEY (dataset, id)`,
       partitions,
     ),
@@ -128,8 +134,12 @@ export async function migrate(pool: Pool, schema: string, partitions: number): P
         `the PostgreSQL schema '${schema}' is at version ${version}, newer than this hub (${SCHEMA_VERSION})`,
       );
     }
+    const lz4 = await client.query(
+      `SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`,
+    );
+    const context: MigrationContext = { partitions, compression: lz4.rowCount ? 'COMPRESSION lz4' : '' };
     for (let v = version; v < SCHEMA_VERSION; v++) {
-      for (const statement of MIGRATIONS[v]!(partitions)) await client.query(statement);
+      for (const statement of MIGRATIONS[v]!(context)) await client.query(statement);
     }
     await client.query(
       `INSERT INTO hub_meta (name, value) VALUES ('version', $1)
