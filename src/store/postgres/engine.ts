@@ -364,7 +364,11 @@ export class PgStore implements Store {
     for (const w of request.writes) {
       if (!KIND_PATTERN.test(w.kind)) throw new HubError(500, 'INTERNAL', `invalid change kind '${w.kind}'`);
       checkKeyLength(w.key, 'a record key');
+      // documents travel joined by U+001E (apply.ts); JSON text never holds it raw
+      if (w.doc.includes('\u001e')) throw new HubError(500, 'INTERNAL', 'a document is not JSON text');
     }
+    if (request.journal?.includes('\u001e'))
+      throw new HubError(500, 'INTERNAL', 'the journal entry is not JSON text');
     for (const a of request.aux ?? []) checkKeyLength(a.ns + a.key, 'an auxiliary key');
     if (request.markSeen !== undefined) checkKeyLength(request.markSeen, 'a namespace');
     if (request.idempotencyKey !== undefined) checkKeyLength(request.idempotencyKey, 'an idempotency key');
