@@ -83,6 +83,42 @@ if (TEST_STORE_URL) {
       }
     });
 
+    it('when a rebuild has switched epochs, then the old epoch stays readable for the grace period and is dropped after it', async () => {
+      const store = await PgStore.open(schema.url, { epochGraceMs: 1_500 });
+      try {
+        const { record } = await store.putDataset('retire', () => ({
+          config: {},
+          keyHashes: { push: 'p3', read: 'r3' },
+        }));
+        await store.append('retire', { writes: [write('a'), write('b')], idempotencyKey: 'i' });
+        async function* replay() {
+          yield { writes: [write('c')] };
+        }
+        await store.rebuild('retire', replay());
+        const old = async (): Promise<number> => {
+          let n = 0;
+          for await (const _ of store.changes('retire', { epoch: record.epoch, afterSeq: 0 })) n++;
+          return n;
+        };
+        expect(await old()).to.equal(2);
+        await eventually(
+          async () => ((await old()) === 0 ? true : undefined),
+          10_000,
+          'the old epoch dropped',
+        );
+        const left = await admin.query(
+          `SELECT (SELECT count(*) FROM ${pg.escapeIdentifier(schema.schema)}.state WHERE epoch = $1)::int
+                + (SELECT count(*) FROM ${pg.escapeIdentifier(schema.schema)}.idempotency WHERE epoch = $1)::int
+                + (SELECT count(*) FROM ${pg.escapeIdentifier(schema.schema)}.retired_epochs)::int AS n`,
+          [record.epoch],
+        );
+        expect(left.rows[0].n).to.equal(0);
+        expect((await store.getDataset('retire'))!.lastSeq).to.equal(1);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('when the LISTEN connection is cut, then it comes back and notices from other hubs flow again', async () => {
       const a = await PgStore.open(schema.url);
       const b = await PgStore.open(schema.url);
