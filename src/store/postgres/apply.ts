@@ -2,6 +2,7 @@ import type { ClientBase, QueryResultRow } from 'pg';
 import { HubError } from '../../errors.js';
 import { appends, decide, liveDelta, type Head } from '../semantics.js';
 import type { AppendRequest, AppendResult, Blob, Change, JsonObject, Outcome } from '../types.js';
+import { CHANGE_OF_STATE } from './rows.js';
 import { decodeText, encodeText } from './text.js';
 
 /** The part of a dataset's head row a group of appends moves forward. */
@@ -92,11 +93,10 @@ const HEADS_SQL = `SELECT key, seq, deleted, hash FROM state
   WHERE dataset = $1 AND epoch = $2 AND key = ANY($3::text[])`;
 /**
  * Live keys for a sweep, in key order, minus those recorded in the `seen` namespace ($4). The
- * change and the seen mark are per-row primary-key probes (see CHANGE_OF_STATE in engine.ts).
+ * change and the seen mark are per-row primary-key probes (see CHANGE_OF_STATE).
  */
 const LIVE_SQL = `SELECT c.seq, c.key, c.kind, c.recorded, c.doc
-  FROM state s CROSS JOIN LATERAL (SELECT * FROM changes c
-    WHERE c.dataset = $1 AND c.epoch = $2 AND c.seq = s.seq LIMIT 1) c
+  FROM state s CROSS JOIN LATERAL (${CHANGE_OF_STATE}) c
   WHERE s.dataset = $1 AND s.epoch = $2 AND NOT s.deleted AND s.key > $3
     AND ($4::text IS NULL OR
          (SELECT 1 FROM aux a WHERE a.dataset = $1 AND a.ns = $4 AND a.key = s.key) IS NULL)

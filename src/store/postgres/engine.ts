@@ -23,6 +23,7 @@ import { channelOf, NoticeListener, noticePayload } from './notify.js';
 import { keysetPages } from './pages.js';
 import {
   CHANGE_COLUMNS,
+  CHANGE_OF_STATE,
   DATASET_COLUMNS,
   toChange,
   toHead,
@@ -58,15 +59,6 @@ const JANITOR_EVERY_MS = 60_000;
 function notFoundDataset(name: string): HubError {
   return notFound('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
 }
-
-/**
- * The change a state row points at, as a LATERAL subquery of a query whose $1 and $2 are the
- * dataset id and epoch (constants: the plan touches one partition). The LIMIT keeps the planner
- * from flattening it into a join: it stays a primary-key probe per state row. (Flattened, a schema
- * whose tables were never analysed can get a nested loop that scans a whole epoch per row.)
- */
-export const CHANGE_OF_STATE = `SELECT * FROM changes c
-  WHERE c.dataset = $1 AND c.epoch = $2 AND c.seq = s.seq LIMIT 1`;
 
 const SELECT_HEAD_FOR_UPDATE = `SELECT ${DATASET_COLUMNS} FROM datasets WHERE name = $1 FOR UPDATE`;
 

@@ -60,6 +60,15 @@ export interface ChangeRow {
 
 export const CHANGE_COLUMNS = 'c.seq, c.key, c.kind, c.recorded, c.deleted, c.doc';
 
+/**
+ * The change a state row points at, as a LATERAL subquery of a query whose $1 and $2 are the
+ * dataset id and epoch (constants: the plan touches one partition). The LIMIT keeps the planner
+ * from flattening it into a join: it stays a primary-key probe per state row. (Flattened, a schema
+ * whose tables were never analysed can get a nested loop that scans a whole epoch per row.)
+ */
+export const CHANGE_OF_STATE = `SELECT * FROM changes c
+  WHERE c.dataset = $1 AND c.epoch = $2 AND c.seq = s.seq LIMIT 1`;
+
 export function toChange(r: ChangeRow): Change {
   return {
     seq: Number(r.seq),
