@@ -1,0 +1,127 @@
+import { expect } from 'chai';
+import { createDataset, milking, pushResources, uniqueId } from './helpers/data.js';
+import { call, parseNdjson } from './helpers/http.js';
+import { startTestHub, type TestHub } from './helpers/hub.js';
+import { waitFor } from './ops-support.js';
+
+type Json = Record<string, unknown>;
+
+/** A hub's current state of a dataset, as the resources it holds, in key order. */
+async function state(hub: TestHub, id: string): Promise<Json[]> {
+  const r = await call(`${hub.url}/datasets/${id}/resources?format=ndjson`, { token: hub.adminToken });
+  expect(r.status).to.equal(200);
+  return (parseNdjson(r.text) as Json[]).slice(1, -1);
+}
+
+async function forwarding(hub: TestHub, id: string): Promise<Json & { lastSeq: number; forwarding: Json }> {
+  return (await call(`${hub.url}/datasets/${id}`, { token: hub.adminToken })).json as Json & {
+    lastSeq: number;
+    forwarding: Json;
+  };
+}
+
+const deleted = (r: Json): Json => ({ ...r, meta: { ...(r.meta as object), isDeleted: true } });
+
+describe('hub-to-hub sync (API.md §9)', () => {
+  let farm: TestHub;
+  let cloud: TestHub;
+
+  beforeEach(async () => {
+    cloud = await startTestHub();
+    farm = await startTestHub({ opsRetryMaxMs: 300 });
+  });
+  afterEach(async () => {
+    await farm.close();
+    await cloud.close();
+  });
+
+  it('when the cloud hub is stopped mid-sync and the farm hub restarts meanwhile, then the cloud still ends equal to the farm', async () => {
+    const cloudId = uniqueId('cloud');
+    const farmId = uniqueId('farm');
+    const { pushKey: cloudKey } = await createDataset(cloud, cloudId, {});
+    const { pushKey } = await createDataset(farm, farmId, {
+      upstream: { url: cloud.url, dataset: cloudId, key: cloudKey },
+    });
+    for (let b = 0; b < 4; b++) {
+      const batch = Array.from({ length: 300 }, (_, i) => milking(b * 300 + i));
+      expect((await pushResources(farm, farmId, pushKey, batch)).status).to.equal(200);
+    }
+    await waitFor('the first changes upstream', async () => {
+      const d = (await call(`${cloud.url}/datasets/${cloudId}`, { token: cloud.adminToken })).json as Json;
+      return Number(d.lastSeq) > 0 ? true : undefined;
+    });
+
+    // the uplink goes down: the cloud stops (its data stays), the farm keeps receiving
+    const cloudPort = cloud.running.port;
+    const cloudDir = cloud.dataDir;
+    await cloud.running.close();
+    await pushResources(
+      farm,
+      farmId,
+      pushKey,
+      Array.from({ length: 100 }, (_, i) => milking(i, 'com.example.robot', { milkingComplete: false })),
+    );
+    await pushResources(farm, farmId, pushKey, [deleted(milking(7)), deleted(milking(1100))]);
+    const failing = await waitFor('the forwarding error', async () => {
+      const d = await forwarding(farm, farmId);
+      return d.forwarding.lastError ? d : undefined;
+    });
+    expect(failing.forwarding.lag).to.be.above(0);
+    const acknowledged = failing.forwarding.forwardedSeq;
+    expect(acknowledged).to.be.above(0);
+
+    // the farm hub restarts while the cloud is away: it resumes from its stored position
+    farm = await farm.restart();
+    const resumed = await waitFor('the forwarder to start', async () => {
+      const d = await forwarding(farm, farmId);
+      return d.forwarding.state !== 'starting' ? d.forwarding : undefined;
+    });
+    expect(resumed.forwardedSeq).to.equal(acknowledged);
+    await pushResources(farm, farmId, pushKey, [milking(5000)]);
+    cloud = await startTestHub({ port: cloudPort }, cloudDir);
+
+    const done = await waitFor(
+      'the farm to catch up',
+      async () => {
+        const d = await forwarding(farm, farmId);
+        return d.forwarding.lag === 0 && d.forwarding.lastError === null ? d : undefined;
+      },
+      60_000,
+    );
+    expect(done.forwarding).to.include({ forwardedSeq: done.lastSeq, dataset: cloudId });
+    const [farmState, cloudState] = [await state(farm, farmId), await state(cloud, cloudId)];
+    expect(farmState).to.have.length(1200 - 2 + 1);
+    expect(cloudState).to.deep.equal(farmState);
+  });
+
+  it('when the upstream refuses the key, then the forwarder keeps retrying and shows the error, and a fixed key catches up from the same position', async () => {
+    const cloudId = uniqueId('cloud');
+    const farmId = uniqueId('farm');
+    const { pushKey: cloudKey, readKey } = await createDataset(cloud, cloudId, {});
+    const upstream = { url: cloud.url, dataset: cloudId, key: readKey };
+    const { pushKey } = await createDataset(farm, farmId, { upstream });
+    await pushResources(farm, farmId, pushKey, [milking(1), milking(2)]);
+    const refused = await waitFor('the refusal', async () => {
+      const d = await forwarding(farm, farmId);
+      return d.forwarding.lastError ? d.forwarding : undefined;
+    });
+    expect(refused.lastError).to.match(/HTTP 403/);
+    expect(refused).to.include({ lag: 2, forwardedSeq: 0 });
+    // the admin view never shows the upstream key
+    const admin = (await call(`${farm.url}/datasets/${farmId}`, { token: farm.adminToken })).json as {
+      config: { upstream: Json };
+    };
+    expect(admin.config.upstream.key).to.equal('***');
+
+    await call(`${farm.url}/datasets/${farmId}`, {
+      method: 'PUT',
+      token: farm.adminToken,
+      body: { upstream: { ...upstream, key: cloudKey } },
+    });
+    await waitFor('the farm to catch up', async () => {
+      const d = await forwarding(farm, farmId);
+      return d.forwarding.lag === 0 ? true : undefined;
+    });
+    expect(await state(cloud, cloudId)).to.deep.equal(await state(farm, farmId));
+  });
+});
