@@ -94,6 +94,66 @@ describe('hub-to-hub sync (API.md §9)', () => {
     expect(cloudState).to.deep.equal(farmState);
   });
 
+  it('when UDA entities (nested, refs, a full sync that deletes) are forwarded, then the cloud lists the same entities with the same prefixes', async () => {
+    const cloudId = uniqueId('cloud');
+    const farmId = uniqueId('farm');
+    const { pushKey: cloudKey } = await createDataset(cloud, cloudId, {});
+    const { pushKey } = await createDataset(farm, farmId, {
+      upstream: { url: cloud.url, dataset: cloudId, key: cloudKey },
+    });
+    const context = {
+      id: '@context',
+      namespaces: {
+        _: 'http://data.example.org/props/',
+        animal: 'http://data.example.org/animal/',
+      },
+    };
+    const entities = (body: unknown[], headers?: Record<string, string>) =>
+      call(`${farm.url}/datasets/${farmId}/entities`, { token: pushKey, body: [context, ...body], headers });
+    const first = await entities([
+      {
+        id: 'animal:1',
+        props: { name: 'Bella', calf: { id: 'animal:9', props: { name: 'Tiny' } } },
+        refs: { mother: 'animal:7' },
+      },
+      {
+        id: 'animal:2',
+        props: { name: 'Dora' },
+        refs: { memberOf: ['urn:herd:1', 'http://data.example.org/herd/2'] },
+      },
+      { id: 'animal:3', props: { name: 'Emma' } },
+    ]);
+    expect(first.status, first.text).to.equal(200);
+    // a full sync that no longer lists animal:3: the farm deletes it, and so must the cloud
+    const sync = { 'universal-data-api-full-sync-id': 's1' };
+    await entities([{ id: 'animal:1', props: { name: 'Bella II' } }], {
+      ...sync,
+      'universal-data-api-full-sync-start': 'true',
+    });
+    const end = await entities(
+      [{ id: 'animal:2', props: { name: 'Dora' }, refs: { memberOf: ['urn:herd:1'] } }],
+      {
+        ...sync,
+        'universal-data-api-full-sync-end': 'true',
+      },
+    );
+    expect(end.status, end.text).to.equal(200);
+
+    await waitFor('the farm to catch up', async () => {
+      const d = await forwarding(farm, farmId);
+      return d.forwarding.lag === 0 && d.lastSeq > 0 ? true : undefined;
+    });
+    const listing = async (hub: TestHub, id: string) => {
+      const r = await call(`${hub.url}/datasets/${id}/entities`, { token: hub.adminToken });
+      expect(r.status, r.text).to.equal(200);
+      const arr = r.json as Json[];
+      return { context: arr[0], items: arr.slice(1, -1).map(({ recorded: _r, ...rest }) => rest) };
+    };
+    const [f, c] = [await listing(farm, farmId), await listing(cloud, cloudId)];
+    expect(f.items.map((e) => e.id)).to.deep.equal(['animal:1', 'animal:2']);
+    expect(c).to.deep.equal(f);
+  });
+
   it('when the upstream refuses the key, then the forwarder keeps retrying and shows the error, and a fixed key catches up from the same position', async () => {
     const cloudId = uniqueId('cloud');
     const farmId = uniqueId('farm');

@@ -57,6 +57,8 @@ export class Forwarder {
   private busy = false;
   private again = false;
   private stopped = false;
+  /** the stored position has been read: until then the status says `starting` */
+  private started = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private unsubscribe: () => void = () => undefined;
@@ -81,6 +83,7 @@ export class Forwarder {
         this.logger.warn({ err, dataset: this.name }, 'stored forwarding position unreadable: starting over');
       }
     }
+    this.started = true;
     this.unsubscribe = this.hub.store.subscribe((n) => {
       if (n.dataset === this.name) this.kick();
     });
@@ -103,7 +106,7 @@ export class Forwarder {
       position: this.token ?? null,
       forwardedSeq: forwarded,
       lag: Math.max(0, d.lastSeq - forwarded),
-      state: this.retryTimer ? 'retrying' : this.busy ? 'forwarding' : 'idle',
+      state: !this.started ? 'starting' : this.retryTimer ? 'retrying' : this.busy ? 'forwarding' : 'idle',
       lastForwardAt: this.lastForwardAt === null ? null : new Date(this.lastForwardAt).toISOString(),
       lastError: this.lastError,
       lastErrorAt: this.lastErrorAt === null ? null : new Date(this.lastErrorAt).toISOString(),

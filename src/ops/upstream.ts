@@ -1,5 +1,6 @@
+import { PREFIX, isAbsoluteIri } from '../domain/curie.js';
 import type { Namespaces } from '../domain/namespaces.js';
-import type { Change, JsonObject, JsonValue } from '../store/types.js';
+import type { Change, JsonObject } from '../store/types.js';
 
 /** The `upstream` block of a dataset config: another hub's base URL, dataset and push key. */
 export interface UpstreamConfig {
@@ -35,8 +36,8 @@ const ds = (u: UpstreamConfig): string => encodeURIComponent(u.dataset);
 
 /**
  * One upstream request for a run of changes of the same route, built from the stored documents
- * (mostly without a parse): ICAR resources and ODS records go as they were pushed; UDA entities are
- * compacted with the dataset's namespaces, which travel in the `@context` element.
+ * (mostly without a parse): ICAR resources and ODS records go as they were pushed, UDA entities in
+ * their stored, expanded form.
  */
 export function buildRequest(
   upstream: UpstreamConfig,
@@ -54,11 +55,10 @@ export function buildRequest(
       };
     }
     case 'uda': {
-      // the stored IRIs were expanded with the dataset's namespaces: the same map compacts them
-      const context = JSON.stringify({ id: '@context', namespaces });
-      const docs = changes.map((c) =>
-        JSON.stringify(compactEntity(JSON.parse(c.doc) as JsonObject, namespaces, c.deleted)),
-      );
+      // stored entities hold absolute IRIs only (namespaces must be absolute), which the upstream
+      // takes as they are; the namespaces still travel so that its feeds compact like ours
+      const context = JSON.stringify({ id: '@context', namespaces: udaNamespaces(namespaces) });
+      const docs = changes.map((c) => entityDoc(c));
       return {
         url: `${base(upstream)}/datasets/${ds(upstream)}/entities`,
         body: `[${context},${docs.join(',')}]`,
@@ -84,43 +84,20 @@ function icarTombstone(doc: string): string {
 }
 
 /**
- * An IRI as a CURIE of the longest namespace that covers it, so that the upstream hub expands it
- * back to the same IRI: `prefix:local`, or the bare local name for the default prefix `_`. An IRI
- * no namespace covers (or whose local name would be read as a CURIE) travels whole.
+ * The namespaces sent with entities: those the UDA route accepts (ICAR pushes into the same dataset
+ * may have added others), but never a prefix `urn`, which would capture `urn:` IRIs (the only
+ * absolute IRIs without `//`) instead of letting them through as IRIs.
  */
-export function compactIri(iri: string, namespaces: Namespaces): string {
-  let best: [string, string] | undefined;
-  for (const [prefix, ns] of Object.entries(namespaces)) {
-    if (ns !== '' && iri.startsWith(ns) && iri.length > ns.length && (!best || ns.length > best[1].length)) {
-      best = [prefix, ns];
-    }
-  }
-  if (!best) return iri;
-  const local = iri.slice(best[1].length);
-  if (best[0] === '_') return local.includes(':') ? iri : local;
-  return `${best[0]}:${local}`;
+function udaNamespaces(namespaces: Namespaces): Namespaces {
+  return Object.fromEntries(
+    Object.entries(namespaces).filter(
+      ([prefix, iri]) => PREFIX.test(prefix) && prefix.toLowerCase() !== 'urn' && isAbsoluteIri(iri),
+    ),
+  );
 }
 
-function compactEntity(e: JsonObject, ns: Namespaces, deleted: boolean): JsonObject {
-  const c = (v: string): string => compactIri(v, ns);
-  const out: JsonObject = { id: typeof e.id === 'string' ? c(e.id) : (e.id ?? null) };
-  const props = e.props;
-  if (props && typeof props === 'object' && !Array.isArray(props)) {
-    out.props = Object.fromEntries(Object.entries(props).map(([k, v]) => [c(k), v]));
-  }
-  const refs = e.refs;
-  if (refs && typeof refs === 'object' && !Array.isArray(refs)) {
-    out.refs = Object.fromEntries(
-      Object.entries(refs).map(([k, v]): [string, JsonValue] => [
-        c(k),
-        typeof v === 'string'
-          ? c(v)
-          : Array.isArray(v)
-            ? v.map((x) => (typeof x === 'string' ? c(x) : x))
-            : v,
-      ]),
-    );
-  }
-  out.deleted = deleted;
-  return out;
+/** The stored entity `{"id","props","refs","deleted"}`, with `deleted` as the change says. */
+function entityDoc(c: Change): string {
+  const e = JSON.parse(c.doc) as JsonObject;
+  return e.deleted === c.deleted ? c.doc : JSON.stringify({ ...e, deleted: c.deleted });
 }
