@@ -96,6 +96,27 @@ describe('the hub CLI (API.md §9)', () => {
     expect(second.stdout).to.include('0 changes');
   });
 
+  it('when a CSV file is pushed, then its rows become records through the ODS route and pull back as ODS records', async () => {
+    const id = uniqueId('cli');
+    const { pushKey, readKey } = await createDataset(hub, id, { uniqueKeys: ['animal'] });
+    const file = join(dir, 'weights.csv');
+    writeFileSync(file, 'animal;weight;pen\nDE01;512;4\nDE02;498;4\nDE01;515;4\n');
+    const pushed = await hubCli(['--url', hub.url, '--key', pushKey, 'push', id, file]);
+    expect(pushed.code, pushed.stderr).to.equal(0);
+    expect(pushed.stdout).to.match(/^pushed 3 items to .* \(ods\) in 1 batches/);
+    const pulled = await hubCli(['--url', hub.url, '--key', readKey, 'pull', id]);
+    expect(pulled.code).to.equal(0);
+    const items = pulled.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { fields: Record<string, string> });
+    expect(items.map((i) => i.fields)).to.deep.equal([
+      { animal: 'DE01', weight: '512', pen: '4' },
+      { animal: 'DE02', weight: '498', pen: '4' },
+      { animal: 'DE01', weight: '515', pen: '4' },
+    ]);
+  });
+
   it('when the key is wrong, the file is invalid or the arguments are missing, then the exit code and message say so', async () => {
     const id = uniqueId('cli');
     const { readKey } = await createDataset(hub, id, {});

@@ -68,7 +68,43 @@ describe('recovery from the receive log (API.md §9)', () => {
     expect(await dataset(hub, id)).to.include({ count: 1, lastSeq: 3 });
   });
 
-  it('when uniqueKeys is set after records were received and the dataset recovered, then records with the same key merge (the last one wins)', async () => {
+  it('when uniqueKeys is set after ODS pushes and the dataset recovered, then the records of one key merge into the last one pushed', async () => {
+    const id = uniqueId('rec');
+    const { pushKey, readKey } = await createDataset(hub, id, {});
+    const push = (body: unknown) =>
+      call(`${hub.url}/api/push/1.0/${id}/books/push/?pushkey=${pushKey}`, { body });
+    // without unique keys every distinct record is its own: two versions of one book
+    expect(
+      (
+        await push([
+          { isbn: '978-0060589462', copies: 3 },
+          { isbn: '978-2862744506', copies: 5 },
+        ])
+      ).status,
+    ).to.equal(200);
+    expect((await push({ isbn: '978-0060589462', copies: 2 })).status).to.equal(200);
+    expect(await dataset(hub, id)).to.include({ count: 3 });
+    const before = await readChanges(hub, id, readKey);
+
+    await call(`${hub.url}/datasets/${id}`, {
+      method: 'PUT',
+      token: hub.adminToken,
+      body: { uniqueKeys: ['isbn'] },
+    });
+    const r = await recover(hub, id);
+    expect(r.json).to.include({ status: 'OK', rebuilt: true, replayed: 2, skipped: 0, count: 2 });
+    expect(await liveRecords(hub, id, 'isbn')).to.deep.equal([
+      { isbn: '978-0060589462', copies: 2 },
+      { isbn: '978-2862744506', copies: 5 },
+    ]);
+    const stale = await readChanges(hub, id, readKey, `since=${before.token}`);
+    expect(stale.headers.get('icar-full-sync')).to.equal('true');
+    // pushes after the recovery follow the new keys: the same book is replaced, not added
+    await push({ isbn: '978-2862744506', copies: 4 });
+    expect(await dataset(hub, id)).to.include({ count: 2 });
+  });
+
+  it('when uniqueKeys is set after a scheduled pull and the dataset recovered, then the pulled records with the same key merge (the last row wins)', async () => {
     const id = uniqueId('rec');
     // a book listed twice: without unique keys, every distinct row is a record of its own
     csv = 'isbn,copies\n978-0060589462,3\n978-2862744506,5\n978-0060589462,2\n';
