@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CONTEXT, milking, type DatasetKeys } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { freshSchema, TEST_STORE_URL, type TestSchema } from './helpers/pg.js';
@@ -158,6 +160,57 @@ if (TEST_STORE_URL)
       expect(woke.items.map(ref)).to.deep.equal(['com.example.robot/mv-42']);
       // far below the 60 s timeout: the NOTIFY woke it, not the clock
       expect(answeredAt - pushedAt).to.be.lessThan(5_000);
+    });
+
+    it('when a dataset forwards upstream, then exactly one process forwards it and every change goes up once', async () => {
+      const received: string[] = [];
+      let posts = 0;
+      const upstream = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          posts++;
+          for (const r of (JSON.parse(body) as Item[]).slice(1)) received.push(ref(r));
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"OK"}');
+        });
+      });
+      await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+      try {
+        const port = (upstream.address() as AddressInfo).port;
+        const id = `cluster-fwd-${process.pid}`;
+        const r = await call(`${a.url}/datasets/${id}`, {
+          method: 'PUT',
+          token: a.adminToken,
+          body: { upstream: { url: `http://127.0.0.1:${port}`, dataset: 'cloud', key: 'k' } },
+        });
+        const keys = r.json as DatasetKeys;
+        for (let i = 0; i < 6; i++) {
+          const base = i % 2 === 0 ? a.url : b.url;
+          expect((await push(base, id, keys.pushKey, [milking(2 * i), milking(2 * i + 1)])).status).to.equal(
+            200,
+          );
+        }
+        await eventually(async () => (new Set(received).size === 12 ? true : undefined), 30_000, 'forwarded');
+        // once both processes have looked at the dataset, one forwards and the other stands by
+        const states = await eventually(async () => {
+          const now = await Promise.all(
+            [a, b].map(async (h) => {
+              const d = (await call(`${h.url}/datasets/${id}`, { token: keys.readKey })).json as {
+                forwarding: { state: string };
+              };
+              return d.forwarding.state;
+            }),
+          );
+          return now.includes('starting') ? undefined : now;
+        }, 10_000);
+        expect(
+          states.filter((st) => st === 'standby'),
+          JSON.stringify(states),
+        ).to.have.length(1);
+        expect(received, `${posts} posts`).to.have.length(12);
+      } finally {
+        upstream.close();
+      }
     });
 
     it('when a process is killed with SIGKILL mid-push, then every acknowledged resource is kept and the other process goes on', async () => {

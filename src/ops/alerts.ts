@@ -117,12 +117,16 @@ export class InactivityAlerts {
     if (Date.now() - w.lastActivity < w.inactiveMs) return this.arm(name, w);
     if (opsStatus(d, 'alert').state === 'inactive') return; // this spell was alerted already
     const lastPushAt = d.lastPushAt;
-    await updateOpsStatus(this.hub.store, name, 'alert', (s) => ({
-      ...s,
-      state: 'inactive',
-      inactiveSince: iso(w.lastActivity),
-      lastPushAtMs: lastPushAt,
-    }));
+    // the state flips inside the dataset's writer: when several hub processes share the store, only
+    // the one that flips it sends the alert
+    let flipped = false;
+    await updateOpsStatus(this.hub.store, name, 'alert', (s) => {
+      flipped = s.state !== 'inactive';
+      return flipped
+        ? { ...s, state: 'inactive', inactiveSince: iso(w.lastActivity), lastPushAtMs: lastPushAt }
+        : s;
+    });
+    if (!flipped) return;
     this.deliver(name, w, 'alertedAt', {
       type: 'inactive',
       dataset: name,

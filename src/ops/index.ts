@@ -7,6 +7,7 @@ import type { DatasetRecord } from '../store/types.js';
 import { alertStatus, InactivityAlerts } from './alerts.js';
 import { Forwarder } from './forwarder.js';
 import { httpClient } from './http.js';
+import { OpsLease } from './lease.js';
 import { SCHEDULE_PROTOCOL, translateSchedule } from './schedule-translate.js';
 import { scheduleStatus, Scheduler } from './scheduler.js';
 
@@ -47,6 +48,8 @@ export function registerScheduleTranslator(hub: Hub): void {
 
 interface Armed {
   createdAt: number;
+  /** this process holds the dataset's lease: it runs the forwarder and the scheduled pulls */
+  leader: boolean;
   alert: string;
   schedule: string;
   upstream: string;
@@ -94,6 +97,7 @@ export function startOperations(
     retryMaxMs: options.retryMaxMs,
   });
   const armed = new Map<string, Armed>();
+  const lease = new OpsLease(hub.store);
   const onIngested = (e: IngestedEvent): void => alerts.onIngested(e);
   hub.ingestor.on('ingested', onIngested);
 
@@ -101,7 +105,9 @@ export function startOperations(
   hub.registerStatus('schedule', scheduleStatus);
   hub.registerStatus('forwarding', (d) => {
     if (!configOf(d).upstream) return undefined;
-    return armed.get(d.name)?.forwarder?.status(d) ?? { state: 'starting', lag: d.lastSeq };
+    const a = armed.get(d.name);
+    if (a && !a.leader) return { state: 'standby', note: 'another hub process forwards this dataset' };
+    return a?.forwarder?.status(d) ?? { state: 'starting', lag: d.lastSeq };
   });
 
   let stopped = false;
@@ -112,28 +118,32 @@ export function startOperations(
     const config = configOf(d);
     const prev = armed.get(d.name);
     const fresh = prev?.createdAt !== d.createdAt; // deleted and re-created: a new dataset
+    // forwarding and pulls run in one process only (several may share a PostgreSQL store)
+    const leader = config.schedule || config.upstream ? await lease.hold(d) : false;
     const next: Armed = {
       createdAt: d.createdAt,
+      leader,
       alert: canonicalJson(config.alert ?? null),
       schedule: canonicalJson({
+        leader,
         schedule: config.schedule ?? null,
         uniqueKeys: config.uniqueKeys ?? null,
         schema: config.schema ?? null,
         validationMode: config.validationMode ?? null,
       }),
-      upstream: canonicalJson(config.upstream ?? null),
+      upstream: canonicalJson({ leader, upstream: config.upstream ?? null }),
       forwarder: prev?.forwarder,
     };
     armed.set(d.name, next);
     if (fresh || prev.alert !== next.alert) alerts.watch(d);
     if (fresh || prev.schedule !== next.schedule) {
-      if (config.schedule) scheduler.arm(d.name);
+      if (config.schedule && leader) scheduler.arm(d.name);
       else scheduler.disarm(d.name);
     }
     if (fresh || prev.upstream !== next.upstream) {
       await next.forwarder?.stop();
       next.forwarder = undefined;
-      if (config.upstream) {
+      if (config.upstream && leader) {
         const f = new Forwarder(hub, d.name, config.upstream, log, {
           client: forwardClient,
           batchChanges: 500,
@@ -190,6 +200,10 @@ export function startOperations(
         scheduler.stop(),
         ...[...armed.values()].map((a) => a.forwarder?.stop()),
       ]);
+      // hand the leases over at once instead of making another process wait for them to expire
+      await Promise.all(
+        [...armed].filter(([, a]) => a.leader).map(([name]) => lease.release(name).catch(() => undefined)),
+      );
     },
   };
   running.set(hub, ops);

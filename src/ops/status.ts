@@ -6,7 +6,7 @@ import type { DatasetRecord, JsonObject, Store } from '../store/types.js';
  * restarts, travels with the dataset record (GET /datasets/{id} reads it without another lookup)
  * and disappears with the dataset.
  */
-export type OpsPart = 'alert' | 'schedule';
+export type OpsPart = 'alert' | 'schedule' | 'lease';
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
