@@ -10,7 +10,7 @@ type Item = Record<string, unknown>;
 type ErrorBody = { error: { code: string; message: string; index?: number } };
 
 const SAMPLE = JSON.parse(
-  readFileSync(new URL('../../shared/samples/uda-entities.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('./fixtures/uda-entities.json', import.meta.url), 'utf8'),
 ) as unknown[];
 const EX = { id: '@context', namespaces: { ex: 'http://ex.example/', _: 'http://ex.example/props/' } };
 const UDA = 'http://data.mimiro.io/core/uda/';
