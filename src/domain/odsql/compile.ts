@@ -3,6 +3,7 @@ import type { CompareOp, Expr, OrderItem, SelectItem } from './ast.js';
 import { setField } from '../json-object.js';
 import { odsqlError, type Clause } from './errors.js';
 import { lookupFunction } from './functions.js';
+import { parseGeometry, pointJson } from './geo.js';
 import {
   RECORD_ID_FIELD,
   RECORD_TIMESTAMP_FIELD,
@@ -24,6 +25,11 @@ import {
 export interface CompileContext {
   readonly clause: Clause;
   readonly source: string;
+  /**
+   * Consulted first for every node: an evaluator replaces the node's own compilation. Analyses
+   * use it to read group keys and aggregate results instead of record fields (analysis.ts).
+   */
+  readonly resolve?: (expr: Expr) => Evaluator | undefined;
 }
 
 const COMPARE: Record<CompareOp, (c: number) => boolean> = {
@@ -58,6 +64,8 @@ export function compileExpr(expr: Expr, ctx: CompileContext): Evaluator {
   const fail = (at: number, message: string): never => {
     throw odsqlError(ctx.clause, ctx.source, at, message);
   };
+  const resolved = ctx.resolve?.(expr);
+  if (resolved) return resolved;
   const c = (e: Expr): Evaluator => compileExpr(e, ctx);
   const truth = (e: Expr): ((row: QueryRow) => boolean) => {
     const ev = c(e);
@@ -70,6 +78,10 @@ export function compileExpr(expr: Expr, ctx: CompileContext): Evaluator {
       return () => v;
     }
     case 'typed': {
+      if (expr.type === 'geom') {
+        const point = pointJson(parseGeometry(expr.text)!);
+        return () => point;
+      }
       const d = new Date(expr.text);
       return () => d;
     }
@@ -170,7 +182,10 @@ export function compileExpr(expr: Expr, ctx: CompileContext): Evaluator {
       const fn = lookupFunction(expr.name);
       if (!fn) return fail(expr.start, `unknown function '${expr.name}'`);
       if (fn.aggregate)
-        return fail(expr.start, `the aggregate ${fn.name}() is not supported in ${ctx.clause}`);
+        return fail(
+          expr.start,
+          `the aggregate ${fn.name}() is not allowed here: aggregates go in select and order_by, not in ${ctx.clause} nor inside another aggregate`,
+        );
       return fn.compile(expr.args, c);
     }
   }

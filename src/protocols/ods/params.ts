@@ -7,6 +7,8 @@ import { queryInt, queryString } from '../pull/query.js';
 /** ODS caps paging by offset: deeper reads go through the exports API. */
 export const MAX_WINDOW = 10_000;
 export const MAX_RECORDS_LIMIT = 100;
+/** ODS's limit (and offset + limit window) on grouped results of the records API. */
+export const MAX_GROUPED_LIMIT = 20_000;
 const MAX_EXPORT = 1_000_000_000;
 
 /** A parameter that may be repeated (refine, exclude). */
@@ -15,31 +17,36 @@ function many(ctx: Context, name: string): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-/** where, select, order_by, refine, exclude of the v2.1 APIs. */
+/** where, select, group_by, order_by, refine, exclude of the v2.1 APIs. */
 function specOf(ctx: Context): QuerySpec {
-  if (ctx.query.group_by !== undefined) {
-    throw badRequest('INVALID_PARAMETER', 'group_by is not supported by this hub yet');
-  }
   return {
     where: queryString(ctx, 'where'),
     select: queryString(ctx, 'select'),
+    groupBy: queryString(ctx, 'group_by'),
     orderBy: queryString(ctx, 'order_by'),
     refine: many(ctx, 'refine'),
     exclude: many(ctx, 'exclude'),
   };
 }
 
-/** GET …/records: limit 0–100 (default 10), offset + limit ≤ 10000. */
+/**
+ * GET …/records: limit 0–100 (default 10), offset + limit ≤ 10000; with group_by, as ODS allows
+ * for grouped results, limit up to 20000 and offset + limit ≤ 20000.
+ */
 export function recordsParams(ctx: Context): { spec: QuerySpec; page: Page } {
-  const limit = queryInt(ctx, 'limit', 0, MAX_RECORDS_LIMIT) ?? 10;
-  const offset = queryInt(ctx, 'offset', 0, MAX_WINDOW) ?? 0;
-  if (offset + limit > MAX_WINDOW) {
+  const spec = specOf(ctx);
+  const grouped = (spec.groupBy ?? '').trim() !== '';
+  const maxLimit = grouped ? MAX_GROUPED_LIMIT : MAX_RECORDS_LIMIT;
+  const window = grouped ? MAX_GROUPED_LIMIT : MAX_WINDOW;
+  const limit = queryInt(ctx, 'limit', 0, maxLimit) ?? 10;
+  const offset = queryInt(ctx, 'offset', 0, window) ?? 0;
+  if (offset + limit > window) {
     throw badRequest(
       'INVALID_PARAMETER',
-      `offset + limit must not exceed ${MAX_WINDOW} (got ${offset + limit}); use the exports API to read further`,
+      `offset + limit must not exceed ${window} (got ${offset + limit}); use the exports API to read further`,
     );
   }
-  return { spec: specOf(ctx), page: { offset, limit } };
+  return { spec, page: { offset, limit } };
 }
 
 /** GET …/exports/{format}: no limit by default (limit=-1 too), any offset. */
