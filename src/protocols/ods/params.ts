@@ -126,3 +126,19 @@ export function v1Params(ctx: Context): V1Params {
     echo,
   };
 }
+
+/** GET /api/explore/v2.1/catalog/datasets: where and order_by over the catalog, limit 0–100, offset. */
+export function catalogParams(ctx: Context): { spec: QuerySpec; page: Page } {
+  const limit = queryInt(ctx, 'limit', 0, MAX_RECORDS_LIMIT) ?? 10;
+  const offset = queryInt(ctx, 'offset', 0, MAX_WINDOW) ?? 0;
+  if (offset + limit > MAX_WINDOW) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `offset + limit must not exceed ${MAX_WINDOW} (got ${offset + limit})`,
+    );
+  }
+  return {
+    spec: { where: queryString(ctx, 'where'), orderBy: queryString(ctx, 'order_by') },
+    page: { offset, limit },
+  };
+}
