@@ -2,7 +2,8 @@ import type { Context } from 'koa';
 import type { Page } from '../../domain/explore.js';
 import type { QuerySpec } from '../../domain/odsql/query.js';
 import { badRequest } from '../../errors.js';
-import { queryInt, queryString } from '../pull/query.js';
+import { MAX_CLUSTER_PRECISION, MIN_CLUSTER_PRECISION } from '../../domain/odsql/geo.js';
+import { queryBool, queryInt, queryString } from '../pull/query.js';
 
 /** ODS caps paging by offset: deeper reads go through the exports API. */
 export const MAX_WINDOW = 10_000;
@@ -140,5 +141,96 @@ export function catalogParams(ctx: Context): { spec: QuerySpec; page: Page } {
   return {
     spec: { where: queryString(ctx, 'where'), orderBy: queryString(ctx, 'order_by') },
     page: { offset, limit },
+  };
+}
+
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+
+/** Comma-separated decimal numbers, as the v1 geofilter parameters write them; the texts are kept for ODSQL. */
+function decimals(ctx: Context, name: string, count: number, example: string): string[] | undefined {
+  const v = queryString(ctx, name);
+  if (v === undefined || v === '') return undefined;
+  const parts = v.split(',').map((p) => p.trim());
+  if (parts.length !== count || !parts.every((p) => DECIMAL.test(p))) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `${name} must be ${count} comma-separated numbers: ${name}=${example}`,
+    );
+  }
+  return parts;
+}
+
+function latLon(name: string, lat: string, lon: string): void {
+  if (Math.abs(Number(lat)) > 90 || Math.abs(Number(lon)) > 180) {
+    throw badRequest('INVALID_PARAMETER', `${name}: latitudes are within ±90 and longitudes within ±180`);
+  }
+}
+
+/** Map zooms accepted for clusterprecision; outside 1–20 they act as the nearest precision. */
+const MAX_MAP_ZOOM = 30;
+
+export interface GeoclusterParams {
+  readonly spec: QuerySpec;
+  /** `cluster` as the envelope polygon of the points rather than the centre point */
+  readonly polygons: boolean;
+}
+
+/**
+ * GET /api/records/1.0/geocluster: clusterprecision (the map's zoom, 0–30, as precision 1–20) required;
+ * geofilter.bbox=lat1,lon1,lat2,lon2 and geofilter.distance=lat,lon,metres narrow it, q and
+ * refine.* / exclude.* filter as in search. The clustered field is `field=` (a hub addition) or
+ * the dataset's first geo_point_2d field. clusterdistance and shapeprecision are accepted and
+ * ignored (cells are fixed per precision). The query is an ODSQL analysis, so the explore engine
+ * answers it: group_by geo_cluster(field, precision), where in_bbox/within_distance.
+ */
+export function geoclusterParams(ctx: Context, geoFields: readonly string[]): GeoclusterParams {
+  const zoom = queryInt(ctx, 'clusterprecision', 0, MAX_MAP_ZOOM);
+  if (zoom === undefined) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `clusterprecision is required: the map's zoom level (0 to ${MAX_MAP_ZOOM})`,
+    );
+  }
+  // maps send their zoom as it is (0 for the whole world, up to 22 on some tile servers)
+  const precision = Math.min(MAX_CLUSTER_PRECISION, Math.max(MIN_CLUSTER_PRECISION, zoom));
+  const named = queryString(ctx, 'field');
+  const field = named === undefined || named === '' ? geoFields[0] : named;
+  if (field === undefined) {
+    throw badRequest(
+      'NO_GEO_FIELD',
+      'the dataset has no geo_point_2d field (none seen in its records): name the field with field=',
+    );
+  }
+  if (field.includes('`'))
+    throw badRequest('INVALID_PARAMETER', 'field: a field name cannot contain a backquote');
+  const f = `\`${field}\``;
+
+  const where: string[] = [];
+  const bbox = decimals(ctx, 'geofilter.bbox', 4, '48.80,2.25,48.90,2.42');
+  if (bbox) {
+    latLon('geofilter.bbox', bbox[0]!, bbox[1]!);
+    latLon('geofilter.bbox', bbox[2]!, bbox[3]!);
+    where.push(`in_bbox(${f}, ${bbox.join(', ')})`);
+  }
+  const distance = decimals(ctx, 'geofilter.distance', 3, '48.85,2.35,5000');
+  if (distance) {
+    const [lat, lon, metres] = distance as [string, string, string];
+    latLon('geofilter.distance', lat, lon);
+    if (Number(metres) < 0)
+      throw badRequest('INVALID_PARAMETER', 'geofilter.distance: the distance is in metres, ≥ 0');
+    where.push(`within_distance(${f}, geom'POINT(${lon} ${lat})', ${metres}m)`);
+  }
+  const polygons = queryBool(ctx, 'return_polygons') ?? false;
+  const refine = v1Facets(ctx, 'refine.');
+  const exclude = v1Facets(ctx, 'exclude.');
+  return {
+    spec: {
+      q: queryString(ctx, 'q'),
+      refine: refine.list,
+      exclude: exclude.list,
+      where: where.join(' and '),
+      groupBy: `geo_cluster(${f}, ${precision}) as cluster`,
+    },
+    polygons,
   };
 }
