@@ -325,12 +325,13 @@ describe('ODS analysis: group_by and aggregates on the explore API (API.md §6)'
       { t: '2024-05-01 23:30:00' }, // no zone: UTC
       { t: '2024-05-01' },
       { t: 'not a date' },
+      { t: '2024-02-30' }, // no such day
     ]);
     const days = await odsRecords(hub, id, k.readKey, { select: 'count(*) as n', group_by: 'day(t) as d' });
     expect(days.results).to.deep.equal([
       { d: 1, n: 2 },
       { d: 2, n: 1 },
-      { d: null, n: 1 },
+      { d: null, n: 2 },
     ]);
   });
 

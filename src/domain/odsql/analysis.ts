@@ -323,13 +323,18 @@ function run(
 
   return {
     add(row) {
-      if (groups.length === 0) {
-        feed(stateOf('', []), row);
-        return;
+      // the hot path: one key string per record, built in one loop
+      const keys: Value[] = new Array<Value>(groups.length);
+      let key = '';
+      let multi = false;
+      for (let i = 0; i < groups.length; i++) {
+        const v = groups[i]!.key(row);
+        keys[i] = v;
+        if (Array.isArray(v)) multi = true;
+        else key += keyPart(v);
       }
-      const keys = groups.map((g) => g.key(row));
-      if (!keys.some(Array.isArray)) {
-        feed(stateOf(keys.length === 1 ? keyPart(keys[0]) : keys.map(keyPart).join(''), keys), row);
+      if (!multi) {
+        feed(stateOf(key, keys), row);
         return;
       }
       for (const combo of combinations(keys)) feed(stateOf(combo.map(keyPart).join(''), combo), row);
