@@ -31,13 +31,13 @@ const TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /** The attrs key (dataset attrs are shared by protocols: the name says whose it is). */
-export const RECORD_FIELDS_ATTR = 'recordFields';
+const RECORD_FIELDS_ATTR = 'recordFields';
 
 /**
  * Field names tracked per dataset: attrs are rewritten with the dataset record, so a producer
  * inventing names must not grow it without bound (256 names is about 10 KB).
  */
-export const MAX_TRACKED_FIELDS = 256;
+const MAX_TRACKED_FIELDS = 256;
 
 export interface FieldInfo {
   readonly name: string;
@@ -62,7 +62,7 @@ function isFileReference(v: JsonObject): boolean {
 }
 
 /** The join of two types (see the module comment). */
-export function widen(a: FieldType, b: FieldType): FieldType {
+function widen(a: FieldType, b: FieldType): FieldType {
   if (a === b) return a;
   const pair = (x: FieldType, y: FieldType) => (a === x && b === y) || (a === y && b === x);
   if (pair('int', 'double')) return 'double';
@@ -71,7 +71,7 @@ export function widen(a: FieldType, b: FieldType): FieldType {
 }
 
 /** The type of one value; undefined for null, "" and empty arrays (they tell nothing). */
-export function typeOf(v: JsonValue): FieldType | undefined {
+function typeOf(v: JsonValue): FieldType | undefined {
   switch (typeof v) {
     case 'boolean':
       return 'boolean';
@@ -136,10 +136,7 @@ export function recordFields(attrs: JsonObject): FieldInfo[] {
 }
 
 /** attrs with the newly seen names and widened types, or undefined when they change nothing. */
-export function mergeFieldTypes(
-  current: JsonObject,
-  seen: ReadonlyMap<string, FieldType>,
-): JsonObject | undefined {
+function mergeFieldTypes(current: JsonObject, seen: ReadonlyMap<string, FieldType>): JsonObject | undefined {
   const fields = recordFields(current);
   const index = new Map(fields.map((f, i) => [f.name, i] as const));
   let changed = false;

@@ -51,7 +51,7 @@ export interface CompiledAnalysis {
 }
 
 /** A structural fingerprint of an expression (positions ignored): `avg(kg)` in select and in order_by are the same aggregate. */
-export function signature(e: Expr): string {
+function signature(e: Expr): string {
   switch (e.kind) {
     case 'literal':
       return `L${JSON.stringify(e.value)}`;

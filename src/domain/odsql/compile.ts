@@ -184,12 +184,20 @@ export function compileExpr(expr: Expr, ctx: CompileContext): Evaluator {
       if (fn.aggregate)
         return fail(
           expr.start,
-          `the aggregate ${fn.name}() is not allowed here: aggregates go in select and order_by, not in ${ctx.clause} nor inside another aggregate`,
+          `the aggregate ${fn.name}() is not allowed here: ${AGGREGATE_PLACES[ctx.clause] ?? 'aggregates go in select and order_by'}`,
         );
       return fn.compile(expr.args, c);
     }
   }
 }
+
+/** Why an aggregate is out of place, per clause (analyses compile select and order_by over groups). */
+const AGGREGATE_PLACES: Partial<Record<Clause, string>> = {
+  select: 'an aggregate cannot be inside another aggregate',
+  order_by: 'order_by takes aggregates only in an analysis: add group_by, or aggregates to select',
+  where: 'where filters records before they are grouped; aggregates go in select and order_by',
+  group_by: 'groups are made of record values; aggregates go in select and order_by',
+};
 
 /** A where clause as a predicate: only `true` passes (missing values make comparisons false). */
 export function compileFilter(expr: Expr, ctx: CompileContext): (row: QueryRow) => boolean {

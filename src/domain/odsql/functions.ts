@@ -63,9 +63,7 @@ export function lookupFunction(name: string): FunctionDef | undefined {
   return registry.get(name.toLowerCase());
 }
 
-export const stringLiteral = (
-  e: Expr | undefined,
-): e is Extract<Expr, { kind: 'literal' }> & { value: string } =>
+const stringLiteral = (e: Expr | undefined): e is Extract<Expr, { kind: 'literal' }> & { value: string } =>
   e !== undefined && e.kind === 'literal' && typeof e.value === 'string';
 
 /** A check for functions of exactly `n` arguments, none of them `*`. */
