@@ -15,6 +15,7 @@ import { mountIcar } from './protocols/icar/routes.js';
 import { mountObsrv } from './protocols/obsrv/routes.js';
 import { mountJsonLd } from './protocols/jsonld/routes.js';
 import { isOdsPushRequest, mountOds } from './protocols/ods/routes.js';
+import { mountOpsRoutes } from './protocols/admin/ops-routes.js';
 import { KindRenderers } from './protocols/pull/render.js';
 import { mountUda } from './protocols/uda/routes.js';
 
@@ -66,6 +67,7 @@ export function createApp(options: AppOptions): HubApp {
   mountUda(router, deps);
   mountJsonLd(router, deps);
   mountOds(router, deps);
+  mountOpsRoutes(router, deps);
 
   koa.use(async (ctx, next) => {
     ctx.state.limits = options.limits;

@@ -14,6 +14,8 @@ export interface HubConfig {
   /** the base URL clients reach the hub at, when it differs from the Host they send */
   readonly publicUrl?: string;
   readonly fullSyncLeaseMs: number;
+  /** the longest wait between retries of outgoing calls (webhooks, scheduled pulls, forwarding) */
+  readonly opsRetryMaxMs: number;
   readonly limits: Limits;
 }
 
@@ -52,6 +54,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     logLevel: env.LOG_LEVEL || 'info',
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
     fullSyncLeaseMs: int(env, 'FULL_SYNC_LEASE_MS', 3_600_000),
+    opsRetryMaxMs: int(env, 'OPS_RETRY_MAX_MS', 60_000),
     limits: {
       bodyIdleTimeoutMs: int(env, 'BODY_IDLE_TIMEOUT_MS', 10_000),
       headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 15_000),

@@ -6,6 +6,7 @@ import { resolveAdminToken, type HubConfig } from './config.js';
 import { Hub } from './domain/hub.js';
 import { createLogger } from './http/logging.js';
 import { Metrics } from './http/metrics.js';
+import { startOperations } from './ops/index.js';
 import { openStore } from './store/open.js';
 
 export interface RunningHub {
@@ -71,6 +72,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, engine: store.engine, dataDir: config.dataDir }, 'hub listening');
+  // alerts, scheduled pulls, forwarding: started once the hub serves, stopped before the store closes
+  const operations = startOperations(hub, logger, { retryMaxMs: config.opsRetryMaxMs });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -84,7 +87,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       const grace = setTimeout(() => {
         for (const s of sockets) s.destroy();
       }, config.limits.shutdownGraceMs);
-      await closed;
+      await Promise.all([closed, operations.stop()]);
       clearTimeout(grace);
       await store.close();
       logger.info('hub stopped');

@@ -21,7 +21,7 @@ import { Applier, idempotencyNs, type LevelOp, type Progress } from './apply.js'
 import { decodeBlob, decodeChange, decodeHead } from './codec.js';
 import { collectGarbage } from './gc.js';
 import { keys, prefixRange, seqKey } from './layout.js';
-import { SerialQueue, type GroupJob } from './serial.js';
+import { SerialQueue, type GroupJob } from '../serial.js';
 
 /** The engine's own view of a dataset: the public record plus where its data lives. */
 interface StoredDataset extends DatasetRecord {
