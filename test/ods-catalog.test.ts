@@ -4,6 +4,7 @@ import { call, type Reply } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { envelope, ingest } from './helpers/obsrv.js';
 import { odsPush } from './helpers/ods.js';
+import { fakeServer, waitFor } from './ops-support.js';
 
 interface CatalogDataset {
   dataset_id: string;
@@ -223,6 +224,34 @@ describe('ODS catalog: dataset search and lookup (API.md §6)', () => {
       { name: 'temp', type: 'double' },
       { name: 'at', type: 'datetime' },
     ]);
+  });
+
+  it('when a scheduled pull brings records, then their fields are in the catalog too', async () => {
+    const remote = await fakeServer((_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify([{ parcel: 'P-12', area_ha: 4.25, grazed: true, last_visit: '2024-05-02' }]));
+    });
+    try {
+      const id = uniqueId('pulled');
+      const k = await createDataset(hub, id, {
+        uniqueKeys: ['parcel'],
+        schedule: { url: `${remote.url}/parcels.json`, format: 'json', everyMinutes: 60 },
+      });
+      // the first pull runs by itself once the schedule is configured
+      const d = await waitFor('the first scheduled pull in the catalog', async () => {
+        const r = (await call(`${catalogUrl(`/${id}`)}?apikey=${k.readKey}`)).json as CatalogDataset;
+        return r.records_count === 1 && r;
+      });
+      expect(d.fields).to.deep.equal([
+        { name: 'parcel', type: 'text' },
+        { name: 'area_ha', type: 'double' },
+        { name: 'grazed', type: 'boolean' },
+        { name: 'last_visit', type: 'date' },
+      ]);
+    } finally {
+      await remote.close();
+    }
   });
 
   it('when the catalog is read from a browser, then it answers CORS, and JSONP with callback=', async () => {
