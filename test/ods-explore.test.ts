@@ -216,7 +216,8 @@ describe('ODS explore and search APIs (API.md §6)', () => {
       { limit: 'ten' },
       { offset: '9995', limit: '10' },
       { refine: 'no-colon' },
-      { group_by: 'farm' },
+      { group_by: 'farm', limit: '20001' },
+      { group_by: 'farm', offset: '19995', limit: '10' },
     ];
     for (const params of bad) {
       const r = await fails(params);

@@ -1,16 +1,18 @@
 import { Heap } from 'heap-js';
 import type { Change, DatasetRecord, JsonObject, Store } from '../store/types.js';
+import type { AnalysisPage } from './odsql/analysis.js';
 import { rawDoc } from './odsql/prefilter.js';
 import type { CompiledQuery } from './odsql/query.js';
 import type { QueryRow, Value } from './odsql/values.js';
 import { RECORD_KIND } from './records.js';
 
 /**
- * Queries over a dataset's current state (API.md §6 explore APIs). Every query is one pass over
- * the store's current-state iterator, records only (kind `record`: ODS pushes, Obsrv events,
- * scheduled pulls); each stored text is parsed at most once, and a cheap text test skips most
- * non-matching records before parsing. No index: on this hardware one pass over 100,000 records
- * takes a few hundred milliseconds (see the README's figures).
+ * Queries over a dataset's current state (API.md §6 explore APIs): searches, exports and analyses
+ * (group_by, aggregates, geo clusters). Every query is one pass over the store's current-state
+ * iterator, records only (kind `record`: ODS pushes, Obsrv events, scheduled pulls); each stored
+ * text is parsed at most once, and a cheap text test skips most non-matching records before
+ * parsing. No index: on this hardware one pass over 100,000 records takes a few hundred
+ * milliseconds (see the README's figures).
  */
 
 /** A stored record change as queries see it. Non-object documents (an Obsrv event could be) are `{value}`. */
@@ -150,4 +152,28 @@ export async function columnsOf(store: Store, dataset: DatasetRecord, q: Compile
     for (const k of Object.keys(q.project(row))) names.add(k);
   }
   return [...names];
+}
+
+/**
+ * An analysis (group_by, aggregates): one pass over the matching records, each fed to its group,
+ * then one page of groups in the query's order. Memory holds the groups only (at most
+ * MAX_GROUPS, analysis.ts), never the records.
+ */
+export async function analyzeRecords(
+  store: Store,
+  dataset: DatasetRecord,
+  q: CompiledQuery,
+  page: AnalysisPage,
+): Promise<{ total: number; rows: JsonObject[] }> {
+  const { filter, raw, analysis } = q;
+  if (!analysis) throw new Error('analyzeRecords needs an analysis query');
+  const run = analysis.start();
+  for await (const c of store.current(dataset.name, { epoch: dataset.epoch })) {
+    if (c.kind !== RECORD_KIND) continue;
+    if (raw && !raw(rawDoc(c.doc))) continue;
+    const row = rowOf(c);
+    if (filter && !filter(row)) continue;
+    run.add(row);
+  }
+  return run.results(page);
 }

@@ -1,5 +1,6 @@
 import { badRequest } from '../errors.js';
 import { documentHash } from '../domain/canonical.js';
+import { FieldTypes } from '../domain/field-types.js';
 import type { Subject, Translation, Translator } from '../domain/ingest.js';
 import { RECORD_KIND, recordId } from '../domain/records.js';
 import type { JsonObject, Write } from '../store/types.js';
@@ -30,7 +31,9 @@ export const translateSchedule: Translator = ({ envelope, config }): Translation
   });
   const writes: Write[] = [];
   const subjects: Subject[] = [];
+  const types = new FieldTypes();
   for (const [key, { index, record }] of byKey) {
+    types.add(record);
     writes.push({
       key,
       kind: RECORD_KIND,
@@ -44,6 +47,8 @@ export const translateSchedule: Translator = ({ envelope, config }): Translation
     writes,
     subjects,
     received: body.length,
+    // field names and types for the ODS catalog, as for pushed records
+    attrs: types.attrs(),
     // a record's tombstone is its last fields (the shared contract for `record` changes); keys of
     // other kinds (ICAR resources, UDA entities pushed into the same dataset) are not the snapshot's
     sweep: {

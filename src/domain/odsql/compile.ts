@@ -3,6 +3,7 @@ import type { CompareOp, Expr, OrderItem, SelectItem } from './ast.js';
 import { setField } from '../json-object.js';
 import { odsqlError, type Clause } from './errors.js';
 import { lookupFunction } from './functions.js';
+import { parseGeometry, pointJson } from './geo.js';
 import {
   RECORD_ID_FIELD,
   RECORD_TIMESTAMP_FIELD,
@@ -24,6 +25,11 @@ import {
 export interface CompileContext {
   readonly clause: Clause;
   readonly source: string;
+  /**
+   * Consulted first for every node: an evaluator replaces the node's own compilation. Analyses
+   * use it to read group keys and aggregate results instead of record fields (analysis.ts).
+   */
+  readonly resolve?: (expr: Expr) => Evaluator | undefined;
 }
 
 const COMPARE: Record<CompareOp, (c: number) => boolean> = {
@@ -58,6 +64,8 @@ export function compileExpr(expr: Expr, ctx: CompileContext): Evaluator {
   const fail = (at: number, message: string): never => {
     throw odsqlError(ctx.clause, ctx.source, at, message);
   };
+  const resolved = ctx.resolve?.(expr);
+  if (resolved) return resolved;
   const c = (e: Expr): Evaluator => compileExpr(e, ctx);
   const truth = (e: Expr): ((row: QueryRow) => boolean) => {
     const ev = c(e);
@@ -70,6 +78,10 @@ export function compileExpr(expr: Expr, ctx: CompileContext): Evaluator {
       return () => v;
     }
     case 'typed': {
+      if (expr.type === 'geom') {
+        const point = pointJson(parseGeometry(expr.text)!);
+        return () => point;
+      }
       const d = new Date(expr.text);
       return () => d;
     }
@@ -170,11 +182,22 @@ export function compileExpr(expr: Expr, ctx: CompileContext): Evaluator {
       const fn = lookupFunction(expr.name);
       if (!fn) return fail(expr.start, `unknown function '${expr.name}'`);
       if (fn.aggregate)
-        return fail(expr.start, `the aggregate ${fn.name}() is not supported in ${ctx.clause}`);
+        return fail(
+          expr.start,
+          `the aggregate ${fn.name}() is not allowed here: ${AGGREGATE_PLACES[ctx.clause] ?? 'aggregates go in select and order_by'}`,
+        );
       return fn.compile(expr.args, c);
     }
   }
 }
+
+/** Why an aggregate is out of place, per clause (analyses compile select and order_by over groups). */
+const AGGREGATE_PLACES: Partial<Record<Clause, string>> = {
+  select: 'an aggregate cannot be inside another aggregate',
+  order_by: 'order_by takes aggregates only in an analysis: add group_by, or aggregates to select',
+  where: 'where filters records before they are grouped; aggregates go in select and order_by',
+  group_by: 'groups are made of record values; aggregates go in select and order_by',
+};
 
 /** A where clause as a predicate: only `true` passes (missing values make comparisons false). */
 export function compileFilter(expr: Expr, ctx: CompileContext): (row: QueryRow) => boolean {

@@ -1,6 +1,8 @@
 import type { ArithOp, CompareOp, Expr, OrderItem, SelectItem } from './ast.js';
 import { odsqlError, type Clause } from './errors.js';
+import './builtins.js';
 import { lookupFunction } from './functions.js';
+import { parseGeometry } from './geo.js';
 import { KEYWORDS, tokenize, type Operator, type Token } from './lexer.js';
 
 /**
@@ -273,7 +275,12 @@ class Parser {
         this.fail(t, `date'${t.value}' is not a date (use ISO 8601, e.g. date'2024-05-02')`);
       return { kind: 'typed', type: 'date', text: t.value, start: t.start, end: t.end };
     }
-    return this.fail(t, `unknown literal type '${t.name}' (supported: date'…')`);
+    if (t.name === 'geom') {
+      if (!parseGeometry(t.value))
+        this.fail(t, `geom'${t.value}' is not a point: write geom'POINT(lon lat)' or a GeoJSON Point`);
+      return { kind: 'typed', type: 'geom', text: t.value, start: t.start, end: t.end };
+    }
+    return this.fail(t, `unknown literal type '${t.name}' (supported: date'…', geom'…')`);
   }
 
   private identifier(): Expr {
@@ -376,6 +383,16 @@ export function parseWhere(source: string, clause: Clause = 'where'): Expr | und
 export function parseSelect(source: string): SelectItem[] {
   const p = new Parser('select', source);
   return p.list(() => p.selectItem());
+}
+
+/** `group_by=`: expressions with optional `as name`, comma-separated (no `*`). */
+export function parseGroupBy(source: string): SelectItem[] {
+  const p = new Parser('group_by', source);
+  const items = p.list(() => p.selectItem());
+  const star = items.find((i) => i.expr.kind === 'star');
+  if (star)
+    throw odsqlError('group_by', source, star.start, `'*' cannot be grouped by: name fields or expressions`);
+  return items;
 }
 
 /** `order_by=`: `expr [asc|desc]`, comma-separated. */

@@ -43,6 +43,16 @@ function insensitive(s: string): RawFilter {
   return (d) => d.lower().includes(needle);
 }
 
+/** Geo predicates are false without a point in their field, so the field's name must be in the text. */
+const GEO_PREDICATES: ReadonlySet<string> = new Set(['within_distance', 'in_bbox']);
+
+/** A top-level field is in the text as `"name":` (a nested one may be too: the test only lets through). */
+function hasField(e: Expr): RawFilter | undefined {
+  if (!ownField(e) || e.kind !== 'field' || !safe(e.path[0]!)) return undefined;
+  const needle = `${JSON.stringify(e.path[0]!)}:`;
+  return (d) => d.text.includes(needle);
+}
+
 /** The filter implied by a where expression, or undefined when nothing cheap can be said. */
 export function rawFilterOf(expr: Expr | undefined): RawFilter | undefined {
   if (!expr) return undefined;
@@ -78,6 +88,7 @@ export function rawFilterOf(expr: Expr | undefined): RawFilter | undefined {
       return run.length > 0 && safe(run) ? insensitive(run) : undefined;
     }
     case 'call': {
+      if (GEO_PREDICATES.has(expr.name)) return hasField(expr.args[0]!);
       if (expr.name !== 'search') return undefined;
       const text = stringLit(expr.args[expr.args.length - 1]!);
       if (text === undefined || !safe(text)) return undefined;

@@ -1,6 +1,7 @@
 import { badRequest } from '../../errors.js';
 import type { Expr, SelectItem } from './ast.js';
 import {
+  defaultProjection,
   compileFilter,
   compileOrder,
   compileSelect,
@@ -8,7 +9,8 @@ import {
   type CompiledOrder,
   type Projection,
 } from './compile.js';
-import { parseOrderBy, parseSelect, parseWhere } from './parser.js';
+import { compileAnalysis, hasAggregate, isGroupingCall, type CompiledAnalysis } from './analysis.js';
+import { parseGroupBy, parseOrderBy, parseSelect, parseWhere } from './parser.js';
 import { rawFilterOf, rawFilterOfRefine, type RawFilter } from './prefilter.js';
 import type { QueryRow, Value } from './values.js';
 import { fieldValue } from './values.js';
@@ -24,6 +26,8 @@ export interface QuerySpec {
   readonly exclude?: readonly string[];
   /** full-text terms (the v1 API's `q`): every term must appear in some field */
   readonly q?: string;
+  /** analyses: group keys (`robot, year(ts) as y`); aggregates in select then make one result per group */
+  readonly groupBy?: string;
 }
 
 /** A query compiled once, evaluated per record. */
@@ -36,6 +40,11 @@ export interface CompiledQuery {
   readonly order: CompiledOrder | undefined;
   /** output columns when the select names them; undefined when they depend on the data (`*`) */
   readonly columns: string[] | undefined;
+  /**
+   * Set when the query is an analysis (group_by, or aggregates in select): results are then
+   * groups, which this computes; `project` and `order` do not apply.
+   */
+  readonly analysis: CompiledAnalysis | undefined;
 }
 
 interface Refinement {
@@ -134,9 +143,30 @@ export function compileQuery(spec: QuerySpec): CompiledQuery {
   const selectText = spec.select ?? '';
   const select: SelectItem[] | undefined = selectText.trim() === '' ? undefined : parseSelect(selectText);
   const orderText = spec.orderBy ?? '';
-  const order =
-    orderText.trim() === ''
-      ? undefined
-      : compileOrder(parseOrderBy(orderText), { clause: 'order_by', source: orderText });
-  return { filter, raw, project: compileSelect(select, selectText), order, columns: selectColumns(select) };
+  const orderItems = orderText.trim() === '' ? undefined : parseOrderBy(orderText);
+  const groupText = spec.groupBy ?? '';
+  const groupBy = groupText.trim() === '' ? [] : parseGroupBy(groupText);
+
+  const analysed =
+    groupBy.length > 0 || (select ?? []).some((i) => hasAggregate(i.expr) || isGroupingCall(i.expr));
+  if (analysed) {
+    const analysis = compileAnalysis({
+      select,
+      selectText,
+      groupBy,
+      groupText,
+      orderBy: orderItems,
+      orderText,
+    });
+    return { filter, raw, project: defaultProjection, order: undefined, columns: analysis.columns, analysis };
+  }
+  const order = orderItems ? compileOrder(orderItems, { clause: 'order_by', source: orderText }) : undefined;
+  return {
+    filter,
+    raw,
+    project: compileSelect(select, selectText),
+    order,
+    columns: selectColumns(select),
+    analysis: undefined,
+  };
 }

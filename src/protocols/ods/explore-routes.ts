@@ -1,16 +1,15 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { stringify } from 'csv-stringify/sync';
-import { columnsOf, rowOf, searchRecords, streamRecords } from '../../domain/explore.js';
+import { analyzeRecords, columnsOf, rowOf, searchRecords, streamRecords } from '../../domain/explore.js';
 import { compileQuery, type CompiledQuery } from '../../domain/odsql/query.js';
-import type { QueryRow } from '../../domain/odsql/values.js';
 import { RECORD_KIND } from '../../domain/records.js';
 import { badRequest, notFound } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
 import { errorBody } from '../../http/errors.js';
 import { JSONP_TYPE, jsonpCallback, jsonpStream, sendJson } from '../../http/jsonp.js';
 import { jsonArray, ndjson, sendStream } from '../../http/stream.js';
-import type { DatasetRecord, JsonValue } from '../../store/types.js';
+import type { DatasetRecord, JsonObject, JsonValue } from '../../store/types.js';
 import type { ProtocolDeps } from '../deps.js';
 import { queryString } from '../pull/query.js';
 import { renderOdsExploreError } from './errors.js';
@@ -22,7 +21,7 @@ const V21 = '/api/explore/v2.1/catalog/datasets/:dataset';
 const EXPORT_FORMATS = ['json', 'jsonl', 'csv'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-async function* map<T>(items: AsyncIterable<T>, f: (item: T) => string): AsyncGenerator<string> {
+async function* map<T, U>(items: AsyncIterable<T>, f: (item: T) => U): AsyncGenerator<U> {
   for await (const item of items) yield f(item);
 }
 
@@ -36,16 +35,13 @@ function cell(v: JsonValue | undefined): string {
 
 const csvLine = (cells: string[]): string => stringify([cells], { delimiter: ';' });
 
-async function* csvRows(
-  columns: string[],
-  rows: AsyncIterable<QueryRow>,
-  q: CompiledQuery,
-): AsyncGenerator<string> {
+async function* csvRows(columns: string[], results: AsyncIterable<JsonObject>): AsyncGenerator<string> {
   yield csvLine(columns);
-  for await (const row of rows) {
-    const out = q.project(row);
-    yield csvLine(columns.map((c) => cell(out[c])));
-  }
+  for await (const out of results) yield csvLine(columns.map((c) => cell(out[c])));
+}
+
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
 }
 
 /**
@@ -61,11 +57,28 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
   const access = async (ctx: Context, id: string): Promise<DatasetRecord> =>
     (await datasetAccess(hub, ctx, id, 'read')).dataset;
 
+  /** An export of an analysis: the groups are computed (bounded by MAX_GROUPS), then streamed out. */
+  const analysisResults = async (
+    dataset: DatasetRecord,
+    q: CompiledQuery,
+    offset: number,
+    limit: number | undefined,
+  ): Promise<AsyncIterable<JsonObject>> => {
+    const { rows } = await analyzeRecords(hub.store, dataset, q, { offset, limit: limit ?? Infinity });
+    return fromArray(rows);
+  };
+
   router.get(`${V21}/records`, errors, async (ctx) => {
     const dataset = await access(ctx, ctx.params.dataset!);
     const callback = jsonpCallback(ctx);
     const { spec, page } = recordsParams(ctx);
     const q = compileQuery(spec);
+    if (q.analysis) {
+      // total_count counts the groups (one result without group_by)
+      const { total, rows } = await analyzeRecords(hub.store, dataset, q, page);
+      sendJson(ctx, { total_count: total, results: rows }, callback);
+      return;
+    }
     const { total, rows } = await searchRecords(hub.store, dataset, q, page);
     sendJson(ctx, { total_count: total, results: rows.map(q.project) }, callback);
   });
@@ -74,6 +87,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     const dataset = await access(ctx, ctx.params.dataset!);
     const callback = jsonpCallback(ctx);
     const q = compileQuery({ select: queryString(ctx, 'select') });
+    if (q.analysis) throw badRequest('INVALID_PARAMETER', 'one record cannot be aggregated: use …/records');
     const c = await hub.store.get(dataset.name, ctx.params.recordId!);
     if (!c || c.deleted || c.kind !== RECORD_KIND) {
       throw notFound(
@@ -94,14 +108,16 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     const callback = format === 'json' ? jsonpCallback(ctx) : undefined;
     const { spec, offset, limit } = exportParams(ctx);
     const q = compileQuery(spec);
-    const rows = streamRecords(hub.store, dataset, q, { offset, limit });
+    const results = q.analysis
+      ? await analysisResults(dataset, q, offset, limit)
+      : map(streamRecords(hub.store, dataset, q, { offset, limit }), q.project);
     if (format === 'csv') {
       const columns = await columnsOf(hub.store, dataset, q);
       ctx.set('Content-Disposition', `attachment; filename="${dataset.name}.csv"`);
-      sendStream(ctx, csvRows(columns, rows, q), { contentType: 'text/csv; charset=utf-8' });
+      sendStream(ctx, csvRows(columns, results), { contentType: 'text/csv; charset=utf-8' });
       return;
     }
-    const items = map(rows, (row) => JSON.stringify(q.project(row)));
+    const items = map(results, (out) => JSON.stringify(out));
     if (format === 'jsonl') {
       sendStream(ctx, ndjson(items), { contentType: 'application/x-ndjson' });
     } else if (callback !== undefined) {

@@ -2,11 +2,14 @@ import type { Context } from 'koa';
 import type { Page } from '../../domain/explore.js';
 import type { QuerySpec } from '../../domain/odsql/query.js';
 import { badRequest } from '../../errors.js';
-import { queryInt, queryString } from '../pull/query.js';
+import { MAX_CLUSTER_PRECISION, MIN_CLUSTER_PRECISION } from '../../domain/odsql/geo.js';
+import { queryBool, queryInt, queryString } from '../pull/query.js';
 
 /** ODS caps paging by offset: deeper reads go through the exports API. */
 export const MAX_WINDOW = 10_000;
 export const MAX_RECORDS_LIMIT = 100;
+/** ODS's limit (and offset + limit window) on grouped results of the records API. */
+export const MAX_GROUPED_LIMIT = 20_000;
 const MAX_EXPORT = 1_000_000_000;
 
 /** A parameter that may be repeated (refine, exclude). */
@@ -15,31 +18,36 @@ function many(ctx: Context, name: string): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-/** where, select, order_by, refine, exclude of the v2.1 APIs. */
+/** where, select, group_by, order_by, refine, exclude of the v2.1 APIs. */
 function specOf(ctx: Context): QuerySpec {
-  if (ctx.query.group_by !== undefined) {
-    throw badRequest('INVALID_PARAMETER', 'group_by is not supported by this hub yet');
-  }
   return {
     where: queryString(ctx, 'where'),
     select: queryString(ctx, 'select'),
+    groupBy: queryString(ctx, 'group_by'),
     orderBy: queryString(ctx, 'order_by'),
     refine: many(ctx, 'refine'),
     exclude: many(ctx, 'exclude'),
   };
 }
 
-/** GET …/records: limit 0–100 (default 10), offset + limit ≤ 10000. */
+/**
+ * GET …/records: limit 0–100 (default 10), offset + limit ≤ 10000; with group_by, as ODS allows
+ * for grouped results, limit up to 20000 and offset + limit ≤ 20000.
+ */
 export function recordsParams(ctx: Context): { spec: QuerySpec; page: Page } {
-  const limit = queryInt(ctx, 'limit', 0, MAX_RECORDS_LIMIT) ?? 10;
-  const offset = queryInt(ctx, 'offset', 0, MAX_WINDOW) ?? 0;
-  if (offset + limit > MAX_WINDOW) {
+  const spec = specOf(ctx);
+  const grouped = (spec.groupBy ?? '').trim() !== '';
+  const maxLimit = grouped ? MAX_GROUPED_LIMIT : MAX_RECORDS_LIMIT;
+  const window = grouped ? MAX_GROUPED_LIMIT : MAX_WINDOW;
+  const limit = queryInt(ctx, 'limit', 0, maxLimit) ?? 10;
+  const offset = queryInt(ctx, 'offset', 0, window) ?? 0;
+  if (offset + limit > window) {
     throw badRequest(
       'INVALID_PARAMETER',
-      `offset + limit must not exceed ${MAX_WINDOW} (got ${offset + limit}); use the exports API to read further`,
+      `offset + limit must not exceed ${window} (got ${offset + limit}); use the exports API to read further`,
     );
   }
-  return { spec: specOf(ctx), page: { offset, limit } };
+  return { spec, page: { offset, limit } };
 }
 
 /** GET …/exports/{format}: no limit by default (limit=-1 too), any offset. */
@@ -117,5 +125,112 @@ export function v1Params(ctx: Context): V1Params {
     spec: { q, orderBy: v1Sort(sort), refine: refine.list, exclude: exclude.list },
     page: { offset: start, limit: rows },
     echo,
+  };
+}
+
+/** GET /api/explore/v2.1/catalog/datasets: where and order_by over the catalog, limit 0–100, offset. */
+export function catalogParams(ctx: Context): { spec: QuerySpec; page: Page } {
+  const limit = queryInt(ctx, 'limit', 0, MAX_RECORDS_LIMIT) ?? 10;
+  const offset = queryInt(ctx, 'offset', 0, MAX_WINDOW) ?? 0;
+  if (offset + limit > MAX_WINDOW) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `offset + limit must not exceed ${MAX_WINDOW} (got ${offset + limit})`,
+    );
+  }
+  return {
+    spec: { where: queryString(ctx, 'where'), orderBy: queryString(ctx, 'order_by') },
+    page: { offset, limit },
+  };
+}
+
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+
+/** Comma-separated decimal numbers, as the v1 geofilter parameters write them; the texts are kept for ODSQL. */
+function decimals(ctx: Context, name: string, count: number, example: string): string[] | undefined {
+  const v = queryString(ctx, name);
+  if (v === undefined || v === '') return undefined;
+  const parts = v.split(',').map((p) => p.trim());
+  if (parts.length !== count || !parts.every((p) => DECIMAL.test(p))) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `${name} must be ${count} comma-separated numbers: ${name}=${example}`,
+    );
+  }
+  return parts;
+}
+
+function latLon(name: string, lat: string, lon: string): void {
+  if (Math.abs(Number(lat)) > 90 || Math.abs(Number(lon)) > 180) {
+    throw badRequest('INVALID_PARAMETER', `${name}: latitudes are within ±90 and longitudes within ±180`);
+  }
+}
+
+/** Map zooms accepted for clusterprecision; outside 1–20 they act as the nearest precision. */
+const MAX_MAP_ZOOM = 30;
+
+export interface GeoclusterParams {
+  readonly spec: QuerySpec;
+  /** `cluster` as the envelope polygon of the points rather than the centre point */
+  readonly polygons: boolean;
+}
+
+/**
+ * GET /api/records/1.0/geocluster: clusterprecision (the map's zoom, 0–30, as precision 1–20) required;
+ * geofilter.bbox=lat1,lon1,lat2,lon2 and geofilter.distance=lat,lon,metres narrow it, q and
+ * refine.* / exclude.* filter as in search. The clustered field is `field=` (a hub addition) or
+ * the dataset's first geo_point_2d field. clusterdistance and shapeprecision are accepted and
+ * ignored (cells are fixed per precision). The query is an ODSQL analysis, so the explore engine
+ * answers it: group_by geo_cluster(field, precision), where in_bbox/within_distance.
+ */
+export function geoclusterParams(ctx: Context, geoFields: readonly string[]): GeoclusterParams {
+  const zoom = queryInt(ctx, 'clusterprecision', 0, MAX_MAP_ZOOM);
+  if (zoom === undefined) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `clusterprecision is required: the map's zoom level (0 to ${MAX_MAP_ZOOM})`,
+    );
+  }
+  // maps send their zoom as it is (0 for the whole world, up to 22 on some tile servers)
+  const precision = Math.min(MAX_CLUSTER_PRECISION, Math.max(MIN_CLUSTER_PRECISION, zoom));
+  const named = queryString(ctx, 'field');
+  const field = named === undefined || named === '' ? geoFields[0] : named;
+  if (field === undefined) {
+    throw badRequest(
+      'NO_GEO_FIELD',
+      'the dataset has no geo_point_2d field (none seen in its records): name the field with field=',
+    );
+  }
+  if (field.includes('`'))
+    throw badRequest('INVALID_PARAMETER', 'field: a field name cannot contain a backquote');
+  const f = `\`${field}\``;
+
+  const where: string[] = [];
+  const bbox = decimals(ctx, 'geofilter.bbox', 4, '48.80,2.25,48.90,2.42');
+  if (bbox) {
+    latLon('geofilter.bbox', bbox[0]!, bbox[1]!);
+    latLon('geofilter.bbox', bbox[2]!, bbox[3]!);
+    where.push(`in_bbox(${f}, ${bbox.join(', ')})`);
+  }
+  const distance = decimals(ctx, 'geofilter.distance', 3, '48.85,2.35,5000');
+  if (distance) {
+    const [lat, lon, metres] = distance as [string, string, string];
+    latLon('geofilter.distance', lat, lon);
+    if (Number(metres) < 0)
+      throw badRequest('INVALID_PARAMETER', 'geofilter.distance: the distance is in metres, ≥ 0');
+    where.push(`within_distance(${f}, geom'POINT(${lon} ${lat})', ${metres}m)`);
+  }
+  const polygons = queryBool(ctx, 'return_polygons') ?? false;
+  const refine = v1Facets(ctx, 'refine.');
+  const exclude = v1Facets(ctx, 'exclude.');
+  return {
+    spec: {
+      q: queryString(ctx, 'q'),
+      refine: refine.list,
+      exclude: exclude.list,
+      where: where.join(' and '),
+      groupBy: `geo_cluster(${f}, ${precision}) as cluster`,
+    },
+    polygons,
   };
 }

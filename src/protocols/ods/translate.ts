@@ -1,5 +1,6 @@
 import { documentHash, hashText } from '../../domain/canonical.js';
 import type { Subject, Translation, Translator } from '../../domain/ingest.js';
+import { FieldTypes } from '../../domain/field-types.js';
 import { RECORD_KIND, recordId } from '../../domain/records.js';
 import { HubError, badRequest, notFound } from '../../errors.js';
 import { MAX_BODY_BYTES } from '../../http/body.js';
@@ -89,6 +90,7 @@ export function odsTranslator(store: Store): Translator {
     const writes: Write[] = [];
     const subjects: Subject[] = [];
     const blobs = new Map<string, Blob>();
+    const types = new FieldTypes();
     let bytes = 0;
     records.forEach((record, index) => {
       const key = idOf(record, config.uniqueKeys, index);
@@ -100,6 +102,7 @@ export function odsTranslator(store: Store): Translator {
       if (bytes > MAX_BODY_BYTES) throw new HubError(413, 'PAYLOAD_TOO_LARGE', TOO_LARGE_MESSAGE, { index });
       writes.push({ key, kind: RECORD_KIND, deleted: false, doc, hash: documentHash(replaced.doc) });
       subjects.push({ index, doc: replaced.doc });
+      types.add(replaced.doc);
     });
     return {
       writes,
@@ -107,6 +110,8 @@ export function odsTranslator(store: Store): Translator {
       received: records.length,
       blobs: [...blobs.values()],
       touch: records.length > 0,
+      // field names and types for the catalog, kept as records arrive (a replay infers them again)
+      attrs: types.attrs(),
     };
   };
 }
