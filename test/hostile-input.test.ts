@@ -71,6 +71,8 @@ interface HostileRequest {
     | { kind: 'bytes'; bytes: Uint8Array }
     | { kind: 'gzip'; text: string; corrupt: boolean };
   readonly contentType: string | undefined;
+  /** sent chunked, without a Content-Length, in pieces */
+  readonly chunked: boolean;
 }
 
 const query = fc.oneof(
@@ -182,6 +184,7 @@ describe('hostile input: generated bodies, URLs, encodings and credentials on ev
         fc.record({ text: hostileJson, corrupt: fc.boolean() }).map((g) => ({ kind: 'gzip' as const, ...g })),
       ),
       contentType,
+      chunked: fc.boolean(),
     });
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
@@ -195,13 +198,19 @@ describe('hostile input: generated bodies, URLs, encodings and credentials on ev
             if (r.body.corrupt) body.fill(0x41, 10, Math.min(body.length, 40));
             headers['content-encoding'] = 'gzip';
           }
-          headers['content-length'] = String(body.length);
+          if (!r.chunked) headers['content-length'] = String(body.length);
         }
         if (url.includes('feed=longpoll')) return; // a parked reader is not an answer
         // the fuzzer must not delete its own dataset or rotate its keys away
         if (r.credential === 'admin' && (r.route.method === 'DELETE' || r.route.path.endsWith('/renew')))
           return;
-        const res = await rawRequest(url, { method: r.route.method, headers, body });
+        const res = await rawRequest(url, {
+          method: r.route.method,
+          headers,
+          ...(r.chunked && body
+            ? { chunks: [body.subarray(0, body.length >> 1), body.subarray(body.length >> 1)] }
+            : { body }),
+        });
         tried++;
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         expect(res.status, `${r.route.method} ${url.slice(0, 200)}`).to.be.below(500);
@@ -218,6 +227,8 @@ describe('hostile input: generated bodies, URLs, encodings and credentials on ev
           ).to.not.equal(undefined);
           expect(res.text).to.not.match(/\bat .+\.(ts|js):\d+|node_modules|\/work\//);
         }
+        // the hub is still up and well after every hostile request
+        expect((await call(`${hub.url}/health`)).status).to.equal(200);
       }),
       { numRuns: RUNS },
     );
