@@ -10,6 +10,7 @@ import type { Metrics } from './http/metrics.js';
 import { WaitingReaders } from './http/waiting.js';
 import { BodyBudget } from './http/admission.js';
 import { mountAdmin } from './protocols/admin/routes.js';
+import { mountConsole } from './protocols/console/routes.js';
 import type { ProtocolDeps } from './protocols/deps.js';
 import { mountIcar } from './protocols/icar/routes.js';
 import { mountObsrv } from './protocols/obsrv/routes.js';
@@ -62,6 +63,7 @@ export function createApp(options: AppOptions): HubApp {
   });
 
   mountAdmin(router, deps);
+  mountConsole(router, deps);
   mountIcar(router, deps);
   mountObsrv(router, deps);
   mountUda(router, deps);
