@@ -5,6 +5,7 @@
  * pending confirmation or a shown key survives the refresh.
  */
 import { recover, renewKeys, runSchedule, setPush } from './actions.js';
+import { isObject } from './api.js';
 import { h } from './dom.js';
 import { count, message, when } from './format.js';
 import { silenceWarning, statusEntries, statusSection } from './status.js';
@@ -49,6 +50,35 @@ export function keysBlock(keys, lead) {
 /** @param {string} text @param {'ok' | 'error'} kind */
 export function resultLine(text, kind) {
   return h('p', { class: kind === 'error' ? 'error' : 'ok' }, text);
+}
+
+/**
+ * A figure of an answer with its noun: "1 change", "5 changes", "? changes" when it is missing.
+ * @param {Record<string, unknown>} o @param {string} field @param {string} noun
+ */
+function figure(o, field, noun) {
+  const v = o[field];
+  return typeof v === 'number' ? `${count(v)} ${noun}${v === 1 ? '' : 's'}` : `? ${noun}s`;
+}
+
+/** What POST /datasets/{id}/recover did, in words. @param {unknown} report */
+function recoveryText(report) {
+  if (!isObject(report)) return 'Recovery done.';
+  if (report.rebuilt === false) return 'The receive log is empty: the dataset was left as it is.';
+  const skipped =
+    typeof report.skipped === 'number' && report.skipped > 0 ? ` (${count(report.skipped)} skipped)` : '';
+  return (
+    `Rebuilt from the receive log: ${figure(report, 'replayed', 'request')} replayed${skipped}, ` +
+    `${figure(report, 'changes', 'change')}, ${figure(report, 'count', 'record')}.`
+  );
+}
+
+/** What POST /datasets/{id}/schedule/run did, in words. @param {unknown} report */
+function pullText(report) {
+  if (!isObject(report)) return 'Pull done.';
+  if (report.outcome === 'unchanged')
+    return `Pulled: the snapshot has not changed (${figure(report, 'records', 'record')}).`;
+  return `Pulled ${figure(report, 'records', 'record')}: ${figure(report, 'changes', 'change')}, ${count(Number(report.deleted ?? 0))} deleted.`;
 }
 
 class Card {
@@ -112,17 +142,13 @@ class Card {
     this.confirming(this.renewButton, 'Click again to renew keys', async () =>
       keysBlock(await renewKeys(name), 'New keys issued; the old ones no longer work.'),
     );
-    this.confirming(this.recoverButton, 'Click again to rebuild from the log', async () => {
-      const report = await recover(name);
-      return resultLine(`Recovered: ${JSON.stringify(report)}`, 'ok');
-    });
+    this.confirming(this.recoverButton, 'Click again to rebuild from the log', async () =>
+      resultLine(recoveryText(await recover(name)), 'ok'),
+    );
     this.scheduleButton.addEventListener(
       'click',
       () =>
-        void this.act(this.scheduleButton, async () => {
-          const report = await runSchedule(name);
-          return resultLine(`Pull done: ${JSON.stringify(report)}`, 'ok');
-        }),
+        void this.act(this.scheduleButton, async () => resultLine(pullText(await runSchedule(name)), 'ok')),
     );
   }
 

@@ -7,6 +7,7 @@ import { createDataset, milking, pushResources, uniqueId } from './helpers/data.
 import { call } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { eventually } from './helpers/poll.js';
+import { fakeServer, type FakeServer } from './ops-support.js';
 
 /** Debian's Chromium (`.ci/run` installs it); playwright-core never downloads a browser. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -48,6 +49,9 @@ describe('console page in headless Chromium (sign in, create, live figures and t
   const foreignRequests: string[] = [];
   const id = uniqueId('console');
   let keys: { pushKey: string; readKey: string };
+  /** the farm's side: a snapshot for scheduled pulls (one more record per download) and a webhook */
+  let farm: FakeServer;
+  let downloads = 0;
 
   const card = (name: string): Locator => page.locator(`article[data-dataset="${name}"]`);
 
@@ -58,6 +62,16 @@ describe('console page in headless Chromium (sign in, create, live figures and t
           `('apt-get install -y chromium', as .ci/run does), or CHROMIUM_PATH pointing at one`,
       );
     }
+    farm = await fakeServer((req, res) => {
+      if (req.url === '/snapshot.json') {
+        downloads++;
+        const records = Array.from({ length: downloads }, (_, i) => ({
+          sensor: `t${i + 1}`,
+          celsius: 20 + i,
+        }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(records));
+      } else res.writeHead(204).end();
+    });
     hub = await startTestHub();
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -72,6 +86,7 @@ describe('console page in headless Chromium (sign in, create, live figures and t
   after(async () => {
     await browser?.close();
     await hub?.close();
+    await farm?.close();
     console.log(`      console screenshots: ${shots}`);
   });
 
@@ -200,7 +215,7 @@ describe('console page in headless Chromium (sign in, create, live figures and t
     const quiet = uniqueId('quiet');
     await createDataset(hub, quiet, {
       title: 'Scale, barn 1',
-      alert: { inactiveMinutes: 0.02, webhook: 'http://127.0.0.1:9/hook' },
+      alert: { inactiveMinutes: 0.02, webhook: `${farm.url}/hook` },
     });
     const warning = await textOf(
       card(quiet).locator('[data-field="silence"]'),
@@ -210,6 +225,55 @@ describe('console page in headless Chromium (sign in, create, live figures and t
     expect(warning).to.match(/\(alert after 0\.02 min\)$/);
     expect(await card(quiet).locator('[data-field="silence"]').isVisible()).to.equal(true);
     expect(await card(id).locator('[data-field="silence"]').isVisible()).to.equal(false);
+  });
+
+  it('when the admin runs recovery (confirming), then the dataset is rebuilt from its receive log and the tail starts over', async () => {
+    const recoverButton = card(id).locator('[data-action="recover"]');
+    await recoverButton.click();
+    await recoverButton.click();
+    const result = await textOf(
+      card(id).locator('.result'),
+      (t) => t.startsWith('Rebuilt'),
+      'recovery result',
+    );
+    // four pushes were stored (one was refused while push was off): five resources
+    expect(result).to.equal('Rebuilt from the receive log: 4 requests replayed, 5 changes, 5 records.');
+    await textOf(page.locator('#tail-state'), (t) => t.includes('started over'), 'the tail to start over');
+    // the new epoch holds one change per resource stored: mv-1 … mv-5
+    await eventually(
+      async () => ((await page.locator('#tail li').count()) === 5 ? true : undefined),
+      WAIT_MS,
+      '5 tail items after recovery',
+    );
+    expect(await page.locator('#tail li .change-sub').first().textContent()).to.equal(
+      'com.example.robot / mv-5',
+    );
+    await textOf(card(id).locator('[data-field="count"]'), (t) => t === '5', 'count 5 after recovery');
+  });
+
+  it('when the admin runs a scheduled pull now, then the outcome is shown and the schedule status says when it ran', async () => {
+    const pulled = uniqueId('pulled');
+    await createDataset(hub, pulled, {
+      title: 'Weather station',
+      schedule: { url: `${farm.url}/snapshot.json`, format: 'json', everyMinutes: 60 },
+    });
+    // the hub pulls once when the schedule is set: one record
+    await textOf(card(pulled).locator('[data-field="count"]'), (t) => t === '1', 'the first pull');
+    const run = card(pulled).locator('[data-action="run-schedule"]');
+    expect(await run.isVisible()).to.equal(true);
+    await run.click();
+    const result = await textOf(
+      card(pulled).locator('.result'),
+      (t) => t.startsWith('Pulled'),
+      'pull result',
+    );
+    expect(result).to.equal('Pulled 2 records: 1 change, 0 deleted.');
+    await textOf(card(pulled).locator('[data-field="count"]'), (t) => t === '2', 'the second pull');
+    const status = card(pulled).locator('[data-status="schedule"]');
+    expect(await status.locator('h4').textContent()).to.equal('Scheduled pull');
+    expect(await status.textContent()).to.match(/Last run at.*ago\)/);
+    // no schedule, no button
+    expect(await card(id).locator('[data-action="run-schedule"]').isVisible()).to.equal(false);
   });
 
   it('when the page is 375px wide (a phone), then nothing overflows sideways and the tail is still readable', async () => {
