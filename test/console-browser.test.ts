@@ -208,7 +208,67 @@ describe('console page in headless Chromium (sign in, create, live figures and t
     expect(pushKey).to.not.equal(keys.pushKey);
     expect((await pushResources(hub, id, keys.pushKey, [milking(5)])).status).to.equal(401);
     expect((await pushResources(hub, id, pushKey, [milking(5)])).status).to.equal(200);
-    keys = { ...keys, pushKey };
+    const readKey = (await card(id).locator('code[data-key="read"]').textContent()) ?? '';
+    expect(readKey).to.not.equal(keys.readKey);
+    keys = { pushKey, readKey };
+  });
+
+  it('when a dataset forwards upstream, then the console refuses to re-send its config (the upstream key is never shown) and nothing changes', async () => {
+    const forwarding = uniqueId('fwd');
+    await createDataset(hub, forwarding, {
+      title: 'Forwarded to the cloud',
+      upstream: { url: farm.url, dataset: 'cloud', key: 'the-real-upstream-key' },
+    });
+    await card(forwarding).locator('[data-action="toggle-push"]').click();
+    const refusal = await textOf(
+      card(forwarding).locator('.result .error'),
+      (t) => t.includes('upstream key is never shown'),
+      'the refusal',
+    );
+    expect(refusal).to.include('PUT the whole config');
+    expect(await card(forwarding).locator('[data-field="push"]').textContent()).to.equal('push enabled');
+    // the forwarding status is shown like any other background work
+    await textOf(
+      card(forwarding).locator('[data-status="forwarding"] h4'),
+      (t) => t !== '',
+      'forwarding status',
+    );
+    expect(await card(forwarding).locator('[data-status="forwarding"] h4').textContent()).to.equal(
+      'Forwarding upstream',
+    );
+  });
+
+  it('when a dataset read key signs in, then only what it may read is shown, without admin controls, and its tail works', async () => {
+    const other = await browser.newPage({ viewport: { width: 1024, height: 800 } });
+    const otherErrors: string[] = [];
+    other.on('console', (m) => {
+      if (m.type() === 'error') otherErrors.push(m.text());
+    });
+    try {
+      await other.goto(`${hub.url}/`);
+      await other.fill('#key', keys.readKey);
+      await other.click('#sign-in button[type="submit"]');
+      await textOf(other.locator('#who'), (t) => t === `Signed in with the read key of ${id}`, 'signed in');
+      await textOf(
+        other.locator(`article[data-dataset="${id}"] [data-field="count"]`),
+        (t) => t !== '',
+        'its card',
+      );
+      expect(await other.locator('article[data-dataset]').count()).to.equal(1);
+      expect(await other.locator('#create').isVisible()).to.equal(false);
+      expect(await other.locator(`article[data-dataset="${id}"] .admin-actions`).isVisible()).to.equal(false);
+      await other.locator(`article[data-dataset="${id}"] [data-action="open"]`).click();
+      await textOf(other.locator('#tail-state'), (t) => t.includes('Live'), 'its tail');
+      expect((await pushResources(hub, id, keys.pushKey, [milking(6)])).status).to.equal(200);
+      await textOf(
+        other.locator('#tail li .change-sub').first(),
+        (t) => t.endsWith('/ mv-6'),
+        'the new change',
+      );
+      expect(otherErrors).to.deep.equal([]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('when a dataset with an inactivity alert gets no data past its threshold, then its card warns that it is silent', async () => {
@@ -236,19 +296,19 @@ describe('console page in headless Chromium (sign in, create, live figures and t
       (t) => t.startsWith('Rebuilt'),
       'recovery result',
     );
-    // four pushes were stored (one was refused while push was off): five resources
-    expect(result).to.equal('Rebuilt from the receive log: 4 requests replayed, 5 changes, 5 records.');
+    // five pushes were stored (one was refused while push was off): six resources
+    expect(result).to.equal('Rebuilt from the receive log: 5 requests replayed, 6 changes, 6 records.');
     await textOf(page.locator('#tail-state'), (t) => t.includes('started over'), 'the tail to start over');
-    // the new epoch holds one change per resource stored: mv-1 … mv-5
+    // the new epoch holds one change per resource stored: mv-1 … mv-6
     await eventually(
-      async () => ((await page.locator('#tail li').count()) === 5 ? true : undefined),
+      async () => ((await page.locator('#tail li').count()) === 6 ? true : undefined),
       WAIT_MS,
-      '5 tail items after recovery',
+      '6 tail items after recovery',
     );
     expect(await page.locator('#tail li .change-sub').first().textContent()).to.equal(
-      'com.example.robot / mv-5',
+      'com.example.robot / mv-6',
     );
-    await textOf(card(id).locator('[data-field="count"]'), (t) => t === '5', 'count 5 after recovery');
+    await textOf(card(id).locator('[data-field="count"]'), (t) => t === '6', 'count 6 after recovery');
   });
 
   it('when the admin runs a scheduled pull now, then the outcome is shown and the schedule status says when it ran', async () => {
@@ -274,6 +334,7 @@ describe('console page in headless Chromium (sign in, create, live figures and t
     expect(await status.textContent()).to.match(/Last run at.*ago\)/);
     // no schedule, no button
     expect(await card(id).locator('[data-action="run-schedule"]').isVisible()).to.equal(false);
+    await page.screenshot({ path: join(shots, 'console-desktop-status.png'), fullPage: true });
   });
 
   it('when the page is 375px wide (a phone), then nothing overflows sideways and the tail is still readable', async () => {
