@@ -235,4 +235,30 @@ describe('hub-to-hub sync (API.md §9)', () => {
     });
     expect(await state(cloud, cloudId)).to.deep.equal(await state(farm, farmId));
   });
+
+  it('when the config is read back and PUT again with the masked upstream key, then the stored key is kept and forwarding goes on', async () => {
+    const cloudId = uniqueId('cloud');
+    const farmId = uniqueId('farm');
+    const { pushKey: cloudKey } = await createDataset(cloud, cloudId, {});
+    const { pushKey } = await createDataset(farm, farmId, {
+      upstream: { url: cloud.url, dataset: cloudId, key: cloudKey },
+    });
+    // read-modify-write, as the console's push toggle does: the key comes back as the mask
+    const read = (await call(`${farm.url}/datasets/${farmId}`, { token: farm.adminToken })).json as {
+      config: Json;
+    };
+    expect((read.config.upstream as Json).key).to.equal('***');
+    const put = await call(`${farm.url}/datasets/${farmId}`, {
+      method: 'PUT',
+      token: farm.adminToken,
+      body: { ...read.config, title: 'renamed' },
+    });
+    expect(put.status).to.equal(200);
+    await pushResources(farm, farmId, pushKey, [milking(1), milking(2)]);
+    await waitFor('the farm to forward with the kept key', async () => {
+      const d = await forwarding(farm, farmId);
+      return d.forwarding.lag === 0 && d.lastSeq === 2 ? true : undefined;
+    });
+    expect(await state(cloud, cloudId)).to.have.length(2);
+  });
 });

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { HubError, notFound } from '../errors.js';
 import type { DatasetRecord, JsonObject, Store } from '../store/types.js';
-import { configOf, parseDatasetConfig, type DatasetConfig } from './config.js';
+import { configOf, keepMaskedSecrets, parseDatasetConfig, type DatasetConfig } from './config.js';
 import { hashKey, newKey, sameHash } from './credentials.js';
 import { checkDatasetId } from './ids.js';
 
@@ -40,7 +40,10 @@ export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
     const config = parseDatasetConfig(body);
     let issued: IssuedKeys | undefined;
     const { created, record } = await this.store.putDataset(id, (existing) => {
-      if (existing) return { config: config as JsonObject, keyHashes: existing.keyHashes };
+      if (existing) {
+        const kept = keepMaskedSecrets(config, configOf(existing));
+        return { config: kept as JsonObject, keyHashes: existing.keyHashes };
+      }
       issued = { pushKey: newKey(), readKey: newKey() };
       return {
         config: config as JsonObject,
