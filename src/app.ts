@@ -1,15 +1,24 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import type { Limits } from './config.js';
 import type { Hub } from './domain/hub.js';
+import { cors } from './http/cors.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/logging.js';
 import type { Metrics } from './http/metrics.js';
+import { WaitingReaders } from './http/waiting.js';
+import { BodyBudget } from './http/admission.js';
 import { mountAdmin } from './protocols/admin/routes.js';
+import { mountConsole } from './protocols/console/routes.js';
 import type { ProtocolDeps } from './protocols/deps.js';
 import { mountIcar } from './protocols/icar/routes.js';
 import { mountObsrv } from './protocols/obsrv/routes.js';
+import { mountJsonLd } from './protocols/jsonld/routes.js';
+import { isOdsPushRequest, mountOds } from './protocols/ods/routes.js';
+import { mountOpsRoutes } from './protocols/admin/ops-routes.js';
 import { KindRenderers } from './protocols/pull/render.js';
+import { mountUda } from './protocols/uda/routes.js';
 
 export interface AppOptions {
   readonly hub: Hub;
@@ -17,6 +26,9 @@ export interface AppOptions {
   readonly metrics: Metrics;
   readonly publicUrl?: string;
   readonly fullSyncLeaseMs: number;
+  readonly limits: Limits;
+  /** aborted when the hub stops: long-polls answer and event streams end at once */
+  readonly shutdown: AbortSignal;
 }
 
 export interface HubApp {
@@ -34,6 +46,7 @@ export function createApp(options: AppOptions): HubApp {
   koa.silent = true;
 
   const router = new Router();
+  const bodyBudget = new BodyBudget(options.limits.maxInflightBodyBytes);
   const deps: ProtocolDeps = {
     hub,
     logger,
@@ -41,6 +54,8 @@ export function createApp(options: AppOptions): HubApp {
     renderers: new KindRenderers(),
     baseUrl: (ctx) => options.publicUrl ?? `${ctx.protocol}://${ctx.host}`,
     fullSyncLeaseMs: options.fullSyncLeaseMs,
+    waiting: new WaitingReaders(options.limits.maxWaitingReadersPerKey),
+    shutdown: options.shutdown,
   };
   hub.ingestor.on('ingested', (e) => {
     metrics.received.inc({ dataset: e.dataset }, e.received);
@@ -48,11 +63,23 @@ export function createApp(options: AppOptions): HubApp {
   });
 
   mountAdmin(router, deps);
+  mountConsole(router, deps);
   mountIcar(router, deps);
   mountObsrv(router, deps);
+  mountUda(router, deps);
+  mountJsonLd(router, deps);
+  mountOds(router, deps);
+  mountOpsRoutes(router, deps);
 
+  koa.use(async (ctx, next) => {
+    ctx.state.limits = options.limits;
+    ctx.state.bodyBudget = bodyBudget;
+    await next();
+  });
   koa.use(requestLog(logger));
   koa.use(metrics.middleware());
+  // outside errorHandler so that error answers carry CORS headers too
+  koa.use(cors({ except: isOdsPushRequest }));
   koa.use(errorHandler(logger));
   koa.use(router.routes());
   // 405 with Allow / 501 are set here; errorHandler turns the empty answers into JSON errors

@@ -14,6 +14,27 @@ export interface HubConfig {
   /** the base URL clients reach the hub at, when it differs from the Host they send */
   readonly publicUrl?: string;
   readonly fullSyncLeaseMs: number;
+  /** the longest wait between retries of outgoing calls (webhooks, scheduled pulls, forwarding) */
+  readonly opsRetryMaxMs: number;
+  readonly limits: Limits;
+}
+
+/** Protection against slow, greedy and abusive clients (all overridable from the environment). */
+export interface Limits {
+  /** a request body with no data for this long is cut off with 408 */
+  readonly bodyIdleTimeoutMs: number;
+  /** the request line and headers must arrive within this */
+  readonly headersTimeoutMs: number;
+  /** a whole request (not its response) must arrive within this */
+  readonly requestTimeoutMs: number;
+  /** concurrent long-polls / event streams one key (or one anonymous address) may hold */
+  readonly maxWaitingReadersPerKey: number;
+  /** bytes of request bodies being read and processed at once before new ones get 503 */
+  readonly maxInflightBodyBytes: number;
+  /** bytes of appends queued in memory before new ones get 503 + Retry-After */
+  readonly maxPendingWriteBytes: number;
+  /** on SIGTERM, open long-polls and streams are ended after this; writes in flight always finish */
+  readonly shutdownGraceMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -33,6 +54,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     logLevel: env.LOG_LEVEL || 'info',
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
     fullSyncLeaseMs: int(env, 'FULL_SYNC_LEASE_MS', 3_600_000),
+    opsRetryMaxMs: int(env, 'OPS_RETRY_MAX_MS', 60_000),
+    limits: {
+      bodyIdleTimeoutMs: int(env, 'BODY_IDLE_TIMEOUT_MS', 10_000),
+      headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 15_000),
+      requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 120_000),
+      maxWaitingReadersPerKey: int(env, 'MAX_WAITING_READERS_PER_KEY', 32),
+      maxInflightBodyBytes: int(env, 'MAX_INFLIGHT_BODY_BYTES', 256 * 1024 * 1024),
+      maxPendingWriteBytes: int(env, 'MAX_PENDING_WRITE_BYTES', 256 * 1024 * 1024),
+      shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 5_000),
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import { resolveAdminToken, type HubConfig } from './config.js';
 import { Hub } from './domain/hub.js';
 import { createLogger } from './http/logging.js';
 import { Metrics } from './http/metrics.js';
+import { startOperations } from './ops/index.js';
 import { openStore } from './store/open.js';
 
 export interface RunningHub {
@@ -20,10 +21,6 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-/** Server-level timeouts against slow clients (the body reader has its own idle timeout). */
-const HEADERS_TIMEOUT_MS = 15_000;
-const REQUEST_TIMEOUT_MS = 120_000;
-
 /** Opens the store, builds the app and listens. Used by main.ts and by the tests (port 0). */
 export async function startHub(config: HubConfig): Promise<RunningHub> {
   const logger = createLogger(config.logLevel);
@@ -34,19 +31,30 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       `hub: generated admin token ${adminToken} (stored in ${config.dataDir}/admin-token)\n`,
     );
   }
-  const store = await openStore(config);
+  const store = await openStore({ ...config, maxPendingWriteBytes: config.limits.maxPendingWriteBytes });
   const hub = await Hub.create(store, adminToken);
   const metrics = new Metrics();
+  const stopping = new AbortController();
   const { koa, routes } = createApp({
     hub,
     logger,
     metrics,
     publicUrl: config.publicUrl,
     fullSyncLeaseMs: config.fullSyncLeaseMs,
+    limits: config.limits,
+    shutdown: stopping.signal,
   });
 
+  const { headersTimeoutMs, requestTimeoutMs } = config.limits;
+  // slow-loris protection: headers and whole requests must arrive in time (checked every second;
+  // the body reader also cuts off a body that stalls)
   const server = createServer(
-    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000 },
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs),
+    },
     koa.callback(),
   );
   const sockets = new Set<Socket>();
@@ -64,17 +72,22 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, engine: store.engine, dataDir: config.dataDir }, 'hub listening');
+  // alerts, scheduled pulls, forwarding: started once the hub serves, stopped before the store closes
+  const operations = startOperations(hub, logger, { retryMaxMs: config.opsRetryMaxMs });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      // stop accepting; requests in flight (writes above all) finish and are answered
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      // long-polls and event streams would hold the close forever: end them after a grace period
+      // long-polls answer now and event streams end, instead of holding the close
+      stopping.abort();
+      // a last resort for connections that still hang on after the grace period
       const grace = setTimeout(() => {
         for (const s of sockets) s.destroy();
-      }, 2_000);
-      await closed;
+      }, config.limits.shutdownGraceMs);
+      await Promise.all([closed, operations.stop()]);
       clearTimeout(grace);
       await store.close();
       logger.info('hub stopped');

@@ -18,7 +18,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 const sample = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../../shared/samples/${name}`, import.meta.url), 'utf8')) as {
+  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as {
     params: { msgid: string };
     data: ObsrvEvent | ObsrvEvent[];
   };

@@ -30,6 +30,19 @@ describe('the OpenAPI document (spec/openapi.yaml)', () => {
     expect(missing, 'routes missing from spec/openapi.yaml').to.deep.equal([]);
   });
 
+  it('when an operation is documented, then it says who may call it in x-hub-auth', () => {
+    const undeclared: string[] = [];
+    for (const [path, item] of Object.entries(spec.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        if (!['get', 'put', 'post', 'delete', 'patch', 'options'].includes(method)) continue;
+        const auth = (op as { 'x-hub-auth'?: string })['x-hub-auth'];
+        if (!['none', 'any', 'read', 'push', 'admin'].includes(String(auth)))
+          undeclared.push(`${method} ${path}`);
+      }
+    }
+    expect(undeclared, 'operations without a valid x-hub-auth').to.deep.equal([]);
+  });
+
   it('when the spec documents a path and method, then the router serves it', () => {
     const served = new Set(hub.running.routes.map((r) => `${r.method.toLowerCase()} ${specPath(r.path)}`));
     const extra: string[] = [];

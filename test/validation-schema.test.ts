@@ -63,8 +63,18 @@ const PROTOCOLS: PushProtocol[] = [
     },
     position: (i) => i,
   },
-  // ODS (API.md §6) joins here once its adapter is on main: POST /api/push/1.0/{id}/{resource}/push/
-  // with the documents as a JSON array; position: (i) => i.
+  {
+    name: 'ODS',
+    async push(hub, id, key, docs) {
+      // the ODS error body is {status, errorcode, error}: the message names the element
+      const r = await call(`${hub.url}/api/push/1.0/${id}/realtime/push/?pushkey=${key}`, {
+        raw: JSON.stringify(docs),
+      });
+      const body = r.json as { error?: string };
+      return { status: r.status, message: body.error };
+    },
+    position: (i) => i,
+  },
 ];
 
 describe('dataset schema validation on every push route (API.md §8)', () => {

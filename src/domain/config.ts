@@ -46,7 +46,19 @@ export function configOf(record: { readonly config: JsonObject }): DatasetConfig
 export const pushEnabled = (c: DatasetConfig): boolean => c.push?.enabled !== false;
 export const recoveryEnabled = (c: DatasetConfig): boolean => c.recovery !== false;
 
+/** What readers see instead of the upstream key. */
+export const MASKED_SECRET = '***';
+
 /** The config as shown to readers: secrets of outgoing connections are never echoed. */
 export function redactConfig(c: DatasetConfig): DatasetConfig {
-  return c.upstream ? { ...c, upstream: { ...c.upstream, key: '***' } } : c;
+  return c.upstream ? { ...c, upstream: { ...c.upstream, key: MASKED_SECRET } } : c;
+}
+
+/**
+ * A config read back and PUT again carries the mask in place of the upstream key: keep the stored
+ * key then, so read-modify-write of a config (the console's push toggle) never loses it.
+ */
+export function keepMaskedSecrets(next: DatasetConfig, stored: DatasetConfig | undefined): DatasetConfig {
+  if (next.upstream?.key !== MASKED_SECRET || stored?.upstream === undefined) return next;
+  return { ...next, upstream: { ...next.upstream, key: stored.upstream.key } };
 }

@@ -1,6 +1,7 @@
+import { EventEmitter } from 'node:events';
 import { HubError, notFound } from '../errors.js';
 import type { DatasetRecord, JsonObject, Store } from '../store/types.js';
-import { configOf, parseDatasetConfig, type DatasetConfig } from './config.js';
+import { configOf, keepMaskedSecrets, parseDatasetConfig, type DatasetConfig } from './config.js';
 import { hashKey, newKey, sameHash } from './credentials.js';
 import { checkDatasetId } from './ids.js';
 
@@ -19,12 +20,17 @@ export interface IssuedKeys {
 const unauthorized = (message: string): HubError => new HubError(401, 'UNAUTHORIZED', message);
 const forbidden = (message: string): HubError => new HubError(403, 'FORBIDDEN', message);
 
-/** Datasets, their keys and who may do what with them (API.md §1). */
-export class Datasets {
+/**
+ * Datasets, their keys and who may do what with them (API.md §1). Emits `deleted` (the dataset's
+ * name) after a delete, so that what is kept in memory about a dataset can go with it.
+ */
+export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
   constructor(
     private readonly store: Store,
     private readonly adminHash: string,
-  ) {}
+  ) {
+    super();
+  }
 
   async put(
     id: string,
@@ -34,7 +40,10 @@ export class Datasets {
     const config = parseDatasetConfig(body);
     let issued: IssuedKeys | undefined;
     const { created, record } = await this.store.putDataset(id, (existing) => {
-      if (existing) return { config: config as JsonObject, keyHashes: existing.keyHashes };
+      if (existing) {
+        const kept = keepMaskedSecrets(config, configOf(existing));
+        return { config: kept as JsonObject, keyHashes: existing.keyHashes };
+      }
       issued = { pushKey: newKey(), readKey: newKey() };
       return {
         config: config as JsonObject,
@@ -71,7 +80,9 @@ export class Datasets {
 
   async delete(id: string): Promise<boolean> {
     checkDatasetId(id);
-    return this.store.deleteDataset(id);
+    const deleted = await this.store.deleteDataset(id);
+    if (deleted) this.emit('deleted', id);
+    return deleted;
   }
 
   /** Datasets the principal may read: all for admin, its own for a key, the public ones for anyone. */

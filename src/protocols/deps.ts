@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import type { Hub } from '../domain/hub.js';
 import type { Metrics } from '../http/metrics.js';
+import type { WaitingReaders } from '../http/waiting.js';
 import type { KindRenderers } from './pull/render.js';
 
 /** What every protocol adapter is given when it is mounted. */
@@ -14,4 +15,8 @@ export interface ProtocolDeps {
   readonly baseUrl: (ctx: Context) => string;
   /** how long a UDA full sync may go without a request before it expires */
   readonly fullSyncLeaseMs: number;
+  /** caps long-polls and event streams per key */
+  readonly waiting: WaitingReaders;
+  /** aborted when the hub stops */
+  readonly shutdown: AbortSignal;
 }

@@ -80,8 +80,11 @@ export interface Blob {
 export interface SweepSpec {
   /** Keys recorded in this aux namespace (by earlier requests' `markSeen`) are kept as well. */
   readonly seenNs?: string;
-  /** Builds the tombstone document of a key the sweep deletes, from its current change. */
-  readonly tombstone: (current: Change) => { doc: JsonText; hash: string };
+  /**
+   * Builds the tombstone document of a key the sweep deletes, from its current change; undefined
+   * keeps the key (a kind the sweeping protocol does not own).
+   */
+  readonly tombstone: (current: Change) => { doc: JsonText; hash: string } | undefined;
 }
 
 export interface AppendRequest {
@@ -105,6 +108,12 @@ export interface AppendRequest {
   readonly markSeen?: string;
   /** After the writes, delete every live key neither written here nor in `seenNs`. */
   readonly sweep?: SweepSpec;
+  /**
+   * Aux namespaces emptied in the same atomic batch: after the sweep (which still sees them),
+   * before this request's `markSeen` and `aux` writes. Like a sweep, such a request runs alone in
+   * its group, so everything committed before it is cleared.
+   */
+  readonly clearAux?: readonly string[];
   /** Counts as a push for lastPushAt. Default: writes.length > 0. */
   readonly touch?: boolean;
 }

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configFromEnv, type HubConfig } from '../../src/config.js';
+import { configFromEnv, type HubConfig, type Limits } from '../../src/config.js';
 import { startHub, type RunningHub } from '../../src/server.js';
+import { dropTestSchema, freshSchema } from './pg.js';
 
 export interface TestHub {
   readonly url: string;
@@ -21,19 +22,45 @@ export function tempDir(prefix = 'hub-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A real hub on a random loopback port over a real LevelDB in a temp dir. */
-export async function startTestHub(
-  overrides: Partial<HubConfig> = {},
-  dataDir = tempDir(),
-): Promise<TestHub> {
+/**
+ * The engine test hubs run on: LevelDB, or PostgreSQL with TEST_HUB_ENGINE=postgres (`npm run
+ * test:pg`, which also sets TEST_STORE_URL).
+ */
+export const TEST_ENGINE: 'leveldb' | 'postgres' =
+  process.env.TEST_HUB_ENGINE === 'postgres' ? 'postgres' : 'leveldb';
+
+/**
+ * On PostgreSQL, a test hub's data is a fresh schema, named in a file of its data directory so
+ * that a hub started again on the same directory (restart) finds the same data.
+ */
+function testStoreUrl(dataDir: string): string | undefined {
+  if (TEST_ENGINE !== 'postgres') return undefined;
+  const file = join(dataDir, 'test-store-url');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    const { url } = freshSchema();
+    writeFileSync(file, url);
+    return url;
+  }
+}
+
+/** A real hub on a random loopback port over a real store: LevelDB in a temp dir, or see TEST_ENGINE. */
+export type TestHubOptions = Partial<Omit<HubConfig, 'limits'>> & { limits?: Partial<Limits> };
+
+export async function startTestHub(overrides: TestHubOptions = {}, dataDir = tempDir()): Promise<TestHub> {
+  const base = configFromEnv({});
+  const storeUrl = overrides.storeUrl ?? testStoreUrl(dataDir);
   const config: HubConfig = {
-    ...configFromEnv({}),
+    ...base,
     port: 0,
     host: '127.0.0.1',
     dataDir,
+    storeUrl,
     adminToken: ADMIN_TOKEN,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
+    limits: { ...base.limits, ...overrides.limits },
   };
   const running = await startHub(config);
   const self: TestHub = {
@@ -47,6 +74,8 @@ export async function startTestHub(
     },
     async close() {
       await running.close();
+      // a schema the helper made goes with the hub; one the caller passed is the caller's
+      if (storeUrl !== undefined && overrides.storeUrl === undefined) await dropTestSchema(storeUrl);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -41,7 +41,13 @@ export interface ObsrvErrorBody {
  * Sends a request and hangs up as soon as it is written, before any answer: a client whose timeout
  * fired while the hub was still storing. Resolves when the socket is closed.
  */
-export function sendAndHangUp(url: string, key: string, body: unknown): Promise<void> {
+export function sendAndHangUp(
+  url: string,
+  key: string,
+  body: unknown,
+  /** resolves when the client should give up (e.g. once the hub has the data): a timeout after the send */
+  giveUp: () => Promise<unknown> = async () => undefined,
+): Promise<void> {
   const text = JSON.stringify(body);
   return new Promise((resolve) => {
     const u = new URL(url);
@@ -59,7 +65,8 @@ export function sendAndHangUp(url: string, key: string, body: unknown): Promise<
     });
     req.on('error', () => undefined);
     req.on('close', () => resolve());
-    req.end(text, () => req.destroy());
+    // the answer is never read: the client gives up and destroys the socket
+    req.end(text, () => void giveUp().finally(() => req.destroy()));
   });
 }
 

@@ -32,8 +32,8 @@ export function mountIcar(router: Router, deps: ProtocolDeps): void {
     });
 
     router.get(`${base}/:id/changes`, hubErrors, async (ctx) => {
-      const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
-      await serveChanges(deps, ctx, dataset);
+      const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
+      await serveChanges(deps, ctx, dataset, principal);
     });
 
     router.get(`${base}/:id/resources`, hubErrors, async (ctx) => {

@@ -1,6 +1,7 @@
 import { badRequest } from '../../errors.js';
 import { documentHash } from '../../domain/canonical.js';
 import type { Translation, Translator } from '../../domain/ingest.js';
+import { FieldTypes } from '../../domain/field-types.js';
 import { RECORD_KIND } from '../../domain/records.js';
 import type { JsonObject, JsonValue, Write } from '../../store/types.js';
 
@@ -55,9 +56,11 @@ export const translateObsrv: Translator = ({ envelope, config }): Translation =>
   const body = envelope.body;
   const events = Array.isArray(body) ? body : [body];
   const dedupKey = config.dedupKey;
+  const types = new FieldTypes();
   const writes: Write[] = events.map((event, index) => {
     if (!isObject(event))
       throw badRequest('INVALID_ENVELOPE', `element ${index}: an event must be a JSON object`, { index });
+    types.add(event);
     const doc = JSON.stringify(event);
     const hash = documentHash(event);
     return dedupKey === undefined
@@ -76,5 +79,7 @@ export const translateObsrv: Translator = ({ envelope, config }): Translation =>
     subjects: events.map((doc, index) => ({ index, doc })),
     received: events.length,
     idempotencyKey: `${OBSRV_PROTOCOL}:${msgid}`,
+    // field names and types of the events, for the ODS catalog (events are records there too)
+    attrs: types.attrs(),
   };
 };

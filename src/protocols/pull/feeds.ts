@@ -1,7 +1,9 @@
 import type { Context } from 'koa';
 import { openChanges, openCurrent, waitForChange, type ChangesReader } from '../../domain/feed.js';
 import type { Hub } from '../../domain/hub.js';
+import type { Principal } from '../../domain/datasets.js';
 import type { Metrics } from '../../http/metrics.js';
+import type { WaitingReaders } from '../../http/waiting.js';
 import { namespacesOf } from '../../domain/namespaces.js';
 import { encodeSeqToken } from '../../domain/tokens.js';
 import { jsonArrayChunks, ndjsonChunks, sendStream } from '../../http/stream.js';
@@ -13,6 +15,8 @@ export interface PullDeps {
   readonly hub: Hub;
   readonly renderers: KindRenderers;
   readonly metrics: Metrics;
+  readonly waiting: WaitingReaders;
+  readonly shutdown: AbortSignal;
   /** the hub's public base URL for this request, no trailing slash */
   readonly baseUrl: (ctx: Context) => string;
 }
@@ -49,11 +53,18 @@ function renderContext(
 const contextElement = (rc: RenderContext): string =>
   JSON.stringify({ id: '@context', namespaces: rc.namespaces });
 
-/** Aborts when the client's connection closes, so waits and streams stop with it. */
-function clientGone(ctx: Context): AbortSignal {
+/** Who holds a waiting reader: the key, or the address of an anonymous reader of a public dataset. */
+function holderOf(ctx: Context, principal: Principal): string {
+  if (principal.role === 'push' || principal.role === 'read') return `key:${principal.keyHash}`;
+  if (principal.role === 'admin') return 'admin';
+  return `ip:${ctx.ip}`;
+}
+
+/** Aborts when the client's connection closes or the hub stops, so waits and streams end with them. */
+function readerDone(deps: PullDeps, ctx: Context): AbortSignal {
   const ac = new AbortController();
   ctx.res.once('close', () => ac.abort());
-  return ac.signal;
+  return AbortSignal.any([ac.signal, deps.shutdown]);
 }
 
 /** The feed's elements: `head`, every item rendered by its kind's renderer, then `tail()`. */
@@ -82,7 +93,12 @@ function send(ctx: Context, framing: Framing, items: AsyncIterable<string>): voi
  * continuation element last (always present). `feed=longpoll` waits for a first change;
  * `feed=eventsource` streams changes as Server-Sent Events until the client leaves.
  */
-export async function serveChanges(deps: PullDeps, ctx: Context, dataset: DatasetRecord): Promise<void> {
+export async function serveChanges(
+  deps: PullDeps,
+  ctx: Context,
+  dataset: DatasetRecord,
+  principal: Principal,
+): Promise<void> {
   const feed = queryEnum(ctx, 'feed', ['normal', 'longpoll', 'eventsource'] as const) ?? 'normal';
   const since = queryString(ctx, 'since');
   const limit = queryInt(ctx, 'limit', 0, MAX_LIMIT);
@@ -93,20 +109,31 @@ export async function serveChanges(deps: PullDeps, ctx: Context, dataset: Datase
 
   if (feed === 'eventsource') {
     const lastEventId = ctx.get('last-event-id');
-    return serveEventSource(deps, ctx, dataset, lastEventId !== '' ? lastEventId : since, format);
+    return serveEventSource(
+      deps,
+      ctx,
+      dataset,
+      lastEventId !== '' ? lastEventId : since,
+      format,
+      holderOf(ctx, principal),
+    );
   }
 
   let reader = openChanges(hub.store, hub.secret, dataset, { since, limit, latestOnly });
   if (feed === 'longpoll' && !reader.fullSync && dataset.lastSeq <= reader.afterSeq) {
-    const waiting = deps.metrics.waitingReaders.labels('longpoll');
-    waiting.inc();
+    const release = deps.waiting.acquire(holderOf(ctx, principal));
+    const gauge = deps.metrics.waitingReaders.labels('longpoll');
+    gauge.inc();
     const changed = await waitForChange(
       hub.store,
       dataset,
       reader.afterSeq,
       timeout,
-      clientGone(ctx),
-    ).finally(() => waiting.dec());
+      readerDone(deps, ctx),
+    ).finally(() => {
+      gauge.dec();
+      release();
+    });
     if (changed) {
       const fresh = await hub.datasets.require(dataset.name);
       reader = openChanges(hub.store, hub.secret, fresh, { since, limit, latestOnly });
@@ -126,6 +153,7 @@ function serveEventSource(
   dataset: DatasetRecord,
   start: string | undefined,
   format: ItemFormat,
+  holder: string,
 ): void {
   const { hub } = deps;
   // a bad token is a 400 now, before the stream starts
@@ -133,11 +161,15 @@ function serveEventSource(
   if (first.fullSync) ctx.set('icar-full-sync', 'true');
   ctx.set('Cache-Control', 'no-cache');
   ctx.set('X-Accel-Buffering', 'no');
-  const signal = clientGone(ctx);
+  const signal = readerDone(deps, ctx);
   const rc = renderContext(deps, ctx, dataset, format);
+  const release = deps.waiting.acquire(holder);
   const open = deps.metrics.waitingReaders.labels('eventsource');
   open.inc();
-  ctx.res.once('close', () => open.dec());
+  ctx.res.once('close', () => {
+    open.dec();
+    release();
+  });
 
   async function* events(): AsyncGenerator<string> {
     yield `retry: 2000\nevent: context\ndata: ${contextElement(rc)}\n\n`;

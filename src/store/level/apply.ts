@@ -170,10 +170,15 @@ export class Applier {
           if (seen !== undefined) continue;
         }
         const tomb = req.sweep.tombstone(current);
+        if (tomb === undefined) continue;
         p.count -= 1;
         put(current.key, current.kind, true, tomb.doc, tomb.hash);
         swept++;
       }
+    }
+
+    for (const ns of req.clearAux ?? []) {
+      for await (const key of this.auxKeys(ns)) ops.push({ type: 'del', key });
     }
 
     if (req.markSeen !== undefined) {
@@ -211,6 +216,21 @@ export class Applier {
     for (const op of ops) this.ops.push(op);
     this.progress = p;
     return { epoch, lastSeq: p.lastSeq, changes, outcomes, swept, duplicate: false };
+  }
+
+  /** Every stored key of an aux namespace (a request that clears one runs alone: nothing is pending). */
+  private async *auxKeys(ns: string): AsyncGenerator<string> {
+    if (this.overlay.size > 0) throw new HubError(500, 'INTERNAL', 'aux clear over an unflushed overlay');
+    const it = this.db.keys(prefixRange(keys.auxPrefix(this.target.incarnation, ns)));
+    try {
+      while (true) {
+        const batch = await it.nextv(1000);
+        if (batch.length === 0) break;
+        yield* batch;
+      }
+    } finally {
+      await it.close();
+    }
   }
 
   /** Live keys of the target epoch, for a sweep (the overlay must be flushed before a sweep). */

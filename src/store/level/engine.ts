@@ -21,9 +21,9 @@ import { Applier, idempotencyNs, readHeads, type LevelOp, type Progress } from '
 import { decodeBlob, decodeChange, decodeHead } from './codec.js';
 import { collectGarbage } from './gc.js';
 import { keys, prefixRange, seqKey } from './layout.js';
+import { SerialQueue, type GroupJob } from '../serial.js';
 import { readAhead } from './read.js';
 import { RecentWrites, type EarlyReads } from './recent.js';
-import { SerialQueue, type GroupJob } from './serial.js';
 import { writeBatch } from './write.js';
 
 /** The engine's own view of a dataset: the public record plus where its data lives. */
@@ -254,9 +254,11 @@ export class LevelStore implements Store {
     }
     this.pendingBytes += bytes;
     try {
+      // a sweep or an aux clear reads committed state: it runs alone in its group
+      const alone = request.sweep !== undefined || request.clearAux !== undefined;
       // the heads this request needs are read now, while the queue ahead of it is being written
       const reads = this.readEarly(name, request);
-      return await this.queue(name).enqueue({ request, reads }, bytes, request.sweep !== undefined);
+      return await this.queue(name).enqueue({ request, reads }, bytes, alone);
     } finally {
       this.pendingBytes -= bytes;
     }
@@ -448,12 +450,13 @@ export class LevelStore implements Store {
         for await (const raw of requests) {
           // the journal is the source being replayed: never journal it again
           const req: AppendRequest = { ...raw, journal: undefined };
-          if (req.sweep) await flush();
+          const alone = req.sweep !== undefined || req.clearAux !== undefined;
+          if (alone) await flush();
           await applier.prefetch([req]);
           const r = await applier.apply(req, req.recorded ?? Date.now());
           changes += r.changes;
           swept += r.swept;
-          if (applier.ops.length >= 20_000 || req.sweep) await flush();
+          if (applier.ops.length >= 20_000 || alone) await flush();
         }
         const next: StoredDataset = {
           ...withProgress(rec, applier.progress),

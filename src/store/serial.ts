@@ -1,6 +1,8 @@
 /**
- * A per-dataset job queue: one writer at a time per dataset (sequences stay gap-free without
- * locks), while different datasets' queues run concurrently. Consecutive appends are drained as one
+ * A per-dataset job queue, shared by the engines: one writer at a time per dataset in this process
+ * (LevelDB: sequences stay gap-free without locks; PostgreSQL: one transaction per group, and the
+ * dataset's head row lock orders it against other hub processes), while different datasets' queues
+ * run concurrently. Consecutive appends are drained as one
  * group and committed in one synced batch (group commit): concurrent requests share one fsync, and
  * each is acknowledged only after that fsync.
  */

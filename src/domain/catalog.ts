@@ -1,0 +1,63 @@
+import type { DatasetRecord, JsonObject } from '../store/types.js';
+import { configOf } from './config.js';
+import { recordFields } from './field-types.js';
+import type { CompiledQuery } from './odsql/query.js';
+import type { QueryRow } from './odsql/values.js';
+
+/**
+ * The dataset catalog (API.md §6, ODS catalog search and lookup): each dataset described by its
+ * id, title, record count, last push time and the field types inferred as its records arrived
+ * (field-types.ts). Searched with the same ODSQL as records: a dataset is a row whose fields are
+ * `dataset_id`, `title`, `records_count` and `data_processed`.
+ */
+
+export interface CatalogPage {
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/** What `where` and `order_by` see of a dataset. */
+function catalogRow(d: DatasetRecord): QueryRow {
+  return {
+    recordid: d.name,
+    recorded: d.updatedAt,
+    fields: {
+      dataset_id: d.name,
+      // every ODS dataset has a title: the id stands in for a dataset created without one
+      title: configOf(d).title ?? d.name,
+      records_count: d.count,
+      data_processed: d.lastPushAt === null ? null : new Date(d.lastPushAt).toISOString(),
+    },
+  };
+}
+
+/** A dataset as the catalog shows it. */
+export function catalogEntry(d: DatasetRecord): JsonObject {
+  return {
+    ...catalogRow(d).fields,
+    fields: recordFields(d.attrs).map((f) => ({ name: f.name, type: f.type })),
+  };
+}
+
+/** The datasets matching the query (all of them count), one page in the query's order or by id. */
+export function searchCatalog(
+  datasets: readonly DatasetRecord[],
+  q: CompiledQuery,
+  page: CatalogPage,
+): { total: number; results: JsonObject[] } {
+  const matches = datasets
+    .map((d) => ({ d, row: catalogRow(d) }))
+    .filter(({ row }) => !q.filter || q.filter(row));
+  const byId = (a: DatasetRecord, b: DatasetRecord): number =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  const order = q.order;
+  if (order) {
+    const keyed = matches.map((m) => ({ ...m, keys: order.keys(m.row) }));
+    keyed.sort((a, b) => order.compare(a.keys, b.keys) || byId(a.d, b.d));
+    matches.splice(0, matches.length, ...keyed);
+  } else matches.sort((a, b) => byId(a.d, b.d));
+  return {
+    total: matches.length,
+    results: matches.slice(page.offset, page.offset + page.limit).map(({ d }) => catalogEntry(d)),
+  };
+}

@@ -1,0 +1,109 @@
+import type { JsonValue } from '../../store/types.js';
+import type { Expr } from './ast.js';
+import { registerFunction, type AccumulatorFactory, type CompileArg } from './functions.js';
+import { sortCompare, type Value } from './values.js';
+
+/**
+ * Aggregates of an analysis (`select=count(*), avg(weight) as w&group_by=robot`), SQL-style:
+ * null and missing values are skipped; over no value, count is 0 and the others are null.
+ * A multi-valued field (JSON array) contributes each of its values, as ODS treats multivalued
+ * fields.
+ */
+
+const present = (v: Value): boolean => v !== undefined && v !== null;
+
+/** Calls f with every scalar of v (the elements of an array, v itself otherwise). */
+function each(v: Value, f: (x: Value) => void): void {
+  if (Array.isArray(v)) {
+    for (const x of v) if (present(x)) f(x);
+  } else if (present(v)) f(v);
+}
+
+const jsonOf = (v: Value): JsonValue => (v === undefined ? null : v instanceof Date ? v.toISOString() : v);
+
+function oneArgument(name: string) {
+  return (args: readonly Expr[]) => {
+    if (args.length !== 1) return { message: `${name}() takes one field or expression: ${name}(weight)` };
+    if (args[0]!.kind === 'star')
+      return { message: `${name}(*) is not allowed: only count(*)`, at: args[0]!.start };
+    return undefined;
+  };
+}
+
+registerFunction({
+  name: 'count',
+  aggregate: true,
+  check(args) {
+    if (args.length !== 1) return { message: 'count() takes * or one field: count(*), count(weight)' };
+    return undefined;
+  },
+  accumulator(args, compileArg): AccumulatorFactory {
+    if (args[0]!.kind === 'star') {
+      return () => {
+        let n = 0;
+        return { add: () => void n++, result: () => n };
+      };
+    }
+    const ev = compileArg(args[0]!);
+    return () => {
+      let n = 0;
+      return {
+        add(row) {
+          const v = ev(row);
+          if (present(v) && !(Array.isArray(v) && v.length === 0)) n++;
+        },
+        result: () => n,
+      };
+    };
+  },
+});
+
+/** sum and avg: over numbers (other values are skipped). */
+function numeric(name: 'sum' | 'avg') {
+  registerFunction({
+    name,
+    aggregate: true,
+    check: oneArgument(name),
+    accumulator(args: readonly Expr[], compileArg: CompileArg): AccumulatorFactory {
+      const ev = compileArg(args[0]!);
+      return () => {
+        let sum = 0;
+        let n = 0;
+        const add = (x: Value): void => {
+          if (typeof x === 'number') {
+            sum += x;
+            n++;
+          }
+        };
+        return {
+          add: (row) => each(ev(row), add),
+          result: () => (n === 0 ? null : name === 'sum' ? sum : sum / n),
+        };
+      };
+    },
+  });
+}
+numeric('sum');
+numeric('avg');
+
+/** min and max: in the order order_by uses (numbers, then text, then booleans). */
+function extreme(name: 'min' | 'max') {
+  const better = name === 'min' ? (c: number) => c < 0 : (c: number) => c > 0;
+  registerFunction({
+    name,
+    aggregate: true,
+    check: oneArgument(name),
+    accumulator(args: readonly Expr[], compileArg: CompileArg): AccumulatorFactory {
+      const ev = compileArg(args[0]!);
+      return () => {
+        let best: Value;
+        const add = (x: Value): void => {
+          if (best === undefined || better(sortCompare(x, best, false))) best = x;
+        };
+        return { add: (row) => each(ev(row), add), result: () => jsonOf(best) };
+      };
+    },
+  });
+}
+extreme('min');
+extreme('max');

@@ -1,0 +1,43 @@
+import type Router from '@koa/router';
+import { HubError, conflict } from '../../errors.js';
+import { configOf } from '../../domain/config.js';
+import { adminAccess } from '../../http/access.js';
+import { errorBody, renderHubError } from '../../http/errors.js';
+import { operationsOf, registerScheduleTranslator } from '../../ops/index.js';
+import { recoverDataset, scratchRecovery } from '../../ops/recovery.js';
+import type { ProtocolDeps } from '../deps.js';
+
+/**
+ * Admin routes of the operations around the changelog (API.md §9): recover a dataset from its
+ * receive log, drop that log, and run a scheduled pull now. The work itself lives in src/ops/.
+ */
+export function mountOpsRoutes(router: Router, deps: ProtocolDeps): void {
+  const { hub } = deps;
+  // recovery replays scheduled pulls too, even before the background work has started
+  registerScheduleTranslator(hub);
+  const hubErrors = errorBody(renderHubError);
+
+  router.post('/datasets/:id/recover', hubErrors, async (ctx) => {
+    await adminAccess(hub, ctx);
+    const report = await recoverDataset(hub, ctx.params.id!);
+    ctx.body = { status: 'OK', ...report };
+  });
+
+  router.delete('/datasets/:id/recovery', hubErrors, async (ctx) => {
+    await adminAccess(hub, ctx);
+    await scratchRecovery(hub, ctx.params.id!);
+    ctx.status = 204;
+  });
+
+  router.post('/datasets/:id/schedule/run', hubErrors, async (ctx) => {
+    await adminAccess(hub, ctx);
+    const dataset = await hub.datasets.require(ctx.params.id!);
+    if (!configOf(dataset).schedule) {
+      throw conflict('NO_SCHEDULE', `dataset '${dataset.name}' has no schedule to run`);
+    }
+    const ops = operationsOf(hub);
+    if (!ops)
+      throw new HubError(503, 'OPERATIONS_STOPPED', 'background work is not running', { retryAfter: 1 });
+    ctx.body = { status: 'OK', ...(await ops.scheduler.runNow(dataset.name)) };
+  });
+}

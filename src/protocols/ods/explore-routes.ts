@@ -1,0 +1,160 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { stringify } from 'csv-stringify/sync';
+import { analyzeRecords, columnsOf, rowOf, searchRecords, streamRecords } from '../../domain/explore.js';
+import { compileQuery, type CompiledQuery } from '../../domain/odsql/query.js';
+import { RECORD_KIND } from '../../domain/records.js';
+import { badRequest, notFound } from '../../errors.js';
+import { datasetAccess } from '../../http/access.js';
+import { errorBody } from '../../http/errors.js';
+import { JSONP_TYPE, jsonpCallback, jsonpStream, sendJson } from '../../http/jsonp.js';
+import { jsonArray, ndjson, sendStream } from '../../http/stream.js';
+import type { DatasetRecord, JsonObject, JsonValue } from '../../store/types.js';
+import type { ProtocolDeps } from '../deps.js';
+import { queryString } from '../pull/query.js';
+import { renderOdsExploreError } from './errors.js';
+import { FILE_ID } from './files.js';
+import { exportParams, recordsParams, v1Params } from './params.js';
+import { v1Record } from './render.js';
+
+const V21 = '/api/explore/v2.1/catalog/datasets/:dataset';
+const EXPORT_FORMATS = ['json', 'jsonl', 'csv'] as const;
+type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+async function* map<T, U>(items: AsyncIterable<T>, f: (item: T) => U): AsyncGenerator<U> {
+  for await (const item of items) yield f(item);
+}
+
+/** A CSV cell: text as is, numbers and booleans as JSON writes them, objects as JSON, missing empty. */
+function cell(v: JsonValue | undefined): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+const csvLine = (cells: string[]): string => stringify([cells], { delimiter: ';' });
+
+async function* csvRows(columns: string[], results: AsyncIterable<JsonObject>): AsyncGenerator<string> {
+  yield csvLine(columns);
+  for await (const out of results) yield csvLine(columns.map((c) => cell(out[c])));
+}
+
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+/**
+ * The ODS explore and search APIs over the current state (API.md §6): v2.1 `records` (one page and
+ * the total), `records/{id}`, `exports/{json|jsonl|csv}` (everything, streamed), the v1
+ * `records/1.0/search`, and the files pushed in file fields. JSON GETs answer JSONP when given
+ * `callback=` (exports/json included, streamed); CORS is added for all of them in app.ts.
+ */
+export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
+  const { hub } = deps;
+  const errors = errorBody(renderOdsExploreError);
+
+  const access = async (ctx: Context, id: string): Promise<DatasetRecord> =>
+    (await datasetAccess(hub, ctx, id, 'read')).dataset;
+
+  /** An export of an analysis: the groups are computed (bounded by MAX_GROUPS), then streamed out. */
+  const analysisResults = async (
+    dataset: DatasetRecord,
+    q: CompiledQuery,
+    offset: number,
+    limit: number | undefined,
+  ): Promise<AsyncIterable<JsonObject>> => {
+    const { rows } = await analyzeRecords(hub.store, dataset, q, { offset, limit: limit ?? Infinity });
+    return fromArray(rows);
+  };
+
+  router.get(`${V21}/records`, errors, async (ctx) => {
+    const dataset = await access(ctx, ctx.params.dataset!);
+    const callback = jsonpCallback(ctx);
+    const { spec, page } = recordsParams(ctx);
+    const q = compileQuery(spec);
+    if (q.analysis) {
+      // total_count counts the groups (one result without group_by)
+      const { total, rows } = await analyzeRecords(hub.store, dataset, q, page);
+      sendJson(ctx, { total_count: total, results: rows }, callback);
+      return;
+    }
+    const { total, rows } = await searchRecords(hub.store, dataset, q, page);
+    sendJson(ctx, { total_count: total, results: rows.map(q.project) }, callback);
+  });
+
+  router.get(`${V21}/records/:recordId`, errors, async (ctx) => {
+    const dataset = await access(ctx, ctx.params.dataset!);
+    const callback = jsonpCallback(ctx);
+    const q = compileQuery({ select: queryString(ctx, 'select') });
+    if (q.analysis) throw badRequest('INVALID_PARAMETER', 'one record cannot be aggregated: use …/records');
+    const c = await hub.store.get(dataset.name, ctx.params.recordId!);
+    if (!c || c.deleted || c.kind !== RECORD_KIND) {
+      throw notFound(
+        'RECORD_NOT_FOUND',
+        `no record with id '${ctx.params.recordId!}' in dataset '${dataset.name}'`,
+      );
+    }
+    sendJson(ctx, q.project(rowOf(c)), callback);
+  });
+
+  router.get(`${V21}/exports/:format`, errors, async (ctx) => {
+    // who may ask comes first: nothing about the request is judged for a caller without access
+    const dataset = await access(ctx, ctx.params.dataset!);
+    const format = ctx.params.format as ExportFormat;
+    if (!EXPORT_FORMATS.includes(format)) {
+      throw badRequest('INVALID_PARAMETER', `export format must be one of: ${EXPORT_FORMATS.join(', ')}`);
+    }
+    const callback = format === 'json' ? jsonpCallback(ctx) : undefined;
+    const { spec, offset, limit } = exportParams(ctx);
+    const q = compileQuery(spec);
+    const results = q.analysis
+      ? await analysisResults(dataset, q, offset, limit)
+      : map(streamRecords(hub.store, dataset, q, { offset, limit }), q.project);
+    if (format === 'csv') {
+      const columns = await columnsOf(hub.store, dataset, q);
+      ctx.set('Content-Disposition', `attachment; filename="${dataset.name}.csv"`);
+      sendStream(ctx, csvRows(columns, results), { contentType: 'text/csv; charset=utf-8' });
+      return;
+    }
+    const items = map(results, (out) => JSON.stringify(out));
+    if (format === 'jsonl') {
+      sendStream(ctx, ndjson(items), { contentType: 'application/x-ndjson' });
+    } else if (callback !== undefined) {
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      sendStream(ctx, jsonpStream(callback, jsonArray(items)), { contentType: JSONP_TYPE });
+    } else {
+      sendStream(ctx, jsonArray(items), { contentType: 'application/json' });
+    }
+  });
+
+  router.get('/api/records/1.0/search', errors, async (ctx) => {
+    const id = queryString(ctx, 'dataset');
+    if (id === undefined || id === '')
+      throw badRequest('INVALID_PARAMETER', "the 'dataset' parameter is required");
+    const dataset = await access(ctx, id);
+    const callback = jsonpCallback(ctx);
+    const p = v1Params(ctx);
+    const { total, rows } = await searchRecords(hub.store, dataset, compileQuery(p.spec), p.page);
+    sendJson(
+      ctx,
+      { nhits: total, parameters: p.echo, records: rows.map((r) => v1Record(dataset.name, r)) },
+      callback,
+    );
+  });
+
+  router.get('/api/datasets/1.0/:dataset/files/:fileId', errors, async (ctx) => {
+    const dataset = await access(ctx, ctx.params.dataset!);
+    const id = ctx.params.fileId!;
+    const blob = FILE_ID.test(id) ? await hub.store.getBlob(dataset.name, id) : undefined;
+    if (!blob) throw notFound('FILE_NOT_FOUND', `no file '${id}' in dataset '${dataset.name}'`);
+    ctx.type = blob.contentType;
+    // content-addressed: the bytes behind an id never change
+    ctx.set('Cache-Control', 'private, max-age=31536000, immutable');
+    ctx.set('ETag', `"${id}"`);
+    // pushed content is untrusted: never sniffed, never run as a page of the hub's origin
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Content-Security-Policy', "default-src 'none'; sandbox");
+    ctx.body = Buffer.from(blob.bytes.buffer, blob.bytes.byteOffset, blob.bytes.byteLength);
+  });
+}

@@ -1,0 +1,42 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { datasetAccess } from '../../http/access.js';
+import { parseJsonBody, readBody } from '../../http/body.js';
+import { errorBody } from '../../http/errors.js';
+import type { JsonValue } from '../../store/types.js';
+import type { ProtocolDeps } from '../deps.js';
+import { renderOdsPushError } from './errors.js';
+import { ODS_PROTOCOL, TOO_LARGE_MESSAGE, type OdsOperation } from './translate.js';
+
+/** Every push-API path starts with this (CORS is not offered there, as on ODS). */
+export const ODS_PUSH_PREFIX = '/api/push/';
+const BASE = '/api/push/1.0/:dataset/:resource';
+
+/**
+ * The ODS real-time push API (API.md §6): push and delete by values (one record or an array, the
+ * raw body read as JSON whatever the Content-Type, at most 5 MiB decided while reading), delete by
+ * record id. Success is `{"status":"OK"}`, once the change is durable.
+ */
+export function mountOdsPush(router: Router, deps: ProtocolDeps): void {
+  const { hub } = deps;
+  const errors = errorBody(renderOdsPushError);
+
+  async function run(ctx: Context, operation: OdsOperation, withBody: boolean): Promise<void> {
+    const { dataset } = await datasetAccess(hub, ctx, ctx.params.dataset!, 'push');
+    const body = withBody
+      ? (parseJsonBody(await readBody(ctx.req, { tooLargeMessage: TOO_LARGE_MESSAGE })) as JsonValue)
+      : null;
+    await hub.ingestor.ingest(dataset, { protocol: ODS_PROTOCOL, body, params: { ...operation } });
+    ctx.body = { status: 'OK' };
+  }
+
+  router.post(`${BASE}/push`, errors, (ctx) =>
+    run(ctx, { op: 'push', resource: ctx.params.resource! }, true),
+  );
+  router.post(`${BASE}/delete`, errors, (ctx) =>
+    run(ctx, { op: 'delete', resource: ctx.params.resource! }, true),
+  );
+  router.get(`${BASE}/:recordId/delete`, errors, (ctx) =>
+    run(ctx, { op: 'deleteById', resource: ctx.params.resource!, recordid: ctx.params.recordId! }, false),
+  );
+}

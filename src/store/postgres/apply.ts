@@ -1,0 +1,388 @@
+import type { ClientBase, QueryResultRow } from 'pg';
+import { HubError } from '../../errors.js';
+import { appends, decide, liveDelta, type Head } from '../semantics.js';
+import type { AppendRequest, AppendResult, Blob, Change, JsonObject, Outcome } from '../types.js';
+import { CHANGE_OF_STATE } from './rows.js';
+import { decodeText, encodeText } from './text.js';
+
+/** The part of a dataset's head row a group of appends moves forward. */
+export interface Progress {
+  lastSeq: number;
+  count: number;
+  lastPushAt: number | null;
+  attrs: JsonObject;
+  journalN: number;
+}
+
+/** Where an application writes: the live epoch, or a rebuild's new one. */
+export interface Target {
+  /** the dataset's incarnation id */
+  readonly id: number;
+  readonly epoch: string;
+}
+
+/** A database call failed: the transaction is lost, so the whole group fails, not one request. */
+export class StoreFailure extends Error {
+  override readonly name = 'StoreFailure';
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/** Rows waiting to be written, column-wise for `unnest` (one round trip per table). */
+class Rows {
+  readonly seq: number[] = [];
+  readonly key: string[] = [];
+  readonly kind: string[] = [];
+  readonly recorded: number[] = [];
+  readonly deleted: boolean[] = [];
+  readonly doc: string[] = [];
+  /** latest head of every key written (a key written twice is upserted once) */
+  readonly state = new Map<string, Head>();
+  /** last value of every aux entry written; null deletes */
+  readonly aux = new Map<string, { ns: string; key: string; value: string | null }>();
+  readonly blobs = new Map<string, Blob>();
+  readonly journal: Array<{ n: number; recorded: number; text: string }> = [];
+  readonly idem: Array<{ key: string; recorded: number }> = [];
+  /** aux namespaces emptied before this batch's aux writes */
+  readonly clearedNs = new Set<string>();
+  bytes = 0;
+
+  get size(): number {
+    return (
+      this.seq.length +
+      this.aux.size +
+      this.blobs.size +
+      this.journal.length +
+      this.idem.length +
+      this.clearedNs.size
+    );
+  }
+
+  change(c: Change, hash: string): void {
+    this.seq.push(c.seq);
+    this.key.push(c.key);
+    this.kind.push(c.kind);
+    this.recorded.push(c.recorded);
+    this.deleted.push(c.deleted);
+    this.doc.push(c.doc);
+    this.state.set(c.key, { seq: c.seq, deleted: c.deleted, hash });
+    this.bytes += c.doc.length + c.key.length + 64;
+  }
+
+  putAux(ns: string, key: string, value: string | null): void {
+    // delete and re-insert so the map keeps write order only for the last write of an entry
+    const id = `${ns}\u0000${key}`;
+    this.aux.delete(id);
+    this.aux.set(id, { ns, key, value });
+    this.bytes += key.length + (value?.length ?? 0) + 32;
+  }
+
+  /** Empties a namespace: earlier writes to it in this batch go, the clear runs before later ones. */
+  clearNs(ns: string): void {
+    for (const [id, a] of this.aux) if (a.ns === ns) this.aux.delete(id);
+    this.clearedNs.add(ns);
+  }
+
+  /** Appends another request's rows after these. */
+  merge(o: Rows): void {
+    for (const ns of o.clearedNs) this.clearNs(ns);
+    for (let i = 0; i < o.seq.length; i++) {
+      this.seq.push(o.seq[i]!);
+      this.key.push(o.key[i]!);
+      this.kind.push(o.kind[i]!);
+      this.recorded.push(o.recorded[i]!);
+      this.deleted.push(o.deleted[i]!);
+      this.doc.push(o.doc[i]!);
+    }
+    for (const [k, h] of o.state) this.state.set(k, h);
+    for (const a of o.aux.values()) this.putAux(a.ns, a.key, a.value);
+    for (const [id, b] of o.blobs) this.blobs.set(id, b);
+    this.journal.push(...o.journal);
+    this.idem.push(...o.idem);
+    this.bytes += o.bytes;
+  }
+}
+
+const IDEMPOTENT_SQL = `SELECT key FROM idempotency WHERE dataset = $1 AND epoch = $2 AND key = ANY($3::text[])`;
+const HEADS_SQL = `SELECT key, seq, deleted, hash FROM state
+  WHERE dataset = $1 AND epoch = $2 AND key = ANY($3::text[])`;
+/**
+ * Live keys for a sweep, in key order, minus those recorded in the `seen` namespace ($4). The
+ * change and the seen mark are per-row primary-key probes (see CHANGE_OF_STATE).
+ */
+const LIVE_SQL = `SELECT c.seq, c.key, c.kind, c.recorded, c.doc
+  FROM state s CROSS JOIN LATERAL (${CHANGE_OF_STATE}) c
+  WHERE s.dataset = $1 AND s.epoch = $2 AND NOT s.deleted AND s.key > $3
+    AND ($4::text IS NULL OR
+         (SELECT 1 FROM aux a WHERE a.dataset = $1 AND a.ns = $4 AND a.key = s.key) IS NULL)
+  ORDER BY s.key LIMIT $5`;
+const SWEEP_PAGE = 500;
+/**
+ * Documents (and journal texts) travel to the server joined by U+001E, split there by string_to_array: several times
+ * cheaper than a text[] literal, whose quoting and parsing dominate a big batch. JSON text never
+ * holds a raw control character, so the separator cannot occur inside a document.
+ */
+const DOC_SEPARATOR = '\u001e';
+
+/**
+ * Turns append requests into rows, one request at a time, each all-or-nothing: a request whose
+ * attrs function throws leaves neither rows nor progress behind. Keys written by earlier requests
+ * of the same group are seen through an overlay, so a group behaves exactly as if its requests had
+ * been committed one by one (the semantics of the LevelDB engine's Applier, with `decide()` shared).
+ * Every read runs in the caller's transaction, which holds the dataset's head row lock.
+ */
+export class Planner {
+  private rows = new Rows();
+  private readonly overlay = new Map<string, Head>();
+  private readonly idemSeen = new Set<string>();
+  private base = new Map<string, Head | undefined>();
+  private idemBase = new Set<string>();
+
+  constructor(
+    private readonly db: ClientBase,
+    private readonly target: Target,
+    public progress: Progress,
+  ) {}
+
+  /** Pending rows (for flush thresholds). */
+  get pending(): { rows: number; bytes: number } {
+    return { rows: this.rows.size, bytes: this.rows.bytes };
+  }
+
+  private async query<R extends QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+    try {
+      return (await this.db.query<R>(text, values)).rows;
+    } catch (err) {
+      throw new StoreFailure(err);
+    }
+  }
+
+  /** Reads, in two queries, every current head and idempotency key the requests will ask for. */
+  async prefetch(requests: readonly AppendRequest[]): Promise<void> {
+    const wanted = new Set<string>();
+    const idem = new Set<string>();
+    for (const r of requests) {
+      for (const w of r.writes) if (!this.overlay.has(w.key)) wanted.add(encodeText(w.key));
+      if (r.idempotencyKey !== undefined) idem.add(encodeText(r.idempotencyKey));
+    }
+    const { id, epoch } = this.target;
+    this.base = new Map();
+    this.idemBase = new Set();
+    if (wanted.size > 0) {
+      const rows = await this.query<{ key: string; seq: string; deleted: boolean; hash: string }>(HEADS_SQL, [
+        id,
+        epoch,
+        [...wanted],
+      ]);
+      for (const r of rows) {
+        this.base.set(decodeText(r.key), { seq: Number(r.seq), deleted: r.deleted, hash: r.hash });
+      }
+    }
+    if (idem.size > 0) {
+      const rows = await this.query<{ key: string }>(IDEMPOTENT_SQL, [id, epoch, [...idem]]);
+      for (const r of rows) this.idemBase.add(decodeText(r.key));
+    }
+  }
+
+  /** Applies one request; throws (leaving nothing behind) if its attrs function rejects it. */
+  async apply(req: AppendRequest, now: number): Promise<AppendResult> {
+    const { epoch } = this.target;
+    if (req.idempotencyKey !== undefined) {
+      const k = req.idempotencyKey;
+      if (this.idemSeen.has(k) || this.idemBase.has(k)) {
+        return {
+          epoch,
+          lastSeq: this.progress.lastSeq,
+          changes: 0,
+          outcomes: req.writes.map(() => 'unchanged'),
+          swept: 0,
+          duplicate: true,
+        };
+      }
+    }
+    const p: Progress = { ...this.progress };
+    if (req.attrs) {
+      const next = req.attrs(p.attrs);
+      if (next !== undefined) p.attrs = next;
+    }
+    const rows = new Rows();
+    const head = (key: string): Head | undefined =>
+      rows.state.get(key) ?? this.overlay.get(key) ?? (this.base.has(key) ? this.base.get(key) : undefined);
+    const recorded = req.recorded ?? now;
+    const outcomes: Outcome[] = [];
+    let changes = 0;
+
+    const put = (key: string, kind: string, deleted: boolean, doc: string, hash: string): void => {
+      rows.change({ seq: ++p.lastSeq, key, kind, recorded, deleted, doc }, hash);
+      changes++;
+    };
+
+    for (const w of req.writes) {
+      const outcome = decide(head(w.key), w);
+      outcomes.push(outcome);
+      if (!appends(outcome)) continue;
+      p.count += liveDelta(outcome);
+      put(w.key, w.kind, w.deleted, w.doc, w.hash);
+    }
+
+    let swept = 0;
+    if (req.sweep) {
+      const keep = new Set(req.writes.map((w) => w.key));
+      for await (const current of this.liveChanges(req.sweep.seenNs)) {
+        if (keep.has(current.key) || rows.state.get(current.key)?.deleted) continue;
+        const tomb = req.sweep.tombstone(current);
+        if (tomb === undefined) continue; // a kind the sweeping protocol does not own
+        p.count -= 1;
+        put(current.key, current.kind, true, tomb.doc, tomb.hash);
+        swept++;
+      }
+    }
+
+    // after the sweep (which still read them), before this request's own marks
+    for (const ns of req.clearAux ?? []) rows.clearNs(ns);
+    if (req.markSeen !== undefined) for (const w of req.writes) rows.putAux(req.markSeen, w.key, '1');
+    for (const a of req.aux ?? []) rows.putAux(a.ns, a.key, a.value);
+    for (const b of req.blobs ?? []) {
+      rows.blobs.set(b.id, b);
+      rows.bytes += b.bytes.length;
+    }
+    if (req.journal !== undefined) {
+      rows.journal.push({ n: ++p.journalN, recorded, text: req.journal });
+      rows.bytes += req.journal.length;
+    }
+    if (req.idempotencyKey !== undefined) {
+      rows.idem.push({ key: req.idempotencyKey, recorded });
+      this.idemSeen.add(req.idempotencyKey);
+    }
+    if (req.touch ?? req.writes.length > 0) p.lastPushAt = now;
+
+    // the request is accepted: fold its effects into the group
+    for (const [k, h] of rows.state) this.overlay.set(k, h);
+    this.rows.merge(rows);
+    this.progress = p;
+    return { epoch, lastSeq: p.lastSeq, changes, outcomes, swept, duplicate: false };
+  }
+
+  /** Live keys of the target epoch not in `seenNs`, for a sweep (needs an empty overlay). */
+  private async *liveChanges(seenNs: string | undefined): AsyncGenerator<Change> {
+    if (this.overlay.size > 0) throw new HubError(500, 'INTERNAL', 'sweep over an unflushed overlay');
+    const { id, epoch } = this.target;
+    const ns = seenNs === undefined ? null : encodeText(seenNs);
+    let after = '';
+    while (true) {
+      const rows = await this.query<{
+        key: string;
+        seq: string;
+        kind: string;
+        recorded: string;
+        doc: string;
+      }>(LIVE_SQL, [id, epoch, after, ns, SWEEP_PAGE]);
+      for (const r of rows) {
+        yield {
+          seq: Number(r.seq),
+          key: decodeText(r.key),
+          kind: r.kind,
+          recorded: Number(r.recorded),
+          deleted: false,
+          doc: r.doc,
+        };
+      }
+      if (rows.length < SWEEP_PAGE) return;
+      after = rows[rows.length - 1]!.key;
+    }
+  }
+
+  /** Writes the pending rows in the caller's transaction and forgets the overlay. */
+  async flush(): Promise<void> {
+    const r = this.rows;
+    const { id, epoch } = this.target;
+    if (r.seq.length > 0) {
+      await this.query(
+        `INSERT INTO changes (dataset, epoch, seq, key, kind, recorded, deleted, doc)
+         SELECT $1, $2, u.* FROM unnest($3::int8[], $4::text[], $5::text[], $6::int8[], $7::bool[],
+           string_to_array($8, chr(30))) AS u`,
+        [id, epoch, r.seq, r.key.map(encodeText), r.kind, r.recorded, r.deleted, r.doc.join(DOC_SEPARATOR)],
+      );
+      const keys: string[] = [];
+      const seqs: number[] = [];
+      const deleted: boolean[] = [];
+      const hashes: string[] = [];
+      for (const [k, h] of r.state) {
+        keys.push(encodeText(k));
+        seqs.push(h.seq);
+        deleted.push(h.deleted);
+        hashes.push(h.hash);
+      }
+      await this.query(
+        `INSERT INTO state (dataset, epoch, key, seq, deleted, hash)
+         SELECT $1, $2, u.* FROM unnest($3::text[], $4::int8[], $5::bool[], $6::text[]) AS u
+         ON CONFLICT (dataset, epoch, key)
+         DO UPDATE SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted, hash = EXCLUDED.hash`,
+        [id, epoch, keys, seqs, deleted, hashes],
+      );
+    }
+    if (r.clearedNs.size > 0) {
+      await this.query(`DELETE FROM aux WHERE dataset = $1 AND ns = ANY($2::text[])`, [
+        id,
+        [...r.clearedNs].map(encodeText),
+      ]);
+    }
+    if (r.aux.size > 0) {
+      const puts = [...r.aux.values()].filter((a) => a.value !== null);
+      const dels = [...r.aux.values()].filter((a) => a.value === null);
+      if (puts.length > 0) {
+        await this.query(
+          `INSERT INTO aux (dataset, ns, key, value)
+           SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[]) AS u
+           ON CONFLICT (dataset, ns, key) DO UPDATE SET value = EXCLUDED.value`,
+          [
+            id,
+            puts.map((a) => encodeText(a.ns)),
+            puts.map((a) => encodeText(a.key)),
+            puts.map((a) => encodeText(a.value!)),
+          ],
+        );
+      }
+      if (dels.length > 0) {
+        await this.query(
+          `DELETE FROM aux WHERE dataset = $1
+           AND (ns, key) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+          [id, dels.map((a) => encodeText(a.ns)), dels.map((a) => encodeText(a.key))],
+        );
+      }
+    }
+    // blobs are few and big: one statement each, the bytes as a plain bytea parameter
+    for (const b of r.blobs.values()) {
+      await this.query(
+        `INSERT INTO blobs (dataset, id, content_type, bytes) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (dataset, id) DO UPDATE SET content_type = EXCLUDED.content_type, bytes = EXCLUDED.bytes`,
+        [id, encodeText(b.id), encodeText(b.contentType), b.bytes],
+      );
+    }
+    if (r.journal.length > 0) {
+      await this.query(
+        `INSERT INTO journal (dataset, n, recorded, text)
+         SELECT $1, u.* FROM unnest($2::int8[], $3::int8[], string_to_array($4, chr(30))) AS u`,
+        [
+          id,
+          r.journal.map((j) => j.n),
+          r.journal.map((j) => j.recorded),
+          r.journal.map((j) => j.text).join(DOC_SEPARATOR),
+        ],
+      );
+    }
+    if (r.idem.length > 0) {
+      await this.query(
+        `INSERT INTO idempotency (dataset, epoch, key, recorded)
+         SELECT $1, $2, u.* FROM unnest($3::text[], $4::int8[]) AS u`,
+        [id, epoch, r.idem.map((i) => encodeText(i.key)), r.idem.map((i) => i.recorded)],
+      );
+    }
+    this.rows = new Rows();
+    this.overlay.clear();
+    this.idemSeen.clear();
+    this.base.clear();
+    this.idemBase.clear();
+  }
+}

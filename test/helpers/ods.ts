@@ -1,0 +1,48 @@
+import { call, type Reply } from './http.js';
+import type { TestHub } from './hub.js';
+
+/** URLs and calls of the ODS APIs (API.md §6), for the test/ods-*.test.ts files. */
+export const odsPushUrl = (
+  hub: TestHub,
+  dataset: string,
+  op: 'push' | 'delete' = 'push',
+  resource = 'realtime',
+) => `${hub.url}/api/push/1.0/${dataset}/${resource}/${op}/`;
+
+export const odsDeleteByIdUrl = (hub: TestHub, dataset: string, recordId: string, resource = 'realtime') =>
+  `${hub.url}/api/push/1.0/${dataset}/${resource}/${recordId}/delete/`;
+
+export const exploreUrl = (hub: TestHub, dataset: string, tail: string) =>
+  `${hub.url}/api/explore/v2.1/catalog/datasets/${dataset}/${tail}`;
+
+/** POSTs records the way ODS push scripts do: the key in `?pushkey=`, JSON text without a Content-Type. */
+export function odsPush(
+  hub: TestHub,
+  dataset: string,
+  pushKey: string,
+  records: unknown,
+  op: 'push' | 'delete' = 'push',
+): Promise<Reply> {
+  return call(`${odsPushUrl(hub, dataset, op)}?pushkey=${pushKey}`, { raw: JSON.stringify(records) });
+}
+
+export interface RecordsAnswer {
+  total_count: number;
+  results: Record<string, unknown>[];
+}
+
+/** GET …/records with the given query parameters (URL-encoded here). */
+export async function odsRecords(
+  hub: TestHub,
+  dataset: string,
+  key: string,
+  params: Record<string, string | number> = {},
+): Promise<RecordsAnswer> {
+  const qs = new URLSearchParams({
+    apikey: key,
+    ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
+  });
+  const r = await call(`${exploreUrl(hub, dataset, 'records')}?${qs}`);
+  if (r.status !== 200) throw new Error(`records ${dataset}: ${r.status} ${r.text}`);
+  return r.json as RecordsAnswer;
+}

@@ -1,0 +1,15 @@
+import { rmSync } from 'node:fs';
+import { LevelStore } from '../../src/store/level/engine.js';
+import { tempDir } from '../helpers/hub.js';
+import { storeContract } from './contract.js';
+
+storeContract({
+  name: 'LevelDB',
+  async create() {
+    const dir = tempDir('store-level-');
+    return {
+      open: (tuning) => LevelStore.open(dir, tuning),
+      destroy: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+});
