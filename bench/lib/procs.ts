@@ -58,6 +58,15 @@ function stopper(child: ChildProcess, dir: string): () => Promise<void> {
   };
 }
 
+/** A server that did not come up: stop it, drop its directory, and fail with the reason. */
+function cleanUp(child: ChildProcess, dir: string): (err: unknown) => never {
+  return (err) => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  };
+}
+
 /** Polls `url` until it answers 200; fails early when the child dies, with its stderr. */
 async function waitUp(child: ChildProcess, url: string, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -99,7 +108,7 @@ export async function startHub(nodeArgs: string[] = []): Promise<Server> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitUp(child, `${url}/health`, collect(child));
+  await waitUp(child, `${url}/health`, collect(child)).catch(cleanUp(child, dir));
   return { name: 'hub', url, pid: child.pid!, dir, stop: stopper(child, dir) };
 }
 
@@ -133,7 +142,7 @@ export async function startPouch(): Promise<Server> {
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitUp(child, `${url}/`, collect(child));
+  await waitUp(child, `${url}/`, collect(child)).catch(cleanUp(child, dir));
   return { name: 'pouchdb-server', url, pid: child.pid!, dir, stop: stopper(child, dir) };
 }
 
