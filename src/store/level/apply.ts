@@ -3,6 +3,7 @@ import { HubError } from '../../errors.js';
 import { appends, decide, liveDelta, type Head } from '../semantics.js';
 import type { AppendRequest, AppendResult, Change, JsonObject, Outcome } from '../types.js';
 import { decodeChange, decodeHead, encodeBlob, encodeChange } from './codec.js';
+import { journalValue, packJournalSync } from './journal.js';
 import { keys, prefixRange } from './layout.js';
 
 export type LevelOp =
@@ -115,7 +116,8 @@ export class Applier {
   }
 
   /** Applies one request; throws (leaving nothing behind) if its attrs function rejects it. */
-  async apply(req: AppendRequest, now: number): Promise<AppendResult> {
+  /** `packedJournal`: the request's journal text already compressed (journal.ts), else it is packed here. */
+  async apply(req: AppendRequest, now: number, packedJournal?: Buffer): Promise<AppendResult> {
     const { epoch, incarnation } = this.target;
     if (req.idempotencyKey !== undefined) {
       const k = req.idempotencyKey;
@@ -199,7 +201,12 @@ export class Applier {
     }
     if (req.journal !== undefined) {
       const n = ++p.journalN;
-      ops.push({ type: 'put', key: keys.journal(incarnation, n), value: `${recorded}|${req.journal}` });
+      ops.push({
+        type: 'put',
+        key: keys.journal(incarnation, n),
+        value: journalValue(recorded, packedJournal ?? packJournalSync(req.journal)),
+        valueEncoding: 'buffer',
+      });
     }
     if (req.idempotencyKey !== undefined) {
       ops.push({

@@ -23,6 +23,7 @@ import { collectGarbage } from './gc.js';
 import { keys, prefixRange, seqKey } from './layout.js';
 import { SerialQueue, type GroupJob } from '../serial.js';
 import { readAhead } from './read.js';
+import { packJournal, readJournalValue } from './journal.js';
 import { RecentWrites, type EarlyReads } from './recent.js';
 import { writeBatch } from './write.js';
 
@@ -44,6 +45,8 @@ export interface LevelStoreOptions {
 interface QueuedAppend {
   readonly request: AppendRequest;
   readonly reads: Promise<EarlyReads | undefined>;
+  /** the request's journal text, compressed off the writer's path (see journal.ts) */
+  readonly journal: Promise<Buffer | undefined>;
 }
 
 type AppendJob = GroupJob<QueuedAppend, AppendResult>;
@@ -258,7 +261,12 @@ export class LevelStore implements Store {
       const alone = request.sweep !== undefined || request.clearAux !== undefined;
       // the heads this request needs are read now, while the queue ahead of it is being written
       const reads = this.readEarly(name, request);
-      return await this.queue(name).enqueue({ request, reads }, bytes, alone);
+      // compressed on the thread pool while the queue ahead is written; the writer only waits for it
+      const journal =
+        request.journal === undefined ? Promise.resolve(undefined) : packJournal(request.journal);
+      // the rejection (if any) is handled where the writer awaits it
+      journal.catch(() => undefined);
+      return await this.queue(name).enqueue({ request, reads, journal }, bytes, alone);
     } finally {
       this.pendingBytes -= bytes;
     }
@@ -316,7 +324,8 @@ export class LevelStore implements Store {
       const now = Date.now();
       for (const job of jobs) {
         try {
-          settled.push({ job, result: await applier.apply(job.request.request, now) });
+          const journal = await job.request.journal;
+          settled.push({ job, result: await applier.apply(job.request.request, now, journal) });
         } catch (error) {
           settled.push({ job, error });
         }
@@ -494,18 +503,17 @@ export class LevelStore implements Store {
   async *journal(name: string, afterN = 0): AsyncGenerator<JournalEntry> {
     const inc = this.incarnation(name);
     const prefix = keys.journalPrefix(inc);
-    const it = this.db.iterator({ gt: prefix + seqKey(afterN), lt: prefixRange(prefix).lt });
+    const it = this.db.iterator<string, Buffer>({
+      gt: prefix + seqKey(afterN),
+      lt: prefixRange(prefix).lt,
+      valueEncoding: 'buffer',
+    });
     try {
       while (true) {
         const batch = await it.nextv(100);
         if (batch.length === 0) break;
         for (const [k, v] of batch) {
-          const bar = v.indexOf('|');
-          yield {
-            n: Number(k.slice(prefix.length)),
-            recorded: Number(v.slice(0, bar)),
-            text: v.slice(bar + 1),
-          };
+          yield { n: Number(k.slice(prefix.length)), ...readJournalValue(v) };
         }
       }
     } finally {
