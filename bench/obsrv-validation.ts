@@ -5,19 +5,14 @@
  *
  *   npx tsx bench/obsrv-validation.ts [batches=400] [concurrency=8]
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { compileRecordSchema } from '../src/domain/validation.js';
+import { HUB_ADMIN, startHub } from './lib/procs.js';
 
 const BATCHES = Number(process.argv[2] ?? 400);
 const CONCURRENCY = Number(process.argv[3] ?? 8);
 const EVENTS_PER_BATCH = 100;
-const ADMIN = 'bench-admin';
-const PORT = 3000 + Math.floor(Math.random() * 2000) + 20000;
-const HUB = `http://127.0.0.1:${PORT}`;
+const ADMIN = HUB_ADMIN;
 
 const SCHEMA = {
   type: 'object',
@@ -98,18 +93,6 @@ async function run(id: string, key: string): Promise<number> {
   return (BATCHES * EVENTS_PER_BATCH) / ((performance.now() - t0) / 1000);
 }
 
-async function waitUp(): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${HUB}/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('hub did not start');
-}
-
 /** The validator alone, in this process: what the schema costs per event without HTTP or disk. */
 function validatorOnly(): number {
   const validate = compileRecordSchema(SCHEMA, 'strict');
@@ -119,13 +102,10 @@ function validatorOnly(): number {
   return (20 * events.length) / ((performance.now() - t0) / 1000);
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'hub-bench-'));
-const hub = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-  env: { ...process.env, PORT: String(PORT), DATA_DIR: dataDir, HUB_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'silent' },
-  stdio: 'inherit',
-});
+// the hub runs as production runs it, in its own process (bench/lib/procs.ts)
+const hubProcess = await startHub();
+const HUB = hubProcess.url;
 try {
-  await waitUp();
   const none = await put('bench-none', {});
   const strict = await put('bench-strict', { schema: SCHEMA, validationMode: 'strict' });
   await run('bench-none', none); // warm-up: JIT, LevelDB files
@@ -146,7 +126,5 @@ try {
   );
   console.log(`  validator alone:      ${fmt(validatorOnly())} events/s (one core, no HTTP/disk)`);
 } finally {
-  hub.kill('SIGTERM');
-  await new Promise((r) => hub.once('exit', r));
-  rmSync(dataDir, { recursive: true, force: true });
+  await hubProcess.stop();
 }

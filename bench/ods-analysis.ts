@@ -6,28 +6,13 @@
  *   npx tsx bench/ods-analysis.ts            # N = 100000
  *   N=20000 npx tsx bench/ods-analysis.ts
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { HUB_ADMIN, startHub } from './lib/procs.js';
 
 const N = Number(process.env.N ?? 100_000);
 const BATCH = 100;
 const CONCURRENCY = 4;
 const RUNS = 7;
-const ADMIN = 'bench-admin-token';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** 16 robots on 250 farms over 60 days: about 2 milkings per cow per day, as a robot reports them. */
 const milking = (i: number) => {
@@ -55,26 +40,13 @@ const pct = (xs: number[], p: number): number => {
 };
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'hub-bench-'));
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: String(port), DATA_DIR: dir, HUB_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'silent' },
-    stdio: 'inherit',
-  });
+  // the hub runs as production runs it, in its own process (bench/lib/procs.ts)
+  const hubProcess = await startHub();
+  const base = hubProcess.url;
   try {
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 200) throw new Error('hub did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
     const created = await fetch(`${base}/datasets/milkings`, {
       method: 'PUT',
-      headers: { authorization: `Bearer ${ADMIN}` },
+      headers: { authorization: `Bearer ${HUB_ADMIN}` },
       body: JSON.stringify({ title: 'Robot milkings', uniqueKeys: ['milking_id'] }),
     });
     const { pushKey, readKey } = (await created.json()) as { pushKey: string; readKey: string };
@@ -172,9 +144,7 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
+    await hubProcess.stop();
   }
 }
 
