@@ -1,24 +1,18 @@
 import type { Level } from 'level';
 import { HubError } from '../../errors.js';
-import { appends, decide, liveDelta, type Head } from '../semantics.js';
-import type { AppendRequest, AppendResult, Change, JsonObject, Outcome } from '../types.js';
+import { planAppend, type PlanContext, type PlanSink, type Progress } from '../plan.js';
+import type { Head } from '../semantics.js';
+import type { AppendRequest, AppendResult, Change } from '../types.js';
 import { decodeChange, decodeHead, encodeBlob, encodeChange } from './codec.js';
 import { journalValue, packJournalSync } from './journal.js';
 import { keys, prefixRange } from './layout.js';
+
+export type { Progress };
 
 export type LevelOp =
   | { type: 'put'; key: string; value: string }
   | { type: 'put'; key: string; value: Buffer; valueEncoding: 'buffer' }
   | { type: 'del'; key: string };
-
-/** The part of a dataset record a group of appends moves forward. */
-export interface Progress {
-  lastSeq: number;
-  count: number;
-  lastPushAt: number | null;
-  attrs: JsonObject;
-  journalN: number;
-}
 
 /** Where an application writes: the live epoch, or a rebuild's new one. */
 export interface Target {
@@ -115,114 +109,62 @@ export class Applier {
     this.idemBase.clear();
   }
 
-  /** Applies one request; throws (leaving nothing behind) if its attrs function rejects it. */
-  /** `packedJournal`: the request's journal text already compressed (journal.ts), else it is packed here. */
+  /**
+   * Applies one request (store/plan.ts); throws, leaving nothing behind, if its attrs function
+   * rejects it. `packedJournal`: the request's journal text already compressed (journal.ts).
+   */
   async apply(req: AppendRequest, now: number, packedJournal?: Buffer): Promise<AppendResult> {
     const { epoch, incarnation } = this.target;
-    if (req.idempotencyKey !== undefined) {
-      const k = req.idempotencyKey;
-      if (this.idemSeen.has(k) || this.idemBase.has(k)) {
-        return {
-          epoch,
-          lastSeq: this.progress.lastSeq,
-          changes: 0,
-          outcomes: req.writes.map(() => 'unchanged'),
-          swept: 0,
-          duplicate: true,
-        };
-      }
-    }
-    const p: Progress = { ...this.progress };
-    if (req.attrs) {
-      const next = req.attrs(p.attrs);
-      if (next !== undefined) p.attrs = next;
-    }
     const ops: LevelOp[] = [];
-    const local = new Map<string, Head>();
-    const head = (key: string): Head | undefined =>
-      local.get(key) ?? this.overlay.get(key) ?? this.base.get(key);
-    const recorded = req.recorded ?? now;
-    const outcomes: Outcome[] = [];
-    let changes = 0;
-
-    const put = (key: string, kind: string, deleted: boolean, doc: string, hash: string): void => {
-      const seq = ++p.lastSeq;
-      const value = encodeChange({ seq, key, kind, recorded, deleted, doc }, hash);
-      ops.push({ type: 'put', key: keys.change(epoch, seq), value });
-      ops.push({ type: 'put', key: keys.state(epoch, key), value });
-      local.set(key, { seq, deleted, hash });
-      changes++;
+    const idem: string[] = [];
+    const sink: PlanSink = {
+      change: (c, hash) => {
+        const value = encodeChange(c, hash);
+        ops.push({ type: 'put', key: keys.change(epoch, c.seq), value });
+        ops.push({ type: 'put', key: keys.state(epoch, c.key), value });
+      },
+      clearAux: async (ns) => {
+        for await (const key of this.auxKeys(ns)) ops.push({ type: 'del', key });
+      },
+      putAux: (ns, key, value) => {
+        const k = keys.aux(incarnation, ns, key);
+        ops.push(value === null ? { type: 'del', key: k } : { type: 'put', key: k, value });
+      },
+      blob: (b) =>
+        ops.push({
+          type: 'put',
+          key: keys.blob(incarnation, b.id),
+          value: encodeBlob(b.contentType, b.bytes),
+          valueEncoding: 'buffer',
+        }),
+      journal: (n, recorded, text) =>
+        ops.push({
+          type: 'put',
+          key: keys.journal(incarnation, n),
+          value: journalValue(recorded, packedJournal ?? packJournalSync(text)),
+          valueEncoding: 'buffer',
+        }),
+      idempotency: (key, recorded) => {
+        ops.push({
+          type: 'put',
+          key: keys.aux(incarnation, IDEMPOTENCY_NS(epoch), key),
+          value: String(recorded),
+        });
+        idem.push(key);
+      },
     };
-
-    for (const w of req.writes) {
-      const outcome = decide(head(w.key), w);
-      outcomes.push(outcome);
-      if (!appends(outcome)) continue;
-      p.count += liveDelta(outcome);
-      put(w.key, w.kind, w.deleted, w.doc, w.hash);
-    }
-
-    let swept = 0;
-    if (req.sweep) {
-      const keep = new Set(req.writes.map((w) => w.key));
-      for await (const current of this.liveChanges()) {
-        if (keep.has(current.key) || local.get(current.key)?.deleted) continue;
-        if (req.sweep.seenNs !== undefined) {
-          const seen = await this.db.get(keys.aux(incarnation, req.sweep.seenNs, current.key));
-          if (seen !== undefined) continue;
-        }
-        const tomb = req.sweep.tombstone(current);
-        if (tomb === undefined) continue;
-        p.count -= 1;
-        put(current.key, current.kind, true, tomb.doc, tomb.hash);
-        swept++;
-      }
-    }
-
-    for (const ns of req.clearAux ?? []) {
-      for await (const key of this.auxKeys(ns)) ops.push({ type: 'del', key });
-    }
-
-    if (req.markSeen !== undefined) {
-      for (const w of req.writes)
-        ops.push({ type: 'put', key: keys.aux(incarnation, req.markSeen, w.key), value: '1' });
-    }
-    for (const a of req.aux ?? []) {
-      const key = keys.aux(incarnation, a.ns, a.key);
-      ops.push(a.value === null ? { type: 'del', key } : { type: 'put', key, value: a.value });
-    }
-    for (const b of req.blobs ?? []) {
-      ops.push({
-        type: 'put',
-        key: keys.blob(incarnation, b.id),
-        value: encodeBlob(b.contentType, b.bytes),
-        valueEncoding: 'buffer',
-      });
-    }
-    if (req.journal !== undefined) {
-      const n = ++p.journalN;
-      ops.push({
-        type: 'put',
-        key: keys.journal(incarnation, n),
-        value: journalValue(recorded, packedJournal ?? packJournalSync(req.journal)),
-        valueEncoding: 'buffer',
-      });
-    }
-    if (req.idempotencyKey !== undefined) {
-      ops.push({
-        type: 'put',
-        key: keys.aux(incarnation, IDEMPOTENCY_NS(epoch), req.idempotencyKey),
-        value: String(recorded),
-      });
-      this.idemSeen.add(req.idempotencyKey);
-    }
-    if (req.touch ?? req.writes.length > 0) p.lastPushAt = now;
-
+    const ctx: PlanContext = {
+      head: (key) => this.overlay.get(key) ?? this.base.get(key),
+      isDuplicate: (key) => this.idemSeen.has(key) || this.idemBase.has(key),
+      liveChanges: (seenNs) => this.liveChanges(seenNs),
+    };
+    const { result, progress, written } = await planAppend(req, now, epoch, this.progress, ctx, sink);
     // the request is accepted: fold its effects into the group
-    for (const [k, h] of local) this.overlay.set(k, h);
+    for (const [k, h] of written) this.overlay.set(k, h);
     for (const op of ops) this.ops.push(op);
-    this.progress = p;
-    return { epoch, lastSeq: p.lastSeq, changes, outcomes, swept, duplicate: false };
+    for (const k of idem) this.idemSeen.add(k);
+    this.progress = progress;
+    return result;
   }
 
   /** Every stored key of an aux namespace (a request that clears one runs alone: nothing is pending). */
@@ -240,18 +182,21 @@ export class Applier {
     }
   }
 
-  /** Live keys of the target epoch, for a sweep (the overlay must be flushed before a sweep). */
-  private async *liveChanges(): AsyncGenerator<Change> {
+  /** Live keys of the target epoch not in `seenNs`, for a sweep (the overlay must be flushed first). */
+  private async *liveChanges(seenNs: string | undefined): AsyncGenerator<Change> {
     if (this.overlay.size > 0) throw new HubError(500, 'INTERNAL', 'sweep over an unflushed overlay');
     const it = this.db.values(prefixRange(keys.statePrefix(this.target.epoch)));
     try {
       while (true) {
         const batch = await it.nextv(1000);
         if (batch.length === 0) break;
-        for (const v of batch) {
-          const c = decodeChange(v);
-          if (!c.deleted) yield c;
-        }
+        const live = batch.map(decodeChange).filter((c) => !c.deleted);
+        // one getMany per page for the seen marks, not one get per key
+        const seen =
+          seenNs === undefined || live.length === 0
+            ? []
+            : await this.db.getMany(live.map((c) => keys.aux(this.target.incarnation, seenNs, c.key)));
+        for (let i = 0; i < live.length; i++) if (seen[i] === undefined) yield live[i]!;
       }
     } finally {
       await it.close();

@@ -1,18 +1,13 @@
 import type { ClientBase, QueryResultRow } from 'pg';
 import { HubError } from '../../errors.js';
-import { appends, decide, liveDelta, type Head } from '../semantics.js';
-import type { AppendRequest, AppendResult, Blob, Change, JsonObject, Outcome } from '../types.js';
+import { planAppend, type PlanContext, type PlanSink, type Progress } from '../plan.js';
+import type { Head } from '../semantics.js';
+import type { AppendRequest, AppendResult, Blob, Change } from '../types.js';
 import { CHANGE_OF_STATE } from './rows.js';
 import { decodeText, encodeText } from './text.js';
 
 /** The part of a dataset's head row a group of appends moves forward. */
-export interface Progress {
-  lastSeq: number;
-  count: number;
-  lastPushAt: number | null;
-  attrs: JsonObject;
-  journalN: number;
-}
+export type { Progress };
 
 /** Where an application writes: the live epoch, or a rebuild's new one. */
 export interface Target {
@@ -185,83 +180,46 @@ export class Planner {
     }
   }
 
-  /** Applies one request; throws (leaving nothing behind) if its attrs function rejects it. */
+  /** Applies one request (store/plan.ts); throws, leaving nothing behind, if its attrs function rejects it. */
   async apply(req: AppendRequest, now: number): Promise<AppendResult> {
-    const { epoch } = this.target;
-    if (req.idempotencyKey !== undefined) {
-      const k = req.idempotencyKey;
-      if (this.idemSeen.has(k) || this.idemBase.has(k)) {
-        return {
-          epoch,
-          lastSeq: this.progress.lastSeq,
-          changes: 0,
-          outcomes: req.writes.map(() => 'unchanged'),
-          swept: 0,
-          duplicate: true,
-        };
-      }
-    }
-    const p: Progress = { ...this.progress };
-    if (req.attrs) {
-      const next = req.attrs(p.attrs);
-      if (next !== undefined) p.attrs = next;
-    }
     const rows = new Rows();
-    const head = (key: string): Head | undefined =>
-      rows.state.get(key) ?? this.overlay.get(key) ?? (this.base.has(key) ? this.base.get(key) : undefined);
-    const recorded = req.recorded ?? now;
-    const outcomes: Outcome[] = [];
-    let changes = 0;
-
-    const put = (key: string, kind: string, deleted: boolean, doc: string, hash: string): void => {
-      rows.change({ seq: ++p.lastSeq, key, kind, recorded, deleted, doc }, hash);
-      changes++;
+    const idem: string[] = [];
+    const sink: PlanSink = {
+      change: (c, hash) => rows.change(c, hash),
+      clearAux: (ns) => rows.clearNs(ns),
+      putAux: (ns, key, value) => rows.putAux(ns, key, value),
+      blob: (b) => {
+        rows.blobs.set(b.id, b);
+        rows.bytes += b.bytes.length;
+      },
+      journal: (n, recorded, text) => {
+        rows.journal.push({ n, recorded, text });
+        rows.bytes += text.length;
+      },
+      idempotency: (key, recorded) => {
+        rows.idem.push({ key, recorded });
+        idem.push(key);
+      },
     };
-
-    for (const w of req.writes) {
-      const outcome = decide(head(w.key), w);
-      outcomes.push(outcome);
-      if (!appends(outcome)) continue;
-      p.count += liveDelta(outcome);
-      put(w.key, w.kind, w.deleted, w.doc, w.hash);
-    }
-
-    let swept = 0;
-    if (req.sweep) {
-      const keep = new Set(req.writes.map((w) => w.key));
-      for await (const current of this.liveChanges(req.sweep.seenNs)) {
-        if (keep.has(current.key) || rows.state.get(current.key)?.deleted) continue;
-        const tomb = req.sweep.tombstone(current);
-        if (tomb === undefined) continue; // a kind the sweeping protocol does not own
-        p.count -= 1;
-        put(current.key, current.kind, true, tomb.doc, tomb.hash);
-        swept++;
-      }
-    }
-
-    // after the sweep (which still read them), before this request's own marks
-    for (const ns of req.clearAux ?? []) rows.clearNs(ns);
-    if (req.markSeen !== undefined) for (const w of req.writes) rows.putAux(req.markSeen, w.key, '1');
-    for (const a of req.aux ?? []) rows.putAux(a.ns, a.key, a.value);
-    for (const b of req.blobs ?? []) {
-      rows.blobs.set(b.id, b);
-      rows.bytes += b.bytes.length;
-    }
-    if (req.journal !== undefined) {
-      rows.journal.push({ n: ++p.journalN, recorded, text: req.journal });
-      rows.bytes += req.journal.length;
-    }
-    if (req.idempotencyKey !== undefined) {
-      rows.idem.push({ key: req.idempotencyKey, recorded });
-      this.idemSeen.add(req.idempotencyKey);
-    }
-    if (req.touch ?? req.writes.length > 0) p.lastPushAt = now;
-
+    const ctx: PlanContext = {
+      head: (key) => this.overlay.get(key) ?? (this.base.has(key) ? this.base.get(key) : undefined),
+      isDuplicate: (key) => this.idemSeen.has(key) || this.idemBase.has(key),
+      liveChanges: (seenNs) => this.liveChanges(seenNs),
+    };
+    const { result, progress, written } = await planAppend(
+      req,
+      now,
+      this.target.epoch,
+      this.progress,
+      ctx,
+      sink,
+    );
     // the request is accepted: fold its effects into the group
-    for (const [k, h] of rows.state) this.overlay.set(k, h);
+    for (const [k, h] of written) this.overlay.set(k, h);
     this.rows.merge(rows);
-    this.progress = p;
-    return { epoch, lastSeq: p.lastSeq, changes, outcomes, swept, duplicate: false };
+    for (const k of idem) this.idemSeen.add(k);
+    this.progress = progress;
+    return result;
   }
 
   /** Live keys of the target epoch not in `seenNs`, for a sweep (needs an empty overlay). */
