@@ -109,3 +109,11 @@ export async function planAppend(
     written,
   };
 }
+
+/** What a queued request holds in memory, roughly: the measure of the engines' back-pressure bound. */
+export function requestBytes(r: AppendRequest): number {
+  let n = 256 + (r.journal?.length ?? 0);
+  for (const w of r.writes) n += w.doc.length + w.key.length + 64;
+  for (const b of r.blobs ?? []) n += b.bytes.length;
+  return n;
+}

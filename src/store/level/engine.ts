@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Level } from 'level';
 import { HubError, notFound } from '../../errors.js';
 import { KIND_PATTERN } from '../semantics.js';
+import { requestBytes } from '../plan.js';
 import type {
   AppendRequest,
   AppendResult,
@@ -590,13 +591,6 @@ function withProgress(rec: StoredDataset, p: Progress): StoredDataset {
     attrs: p.attrs,
     journalN: p.journalN,
   };
-}
-
-function requestBytes(r: AppendRequest): number {
-  let n = 256 + (r.journal?.length ?? 0);
-  for (const w of r.writes) n += w.doc.length + w.key.length + 64;
-  for (const b of r.blobs ?? []) n += b.bytes.length;
-  return n;
 }
 
 async function clearEpoch(db: Level<string, string>, epoch: string): Promise<void> {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
 import { HubError, notFound } from '../../errors.js';
 import { KIND_PATTERN } from '../semantics.js';
+import { requestBytes } from '../plan.js';
 import { SerialQueue, type GroupJob } from '../serial.js';
 import type {
   AppendRequest,
@@ -743,11 +744,4 @@ function progressOf(head: Head): Progress {
     attrs: r.attrs,
     journalN: head.journalN,
   };
-}
-
-function requestBytes(r: AppendRequest): number {
-  let n = 256 + (r.journal?.length ?? 0);
-  for (const w of r.writes) n += w.doc.length + w.key.length + 64;
-  for (const b of r.blobs ?? []) n += b.bytes.length;
-  return n;
 }
