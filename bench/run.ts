@@ -7,18 +7,24 @@
  *   npm run bench               the issue's sizes (100,000 resources, a 1,000,000-change feed)
  *   npm run bench -- --quick    a tenth of them, for a smoke run
  *
+ * The hub's PostgreSQL engine runs on BENCH_STORE_URL (default: the test database of
+ * .ci/postgres-up); without a reachable PostgreSQL that scenario is skipped and the rest runs.
+ *
  * Prints a table and writes bench/results.json (figures, versions, the machine).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { redactStoreUrl } from '../src/store/postgres/url.js';
 import { Bench, FULL, QUICK } from './lib/context.js';
 import { generateResources } from './lib/data.js';
+import { BENCH_STORE_URL, serverInfo } from './lib/pg.js';
 import { RawLevel, Reader, ROOT, startHub, startPouch, type Server } from './lib/procs.js';
 import { Report } from './lib/report.js';
 import { ingest, repush } from './scenarios/ingest.js';
 import { latency } from './scenarios/latency.js';
+import { postgresEngine } from './scenarios/postgres.js';
 import { longFeed, pull } from './scenarios/pull.js';
 import { pushRecordScenarios, recordsQuery } from './scenarios/records.js';
 
@@ -92,6 +98,8 @@ async function main(): Promise<void> {
       ods = await pushRecordScenarios(b);
     });
     await step('6. records query', () => recordsQuery(b, ods));
+    // before the long feed, which leaves the LevelDB hub holding a million changes
+    await step('7. PostgreSQL engine: ingest and pull, 1 and 2 hub processes', () => postgresEngine(b));
     await step(`3. pull, long feed (${sizes.longFeed.toLocaleString('en')} changes)`, () =>
       longFeed(b, data!),
     );
@@ -124,7 +132,9 @@ async function main(): Promise<void> {
       'pouchdb-core': version('pouchdb-core'),
       leveldown: version('leveldown'),
       'classic-level': version('classic-level'),
+      pg: version('pg'),
     },
+    postgres: { url: redactStoreUrl(BENCH_STORE_URL), ...(await serverInfo()) },
     sizes: { ...sizes, averageResourceBytes: avgBytes },
     table,
   };

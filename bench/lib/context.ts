@@ -73,10 +73,15 @@ export class Bench {
 
   private readonly admin = { authorization: `Bearer ${HUB_ADMIN}` };
 
-  async createDataset(id: string, config: Record<string, unknown> = {}): Promise<HubDataset> {
+  /** Creates a dataset on `on` (the LevelDB hub unless told), answers its keys. */
+  async createDataset(
+    id: string,
+    config: Record<string, unknown> = {},
+    on: Server = this.hub,
+  ): Promise<HubDataset> {
     const r = await sendOk(
       this.hubAgent,
-      `${this.hub.url}/datasets/${id}`,
+      `${on.url}/datasets/${id}`,
       { method: 'PUT', headers: this.admin, body: JSON.stringify(config) },
       [201],
     );
@@ -84,13 +89,8 @@ export class Bench {
     return { id, pushKey: keys.pushKey, readKey: keys.readKey };
   }
 
-  async deleteDataset(id: string): Promise<void> {
-    await sendOk(
-      this.hubAgent,
-      `${this.hub.url}/datasets/${id}`,
-      { method: 'DELETE', headers: this.admin },
-      [204],
-    );
+  async deleteDataset(id: string, on: Server = this.hub): Promise<void> {
+    await sendOk(this.hubAgent, `${on.url}/datasets/${id}`, { method: 'DELETE', headers: this.admin }, [204]);
   }
 
   async datasetInfo(ds: HubDataset): Promise<{ lastSeq: number; count: number }> {
@@ -106,26 +106,30 @@ export class Bench {
     await sendOk(this.pouchAgent, `${this.pouch.url}/${name}`, { method: 'DELETE' }, [200]);
   }
 
-  /** Lets every system finish its background work (compactions) before the next measurement. */
-  settle(): Promise<void> {
-    return settle([this.hub.pid, this.pouch.pid, this.raw.pid]);
+  /**
+   * Lets every system finish its background work (compactions) before the next measurement;
+   * `more` names further processes to wait for (the PostgreSQL scenario's hubs and server).
+   */
+  settle(more: () => readonly number[] = () => []): Promise<void> {
+    return settle(() => [this.hub.pid, this.pouch.pid, this.raw.pid, ...more()]);
   }
 }
 
 /**
  * Sends `bodies` from `clients` concurrent clients (each takes the next body when its previous
- * request is answered), failing on any unexpected status. Resolves with the elapsed milliseconds.
+ * request is answered; `sendOne` is told which client sends, 0 to clients - 1), failing on any
+ * unexpected status. Resolves with the elapsed milliseconds.
  */
 export async function pushAll(
   clients: number,
   bodies: readonly Buffer[],
-  sendOne: (body: Buffer) => Promise<void>,
+  sendOne: (body: Buffer, client: number) => Promise<void>,
 ): Promise<number> {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (next < bodies.length) await sendOne(bodies[next++]!);
+    Array.from({ length: clients }, async (_, client) => {
+      while (next < bodies.length) await sendOne(bodies[next++]!, client);
     }),
   );
   return performance.now() - t0;

@@ -70,18 +70,22 @@ function cleanUp(child: ChildProcess, dir: string): (err: unknown) => never {
 /** Polls `url` until it answers 200; fails early when the child dies, with its stderr. */
 async function waitUp(child: ChildProcess, url: string, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
+  let last = 'no answer';
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`${url}: the server exited with ${child.exitCode}: ${stderr()}`);
     try {
-      if ((await fetch(url)).ok) return;
-    } catch {
+      const r = await fetch(url);
+      if (r.ok) return;
+      last = `status ${r.status}`;
+    } catch (err) {
       // not listening yet
+      last = String(err instanceof Error && err.cause ? err.cause : err);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
-  throw new Error(`${url} did not come up in 60 s: ${stderr()}`);
+  throw new Error(`${url} did not come up in 60 s (last: ${last}): ${stderr()}`);
 }
 
 function collect(child: ChildProcess): () => string {
@@ -91,14 +95,22 @@ function collect(child: ChildProcess): () => string {
   return () => text;
 }
 
-/** The hub as production runs it, with LOG_LEVEL=warn: no request log lines, like pouchdb-server -n. */
-export async function startHub(nodeArgs: string[] = []): Promise<Server> {
+/**
+ * The hub as production runs it, with LOG_LEVEL=warn: no request log lines, like pouchdb-server -n.
+ * `env` adds to its environment (STORE_URL for the PostgreSQL engine); `name` labels it.
+ */
+export async function startHub(
+  options: { env?: Record<string, string>; name?: string; nodeArgs?: string[] } = {},
+): Promise<Server> {
   const dir = tempDir('hub-bench-');
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: {
+      // the engine is the bench's choice, never one a STORE_URL in the caller's shell picks
       ...process.env,
+      STORE_URL: '',
+      ...options.env,
       DATA_DIR: dir,
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -109,7 +121,7 @@ export async function startHub(nodeArgs: string[] = []): Promise<Server> {
   });
   const url = `http://127.0.0.1:${port}`;
   await waitUp(child, `${url}/health`, collect(child)).catch(cleanUp(child, dir));
-  return { name: 'hub', url, pid: child.pid!, dir, stop: stopper(child, dir) };
+  return { name: options.name ?? 'hub', url, pid: child.pid!, dir, stop: stopper(child, dir) };
 }
 
 /**
@@ -259,17 +271,21 @@ export function cpuTicks(pid: number): number {
 }
 
 /**
- * Waits until the given processes are idle (LevelDB compactions, GC after the previous scenario)
- * so that one system's leftovers do not slow the next measurement: less than 3 ticks (30 ms) of CPU
- * over 500 ms, or 15 s at most.
+ * Waits until the given processes are idle (LevelDB compactions, PostgreSQL's autovacuum, GC after
+ * the previous scenario) so that one system's leftovers do not slow the next measurement: less than
+ * 3 ticks (30 ms) of CPU over 500 ms, or 15 s at most. `pids` is asked again at every look, since
+ * PostgreSQL starts and ends processes (backends, autovacuum workers) as it goes.
  */
-export async function settle(pids: readonly number[]): Promise<void> {
+export async function settle(pids: () => readonly number[]): Promise<void> {
   const deadline = Date.now() + 15_000;
-  let before = pids.map(cpuTicks);
+  const ticks = () => new Map(pids().map((pid) => [pid, cpuTicks(pid)]));
+  let before = ticks();
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
-    const now = pids.map(cpuTicks);
-    const busy = now.reduce((sum, t, i) => sum + (t - before[i]!), 0);
+    const now = ticks();
+    let busy = 0;
+    // a process born meanwhile counts from its start; one that ended counts no more
+    for (const [pid, t] of now) busy += t - (before.get(pid) ?? 0);
     before = now;
     if (busy < 3) return;
   }

@@ -1,7 +1,8 @@
+import type { Agent } from 'node:http';
 import { send } from '../lib/client.js';
 import { pushAll, type Bench, type HubDataset } from '../lib/context.js';
 import { batches, bulkDocsBody, icarBody } from '../lib/data.js';
-import { cpuTicks } from '../lib/procs.js';
+import { cpuTicks, type Server } from '../lib/procs.js';
 import { rate, summarise } from '../lib/stats.js';
 
 export const INGEST = '1. Ingest';
@@ -16,18 +17,24 @@ export interface Ingested {
   readonly pouchBodies: readonly Buffer[];
 }
 
-/** Pushes ICAR bodies to the hub from `clients` clients; answers ms and the changes the hub reports. */
+/**
+ * Pushes ICAR bodies to the hub from `clients` clients; answers ms and the changes the hub reports.
+ * `to` spreads the clients over other hubs instead (client i pushes to `to[i % to.length]`).
+ */
 export async function pushHub(
   b: Bench,
   ds: HubDataset,
   bodies: readonly Buffer[],
+  to: readonly { readonly server: Server; readonly agent: Agent }[] = [{ server: b.hub, agent: b.hubAgent }],
 ): Promise<{ ms: number; changes: number }> {
   let changes = 0;
-  const url = `${b.hub.url}/dataset/${ds.id}/resources`;
+  const urls = to.map((t) => `${t.server.url}/dataset/${ds.id}/resources`);
   const headers = { authorization: `Bearer ${ds.pushKey}` };
-  const ms = await pushAll(b.sizes.clients, bodies, async (body) => {
-    const r = await send(b.hubAgent, url, { method: 'POST', headers, body });
-    if (r.status !== 200) throw new Error(`hub push → ${r.status}: ${r.body.toString('utf8', 0, 300)}`);
+  const ms = await pushAll(b.sizes.clients, bodies, async (body, client) => {
+    const i = client % to.length;
+    const r = await send(to[i]!.agent, urls[i]!, { method: 'POST', headers, body });
+    if (r.status !== 200)
+      throw new Error(`${to[i]!.server.name} push → ${r.status}: ${r.body.toString('utf8', 0, 300)}`);
     changes += (JSON.parse(r.body.toString('utf8')) as { changes: number }).changes;
   });
   return { ms, changes };

@@ -1,6 +1,6 @@
 import type { Bench, HubDataset } from '../lib/context.js';
 import { revised } from '../lib/data.js';
-import { cpuTicks, residentOf, type Resident } from '../lib/procs.js';
+import { cpuTicks, residentOf, type Resident, type Server } from '../lib/procs.js';
 import { rate, summarise } from '../lib/stats.js';
 import { pushHub, type Ingested } from './ingest.js';
 
@@ -9,12 +9,21 @@ export const PULL = '3. Pull';
 /** Every resource item starts with this (the generator puts resourceType first). */
 const ITEM = '{"resourceType":';
 
-/** Streams the hub's whole feed; answers ms and checks it got every item and the continuation. */
-async function pullHub(b: Bench, ds: HubDataset, format: 'json' | 'ndjson', expect: number): Promise<number> {
-  const url = `${b.hub.url}/datasets/${ds.id}/changes?apikey=${ds.readKey}${format === 'ndjson' ? '&format=ndjson' : ''}`;
+/**
+ * Streams a hub's whole feed (the LevelDB hub's unless `from` names another); answers ms and checks
+ * it got every item and the continuation.
+ */
+export async function pullHub(
+  b: Bench,
+  ds: HubDataset,
+  format: 'json' | 'ndjson',
+  expect: number,
+  from: Server = b.hub,
+): Promise<number> {
+  const url = `${from.url}/datasets/${ds.id}/changes?apikey=${ds.readKey}${format === 'ndjson' ? '&format=ndjson' : ''}`;
   const s = await b.reader.read(url, ITEM);
   if (s.status !== 200 || s.marks !== expect || !s.tail.includes('"@continuation"')) {
-    throw new Error(`hub /changes (${format}): status ${s.status}, ${s.marks} items of ${expect}`);
+    throw new Error(`${from.name} /changes (${format}): status ${s.status}, ${s.marks} items of ${expect}`);
   }
   return s.ms;
 }
