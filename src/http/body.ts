@@ -127,14 +127,6 @@ export function readBody(req: IncomingMessage, options: BodyOptions = {}): Promi
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/**
- * Body bytes → JSON value. Invalid UTF-8, invalid JSON and nesting deeper than MAX_JSON_DEPTH are
- * 400s. The depth is measured on the text before parsing, so a 5 MiB run of '[' costs one pass.
- */
-export function parseJsonBody(bytes: Uint8Array): unknown {
-  return parseJsonText(decodeUtf8(bytes));
-}
-
 /** Strict UTF-8 decoding (a leading BOM is dropped): invalid bytes are a 400, never U+FFFD. */
 export function decodeUtf8(bytes: Uint8Array): string {
   try {
@@ -144,6 +136,10 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
+/**
+ * Body text → JSON value. Invalid JSON and nesting deeper than MAX_JSON_DEPTH are 400s. The depth is
+ * measured on the text before parsing, so a 5 MiB run of '[' costs one pass.
+ */
 export function parseJsonText(text: string): unknown {
   if (text.trim() === '') throw badRequest('INVALID_JSON', 'the request body is empty; JSON expected');
   const depth = jsonDepth(text);

@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { datasetAccess } from '../../http/access.js';
-import { parseJsonBody, readBody } from '../../http/body.js';
 import { errorBody } from '../../http/errors.js';
+import { readJsonText } from '../../http/json.js';
 import type { JsonValue } from '../../store/types.js';
 import type { ProtocolDeps } from '../deps.js';
 import { renderOdsPushError } from './errors.js';
@@ -23,10 +23,14 @@ export function mountOdsPush(router: Router, deps: ProtocolDeps): void {
 
   async function run(ctx: Context, operation: OdsOperation, withBody: boolean): Promise<void> {
     const { dataset } = await datasetAccess(hub, ctx, ctx.params.dataset!, 'push');
-    const body = withBody
-      ? (parseJsonBody(await readBody(ctx.req, { tooLargeMessage: TOO_LARGE_MESSAGE })) as JsonValue)
-      : null;
-    await hub.ingestor.ingest(dataset, { protocol: ODS_PROTOCOL, body, params: { ...operation } });
+    // the shared reader: 5 MiB decided while reading, the hub's idle timeout and body budget
+    const read = withBody ? await readJsonText(ctx, { tooLargeMessage: TOO_LARGE_MESSAGE }) : undefined;
+    await hub.ingestor.ingest(dataset, {
+      protocol: ODS_PROTOCOL,
+      body: read ? (read.value as JsonValue) : null,
+      params: { ...operation },
+      ...(read ? { bodyText: read.text } : {}),
+    });
     ctx.body = { status: 'OK' };
   }
 
