@@ -83,6 +83,17 @@ describe('console page in headless Chromium (sign in, create, live figures and t
       if (!r.url().startsWith(`${hub.url}/`)) foreignRequests.push(r.url());
     });
   });
+  // a failed step leaves what the page showed, so a flake can be read after the run
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || !page) return;
+    const file = join(shots, `failed-${this.currentTest.title.slice(5, 45).replace(/\W+/g, '-')}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+    const notice = await page
+      .locator('body')
+      .innerText()
+      .catch(() => '');
+    console.log(`      failed step: screenshot ${file}; page text:\n${notice.slice(0, 2000)}`);
+  });
   after(async () => {
     await browser?.close();
     await hub?.close();
