@@ -4,6 +4,7 @@ import { planAppend, type PlanContext, type PlanSink, type Progress } from '../p
 import type { Head } from '../semantics.js';
 import type { AppendRequest, AppendResult, Blob, Change } from '../types.js';
 import { CHANGE_OF_STATE } from './rows.js';
+import { writeAuxRows } from './aux.js';
 import { decodeText, encodeText } from './text.js';
 
 /** The part of a dataset's head row a group of appends moves forward. */
@@ -286,30 +287,7 @@ export class Planner {
         [...r.clearedNs].map(encodeText),
       ]);
     }
-    if (r.aux.size > 0) {
-      const puts = [...r.aux.values()].filter((a) => a.value !== null);
-      const dels = [...r.aux.values()].filter((a) => a.value === null);
-      if (puts.length > 0) {
-        await this.query(
-          `INSERT INTO aux (dataset, ns, key, value)
-           SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[]) AS u
-           ON CONFLICT (dataset, ns, key) DO UPDATE SET value = EXCLUDED.value`,
-          [
-            id,
-            puts.map((a) => encodeText(a.ns)),
-            puts.map((a) => encodeText(a.key)),
-            puts.map((a) => encodeText(a.value!)),
-          ],
-        );
-      }
-      if (dels.length > 0) {
-        await this.query(
-          `DELETE FROM aux WHERE dataset = $1
-           AND (ns, key) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
-          [id, dels.map((a) => encodeText(a.ns)), dels.map((a) => encodeText(a.key))],
-        );
-      }
-    }
+    if (r.aux.size > 0) await writeAuxRows((t, v) => this.query(t, v), id, r.aux.values());
     // blobs are few and big: one statement each, the bytes as a plain bytea parameter
     for (const b of r.blobs.values()) {
       await this.query(

@@ -20,6 +20,7 @@ import type {
   Store,
 } from '../types.js';
 import { Planner, StoreFailure, type Progress } from './apply.js';
+import { writeAuxRows } from './aux.js';
 import { channelOf, NoticeListener, noticePayload } from './notify.js';
 import { keysetPages } from './pages.js';
 import {
@@ -699,39 +700,7 @@ export class PgStore implements Store {
     for (const w of writes) checkKeyLength(w.ns + w.key, 'an auxiliary key');
     const id = await this.datasetId(name);
     if (writes.length === 0) return;
-    // the last write of an entry wins, as in a batch
-    const last = new Map<string, AuxWrite>();
-    for (const w of writes) {
-      const k = `${w.ns}\u0000${w.key}`;
-      last.delete(k);
-      last.set(k, w);
-    }
-    const puts = [...last.values()].filter((w) => w.value !== null);
-    const dels = [...last.values()].filter((w) => w.value === null);
-    await this.tx(
-      async (c) => {
-        if (puts.length > 0) {
-          await c.query(
-            `INSERT INTO aux (dataset, ns, key, value)
-             SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[]) AS u
-             ON CONFLICT (dataset, ns, key) DO UPDATE SET value = EXCLUDED.value`,
-            [
-              id,
-              puts.map((w) => encodeText(w.ns)),
-              puts.map((w) => encodeText(w.key)),
-              puts.map((w) => encodeText(w.value!)),
-            ],
-          );
-        }
-        if (dels.length > 0) {
-          await c.query(
-            `DELETE FROM aux WHERE dataset = $1 AND (ns, key) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
-            [id, dels.map((w) => encodeText(w.ns)), dels.map((w) => encodeText(w.key))],
-          );
-        }
-      },
-      { sync: options.sync ?? false },
-    );
+    await this.tx((c) => writeAuxRows((t, v) => c.query(t, v), id, writes), { sync: options.sync ?? false });
   }
 }
 

@@ -1,0 +1,39 @@
+import type { AuxWrite } from '../types.js';
+import { encodeText } from './text.js';
+
+/** Runs one statement in the caller's transaction. */
+export type RunQuery = (text: string, values: unknown[]) => Promise<unknown>;
+
+/**
+ * Writes auxiliary entries of one dataset in two statements (upserts, then deletes), whether they come
+ * with an append or alone. The last write of an entry wins, as in a LevelDB batch.
+ */
+export async function writeAuxRows(run: RunQuery, id: number, writes: Iterable<AuxWrite>): Promise<void> {
+  const last = new Map<string, AuxWrite>();
+  for (const w of writes) {
+    const k = `${w.ns}\u0000${w.key}`;
+    last.delete(k);
+    last.set(k, w);
+  }
+  const puts = [...last.values()].filter((w) => w.value !== null);
+  const dels = [...last.values()].filter((w) => w.value === null);
+  if (puts.length > 0) {
+    await run(
+      `INSERT INTO aux (dataset, ns, key, value)
+       SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[]) AS u
+       ON CONFLICT (dataset, ns, key) DO UPDATE SET value = EXCLUDED.value`,
+      [
+        id,
+        puts.map((w) => encodeText(w.ns)),
+        puts.map((w) => encodeText(w.key)),
+        puts.map((w) => encodeText(w.value!)),
+      ],
+    );
+  }
+  if (dels.length > 0) {
+    await run(
+      `DELETE FROM aux WHERE dataset = $1 AND (ns, key) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+      [id, dels.map((w) => encodeText(w.ns)), dels.map((w) => encodeText(w.key))],
+    );
+  }
+}
