@@ -223,6 +223,30 @@ describe('datasets, keys and auth (API.md §0–1)', () => {
       );
   });
 
+  it('when the hub restarts, then a key keeps what it used of its daily quota', async () => {
+    let own = await startTestHub();
+    try {
+      const id = uniqueId();
+      const k = await createDataset(own, id, { quota: { perDay: 3 } });
+      for (let i = 0; i < 2; i++)
+        expect((await call(`${own.url}/datasets/${id}/changes`, { token: k.readKey })).status).to.equal(200);
+      own = await own.restart();
+      const third = await call(`${own.url}/datasets/${id}/changes`, { token: k.readKey });
+      expect(third.status).to.equal(200);
+      expect(third.headers.get('x-ratelimit-remaining')).to.equal('0');
+      expect((await call(`${own.url}/datasets/${id}/changes`, { token: k.readKey })).status).to.equal(429);
+      // renewed keys start their own count
+      const renewed = (
+        await call(`${own.url}/datasets/${id}/keys/renew`, { method: 'POST', token: own.adminToken })
+      ).json as { readKey: string };
+      expect((await call(`${own.url}/datasets/${id}/changes`, { token: renewed.readKey })).status).to.equal(
+        200,
+      );
+    } finally {
+      await own.close();
+    }
+  });
+
   it('when /metrics is scraped after a push, then request and per-dataset change counters are there', async () => {
     const id = uniqueId();
     const k = await createDataset(hub, id);

@@ -90,6 +90,28 @@ if (TEST_STORE_URL)
       expect(d.lastSeq).to.equal(2);
     });
 
+    it('when one key reads through both processes, then they share its daily quota', async () => {
+      const id = `cluster-quota-${process.pid}`;
+      const r = await call(`${a.url}/datasets/${id}`, {
+        method: 'PUT',
+        token: a.adminToken,
+        body: { quota: { perDay: 10 } },
+      });
+      const keys = r.json as DatasetKeys;
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          call(`${(i % 2 === 0 ? a : b).url}/datasets/${id}/changes`, { token: keys.readKey }),
+        ),
+      );
+      expect(answers.filter((x) => x.status === 200)).to.have.length(10);
+      expect(answers.filter((x) => x.status === 429)).to.have.length(6);
+      const remaining = answers
+        .filter((x) => x.status === 200)
+        .map((x) => Number(x.headers.get('x-ratelimit-remaining')))
+        .sort((x, y) => x - y);
+      expect(remaining).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+
     it('when 4 clients push to both processes, then a reader alternating between them sees every change exactly once, in one order', async () => {
       const id = `cluster-push-${process.pid}`;
       const keys = await createOn(a, id);

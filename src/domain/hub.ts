@@ -14,7 +14,7 @@ export type StatusProvider = (dataset: DatasetRecord) => JsonObject | undefined;
 export class Hub {
   readonly datasets: Datasets;
   readonly ingestor: Ingestor;
-  readonly quotas = new Quotas();
+  readonly quotas: Quotas;
   private readonly statusProviders = new Map<string, StatusProvider>();
 
   private constructor(
@@ -25,6 +25,7 @@ export class Hub {
   ) {
     this.datasets = new Datasets(store, hashKey(adminToken));
     this.ingestor = new Ingestor(store);
+    this.quotas = new Quotas(store);
   }
 
   static async create(store: Store, adminToken: string): Promise<Hub> {

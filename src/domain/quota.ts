@@ -1,6 +1,10 @@
+import type { Store } from '../store/types.js';
+
 /**
- * Per-key daily request quotas (API.md §1, §6): UTC calendar days, counted in memory by this hub
- * process. Counters reset at midnight UTC and are dropped for keys not seen that day.
+ * Per-key daily request quotas (API.md §1, §6): UTC calendar days. The count lives in the store
+ * (an aux entry of the dataset, counted atomically), so it survives a restart and is shared by
+ * every hub process on a PostgreSQL store: restarting the hub or adding a process does not give a
+ * key a fresh day. A renewed key starts its own count; a deleted dataset takes its counts along.
  */
 export interface QuotaState {
   readonly limit: number;
@@ -11,22 +15,17 @@ export interface QuotaState {
 }
 
 const DAY_MS = 86_400_000;
+/** the aux namespace of the counts, keyed by key hash */
+export const QUOTA_NS = 'quota';
 
 export class Quotas {
-  private day = -1;
-  private readonly used = new Map<string, number>();
+  constructor(private readonly store: Store) {}
 
-  /** Counts one request of `keyHash` against `perDay`. */
-  take(keyHash: string, perDay: number, now = Date.now()): QuotaState {
+  /** Counts one request of `keyHash` on `dataset` against `perDay`. */
+  async take(dataset: string, keyHash: string, perDay: number, now = Date.now()): Promise<QuotaState> {
     const day = Math.floor(now / DAY_MS);
-    if (day !== this.day) {
-      this.day = day;
-      this.used.clear();
-    }
     const reset = ((day + 1) * DAY_MS) / 1000;
-    const used = this.used.get(keyHash) ?? 0;
-    if (used >= perDay) return { limit: perDay, remaining: 0, reset, allowed: false };
-    this.used.set(keyHash, used + 1);
-    return { limit: perDay, remaining: perDay - used - 1, reset, allowed: true };
+    const { used, allowed } = await this.store.auxCount(dataset, QUOTA_NS, keyHash, String(day), perDay);
+    return { limit: perDay, remaining: Math.max(0, perDay - used), reset, allowed };
   }
 }

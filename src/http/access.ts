@@ -22,7 +22,7 @@ export async function datasetAccess(hub: Hub, ctx: Context, datasetId: string, n
   hub.datasets.authorize(principal, need, dataset);
   const quota = configOf(dataset).quota;
   if (quota && principal.role !== 'admin' && principal.role !== 'anonymous') {
-    const q = hub.quotas.take(principal.keyHash, quota.perDay);
+    const q = await hub.quotas.take(dataset.name, principal.keyHash, quota.perDay);
     ctx.set('X-RateLimit-Limit', String(q.limit));
     ctx.set('X-RateLimit-Remaining', String(q.remaining));
     ctx.set('X-RateLimit-Reset', String(q.reset));

@@ -64,6 +64,12 @@ export interface Write {
 /** What happened to one write of an append. */
 export type Outcome = 'created' | 'updated' | 'deleted' | 'unchanged' | 'missing' | 'dropped';
 
+/** What auxCount did: the count in the period after this use, and whether the use was allowed. */
+export interface AuxCount {
+  readonly used: number;
+  readonly allowed: boolean;
+}
+
 export interface AuxWrite {
   readonly ns: string;
   readonly key: string;
@@ -222,6 +228,13 @@ export interface Store {
   auxScan(name: string, ns: string, afterKey?: string): AsyncIterable<[string, string]>;
   /** Writes aux entries outside an append (positions, statuses). */
   auxPut(name: string, writes: readonly AuxWrite[], options?: { sync?: boolean }): Promise<void>;
+  /**
+   * Counts one use of the aux entry (ns, key) in `period` against `limit` (quotas): the count starts
+   * over when `period` changes, and a use at the limit is refused without being counted. Atomic for
+   * every process sharing the store; kept across restarts but not synced (a crash may forget the
+   * last uses). `period` must not contain '|'. The entry reads back as `<period>|<count>`.
+   */
+  auxCount(name: string, ns: string, key: string, period: string, limit: number): Promise<AuxCount>;
   /** A hub-wide secret (for token MACs), created once and shared by every hub on this store. */
   secret(): Promise<string>;
 }

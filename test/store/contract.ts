@@ -455,6 +455,38 @@ export function storeContract(factory: EngineFactory): void {
         expect((await rejection(store.auxGet(uniqueName(), 'pos', 'a'))).code).to.equal('DATASET_NOT_FOUND');
       });
 
+      it('when uses are counted, then each is counted once up to the limit, the one at the limit is refused without counting, and a new period starts over', async () => {
+        const d = await dataset();
+        const uses = await Promise.all(
+          Array.from({ length: 12 }, () => store.auxCount(d.name, 'quota', 'k1', '7', 10)),
+        );
+        expect(uses.filter((u) => u.allowed)).to.have.length(10);
+        expect(
+          uses
+            .filter((u) => u.allowed)
+            .map((u) => u.used)
+            .sort((a, b) => a - b),
+        ).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        expect(uses.filter((u) => !u.allowed)).to.deep.equal([
+          { used: 10, allowed: false },
+          { used: 10, allowed: false },
+        ]);
+        expect(await store.auxGet(d.name, 'quota', 'k1')).to.equal('7|10');
+        // another entry has its own count; the next period starts over
+        expect(await store.auxCount(d.name, 'quota', 'k2', '7', 10)).to.deep.equal({
+          used: 1,
+          allowed: true,
+        });
+        expect(await store.auxCount(d.name, 'quota', 'k1', '8', 10)).to.deep.equal({
+          used: 1,
+          allowed: true,
+        });
+        expect(await store.auxGet(d.name, 'quota', 'k1')).to.equal('8|1');
+        expect((await rejection(store.auxCount(uniqueName(), 'quota', 'k1', '8', 10))).code).to.equal(
+          'DATASET_NOT_FOUND',
+        );
+      });
+
       it('when many aux entries are scanned, then every one comes once, in order', async () => {
         const d = await dataset();
         const n = 2_500;
@@ -938,6 +970,8 @@ export function storeContract(factory: EngineFactory): void {
             attrs: () => ({ x: 1 }),
           });
           const secret = await s.secret();
+          await s.auxCount(name, 'quota', 'k', '1', 5);
+          await s.auxCount(name, 'quota', 'k', '1', 5);
           await s.close();
           s = await h.open();
           const rec = (await s.getDataset(name))!;
@@ -946,6 +980,7 @@ export function storeContract(factory: EngineFactory): void {
           expect(await s.secret()).to.equal(secret);
           expect((await s.get(name, 'a'))!.doc).to.equal('1');
           expect(await s.auxGet(name, 'n', 'k')).to.equal('v');
+          expect(await s.auxCount(name, 'quota', 'k', '1', 5)).to.deep.equal({ used: 3, allowed: true });
           expect((await s.getBlob(name, 'b'))!.contentType).to.equal('x/y');
           expect(await all(s.journal(name))).to.have.length(1);
           expect(await s.findKeyHash(KEYS.push)).to.deep.equal({ dataset: name, role: 'push' });
@@ -1046,6 +1081,21 @@ export function storeContract(factory: EngineFactory): void {
             const mine = feed.filter((c) => c.key.startsWith(`r${i}-`)).map((c) => c.seq);
             expect(mine).to.deep.equal([r.lastSeq - 2, r.lastSeq - 1, r.lastSeq]);
           }
+        });
+
+        it('when both stores count uses of one entry at once, then exactly the limit is allowed in all', async () => {
+          const name = uniqueName();
+          await a.putDataset(name, () => ({ config: {}, keyHashes: KEYS }));
+          const uses = await Promise.all(
+            Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).auxCount(name, 'quota', 'k', '1', 25)),
+          );
+          expect(
+            uses
+              .filter((u) => u.allowed)
+              .map((u) => u.used)
+              .sort((x, y) => x - y),
+          ).to.deep.equal(Array.from({ length: 25 }, (_, i) => i + 1));
+          expect(await b.auxGet(name, 'quota', 'k')).to.equal('1|25');
         });
 
         it('when one store commits, then subscribers of the other are told', async () => {

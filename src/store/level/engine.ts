@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { Level } from 'level';
 import { HubError, notFound } from '../../errors.js';
 import { KIND_PATTERN } from '../semantics.js';
+import { countStep } from '../count.js';
 import { requestBytes } from '../plan.js';
 import type {
   AppendRequest,
   AppendResult,
+  AuxCount,
   AuxWrite,
   Blob,
   Change,
@@ -70,6 +72,8 @@ export class LevelStore implements Store {
   private readonly queues = new Map<string, SerialQueue<QueuedAppend, AppendResult>>();
   private readonly recent = new Map<string, RecentWrites>();
   private readonly listeners = new Set<(n: ChangeNotice) => void>();
+  /** per aux entry, the tail of its auxCount calls: each reads and writes after the one before */
+  private readonly counting = new Map<string, Promise<unknown>>();
   private pendingBytes = 0;
   private generations = 0;
   private hubSecret = '';
@@ -569,6 +573,24 @@ export class LevelStore implements Store {
         sync: options.sync ?? false,
       },
     );
+  }
+
+  async auxCount(name: string, ns: string, key: string, period: string, limit: number): Promise<AuxCount> {
+    this.ensureOpen();
+    const entry = keys.aux(this.incarnation(name), ns, key);
+    // one process owns a LevelDB store (the lease), so chaining the calls per entry makes each
+    // read-modify-write atomic; a put is not synced, like every other status write
+    const run = (this.counting.get(entry) ?? Promise.resolve()).then(async () => {
+      const step = countStep(await this.db.get(entry), period, limit);
+      if (step.value !== undefined) await this.db.put(entry, step.value, { sync: false });
+      return { used: step.used, allowed: step.allowed };
+    });
+    const tail = run.catch(() => undefined);
+    this.counting.set(entry, tail);
+    void tail.then(() => {
+      if (this.counting.get(entry) === tail) this.counting.delete(entry);
+    });
+    return run;
   }
 }
 

@@ -37,3 +37,17 @@ export async function writeAuxRows(run: RunQuery, id: number, writes: Iterable<A
     );
   }
 }
+
+/**
+ * auxCount in one statement: the upsert's row lock makes concurrent uses from any process count one
+ * after the other, and its WHERE refuses a use at the limit without writing. No row back means
+ * refused (or no such dataset, which the caller tells apart).
+ */
+export const COUNT_SQL = `
+  INSERT INTO aux (dataset, ns, key, value)
+  SELECT id, $2, $3, $4 || '|1' FROM datasets WHERE name = $1
+  ON CONFLICT (dataset, ns, key) DO UPDATE SET value = CASE
+      WHEN split_part(aux.value, '|', 1) = $4 THEN $4 || '|' || (split_part(aux.value, '|', 2)::bigint + 1)
+      ELSE $4 || '|1' END
+    WHERE split_part(aux.value, '|', 1) <> $4 OR split_part(aux.value, '|', 2)::bigint < $5
+  RETURNING split_part(value, '|', 2)::bigint AS used`;

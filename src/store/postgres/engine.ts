@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
 import { HubError, notFound } from '../../errors.js';
 import { KIND_PATTERN } from '../semantics.js';
+import { countStep } from '../count.js';
 import { requestBytes } from '../plan.js';
 import { SerialQueue, type GroupJob } from '../serial.js';
 import type {
   AppendRequest,
   AppendResult,
+  AuxCount,
   AuxWrite,
   Blob,
   Change,
@@ -20,7 +22,7 @@ import type {
   Store,
 } from '../types.js';
 import { Planner, StoreFailure, type Progress } from './apply.js';
-import { writeAuxRows } from './aux.js';
+import { COUNT_SQL, writeAuxRows } from './aux.js';
 import { channelOf, NoticeListener, noticePayload } from './notify.js';
 import { keysetPages } from './pages.js';
 import {
@@ -660,6 +662,22 @@ export class PgStore implements Store {
     if (!row) throw notFoundDataset(name);
     if (row.bytes === null || row.content_type === null) return undefined;
     return { id, contentType: decodeText(row.content_type), bytes: row.bytes };
+  }
+
+  async auxCount(name: string, ns: string, key: string, period: string, limit: number): Promise<AuxCount> {
+    this.ensureOpen();
+    if (limit >= 1) {
+      const r = await this.pool.query<{ used: string }>(COUNT_SQL, [
+        name,
+        encodeText(ns),
+        encodeText(key),
+        period,
+        limit,
+      ]);
+      if (r.rows[0]) return { used: Number(r.rows[0].used), allowed: true };
+    }
+    // refused, or no such dataset (auxGet throws its 404)
+    return { used: countStep(await this.auxGet(name, ns, key), period, limit).used, allowed: false };
   }
 
   async auxGet(name: string, ns: string, key: string): Promise<string | undefined> {
