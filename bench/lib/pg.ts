@@ -11,17 +11,28 @@ import { parsePgUrl, redactStoreUrl } from '../../src/store/postgres/url.js';
 export const BENCH_STORE_URL =
   process.env.BENCH_STORE_URL || 'postgres://hub_test:hub_test@127.0.0.1:5432/hub_test';
 
+/** One client for a one-off query, given up after 3 s; a connection that breaks later is ignored. */
+async function connectOnce(url: string): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: parsePgUrl(url).pg.connectionString,
+    connectionTimeoutMillis: 3_000,
+  });
+  // a connection that breaks after the attempt must not crash the bench
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
+  return client;
+}
+
 /** Answers why PostgreSQL cannot be used (undefined when it can): a 3-second connection attempt. */
 export async function unreachable(url: string = BENCH_STORE_URL): Promise<string | undefined> {
   let client: pg.Client | undefined;
   try {
-    client = new pg.Client({
-      connectionString: parsePgUrl(url).pg.connectionString,
-      connectionTimeoutMillis: 3_000,
-    });
-    // a connection that breaks after the attempt must not crash the bench
-    client.on('error', () => undefined);
-    await client.connect();
+    client = await connectOnce(url);
     await client.query('SELECT 1');
     return undefined;
   } catch (err) {
@@ -129,12 +140,7 @@ export function postgresCpuTicks(): number {
 export async function serverInfo(url: string = BENCH_STORE_URL): Promise<Record<string, string>> {
   let client: pg.Client | undefined;
   try {
-    client = new pg.Client({
-      connectionString: parsePgUrl(url).pg.connectionString,
-      connectionTimeoutMillis: 3_000,
-    });
-    client.on('error', () => undefined);
-    await client.connect();
+    client = await connectOnce(url);
     const r = await client.query<{ name: string; setting: string }>(
       `SELECT name, current_setting(name) AS setting FROM pg_settings
        WHERE name IN ('server_version', 'shared_buffers', 'synchronous_commit', 'fsync', 'max_wal_size')

@@ -53,6 +53,29 @@ function del(key: string, tomb: unknown = { gone: key }): Write {
   return { key, kind: 'record', deleted: true, doc: text, hash: hashOf(text) };
 }
 
+/**
+ * A rebuild's replay that yields its first request, then holds (`running` resolves) until
+ * `release()`, then yields the rest: a test can act while a rebuild is under way.
+ */
+function gatedReplay(requests: readonly AppendRequest[]): {
+  replay: AsyncIterable<AppendRequest>;
+  running: Promise<void>;
+  release: () => void;
+} {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  let started: () => void = () => undefined;
+  const running = new Promise<void>((r) => (started = r));
+  async function* replay(): AsyncGenerator<AppendRequest> {
+    const [first, ...rest] = requests;
+    if (first) yield first;
+    started();
+    await gate;
+    yield* rest;
+  }
+  return { replay: replay(), running, release: () => release() };
+}
+
 async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);
@@ -910,17 +933,11 @@ export function storeContract(factory: EngineFactory): void {
       it('when appends arrive during a rebuild, then they wait and land in the new epoch after it', async () => {
         const d = await dataset();
         await store.append(d.name, { writes: [write('a', 1)] });
-        let release: () => void = () => undefined;
-        const gate = new Promise<void>((r) => (release = r));
-        let started: () => void = () => undefined;
-        const running = new Promise<void>((r) => (started = r));
-        async function* replay(): AsyncGenerator<AppendRequest> {
-          yield { writes: [write('a', 1), write('b', 1)] };
-          started();
-          await gate;
-          yield { writes: [write('c', 1)] };
-        }
-        const rebuilding = store.rebuild(d.name, replay());
+        const { replay, running, release } = gatedReplay([
+          { writes: [write('a', 1), write('b', 1)] },
+          { writes: [write('c', 1)] },
+        ]);
+        const rebuilding = store.rebuild(d.name, replay);
         await running;
         let appended: AppendResult | undefined;
         const appending = store.append(d.name, { writes: [write('late', 1)] }).then((r) => (appended = r));
@@ -1113,16 +1130,8 @@ export function storeContract(factory: EngineFactory): void {
           const name = uniqueName();
           await a.putDataset(name, () => ({ config: {}, keyHashes: KEYS }));
           await a.append(name, { writes: [write('a', 1)] });
-          let release: () => void = () => undefined;
-          const gate = new Promise<void>((r) => (release = r));
-          let started: () => void = () => undefined;
-          const running = new Promise<void>((r) => (started = r));
-          async function* replay(): AsyncGenerator<AppendRequest> {
-            yield { writes: [write('a', 1), write('b', 1)] };
-            started();
-            await gate;
-          }
-          const rebuilding = a.rebuild(name, replay());
+          const { replay, running, release } = gatedReplay([{ writes: [write('a', 1), write('b', 1)] }]);
+          const rebuilding = a.rebuild(name, replay);
           await running;
           const appending = b.append(name, { writes: [write('late', 1)] });
           await new Promise((r) => setTimeout(r, 50));
