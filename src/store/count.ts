@@ -11,8 +11,8 @@ export function countStep(
   limit: number,
 ): AuxCount & { readonly value?: string } {
   const bar = stored === undefined ? -1 : stored.lastIndexOf('|');
-  const sameDay = bar >= 0 && stored!.slice(0, bar) === period;
-  const used = sameDay ? Number(stored!.slice(bar + 1)) || 0 : 0;
+  const samePeriod = bar >= 0 && stored!.slice(0, bar) === period;
+  const used = samePeriod ? Number(stored!.slice(bar + 1)) || 0 : 0;
   if (used >= limit) return { used, allowed: false };
   return { used: used + 1, allowed: true, value: `${period}|${used + 1}` };
 }
