@@ -9,7 +9,7 @@ import {
   pushUntilInterrupted,
 } from './helpers/crash.js';
 import { call } from './helpers/http.js';
-import { removeTestData, tempDir, TEST_ENGINE } from './helpers/hub.js';
+import { removeTestData, tempDir, TEST_ENGINE_NAME } from './helpers/hub.js';
 
 /** Rounds in `npm test`; `npm run test:crash` runs 20. */
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 3);
@@ -27,7 +27,7 @@ describe('crash safety: SIGKILL while 16 clients push through every protocol', f
     let checks = 0;
     try {
       // the child hub runs on the engine of this pass (npm test: LevelDB, npm run test:pg: PostgreSQL)
-      expect(hub.engine).to.equal(TEST_ENGINE);
+      expect(hub.engine).to.equal(TEST_ENGINE_NAME);
       const targets = await createTargets(hub, 'crash');
       for (let round = 0; round < ROUNDS; round++) {
         const r = await pushUntilInterrupted({

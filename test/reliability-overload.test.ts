@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { CONTEXT, milking } from './helpers/data.js';
 import { startChildHub, type ChildHub } from './helpers/child.js';
 import { call } from './helpers/http.js';
-import { removeTestData, tempDir, TEST_ENGINE } from './helpers/hub.js';
+import { removeTestData, tempDir, TEST_ENGINE_NAME } from './helpers/hub.js';
 
 async function rss(hub: ChildHub): Promise<number> {
   const text = (await call(`${hub.url}/metrics`)).text;
@@ -21,7 +21,7 @@ describe('reliability: overload', function () {
     });
     try {
       // the child hub runs on the engine of this pass (npm run test:pg: PostgreSQL)
-      expect(hub.engine).to.equal(TEST_ENGINE);
+      expect(hub.engine).to.equal(TEST_ENGINE_NAME);
       const created = await call(`${hub.url}/datasets/flood`, {
         method: 'PUT',
         token: hub.adminToken,

@@ -29,6 +29,9 @@ export function tempDir(prefix = 'hub-test-'): string {
 export const TEST_ENGINE: 'leveldb' | 'postgres' =
   process.env.TEST_HUB_ENGINE === 'postgres' ? 'postgres' : 'leveldb';
 
+/** The store's own name for TEST_ENGINE, as a hub reports it (`engine` of its 'hub listening' line). */
+export const TEST_ENGINE_NAME = TEST_ENGINE === 'postgres' ? 'postgresql' : 'leveldb';
+
 /**
  * On PostgreSQL, a test hub's data is a fresh schema, named in a file of its data directory so
  * that a hub started again on the same directory (restart), in this process or a child, finds

@@ -106,7 +106,10 @@ export async function mountVolatile(): Promise<VolatileMount> {
     const d = spawn(PYTHON, ['-W', 'ignore', SCRIPT, root, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
     daemon = d;
     exited = new Promise((resolve) => d.once('exit', () => resolve()));
-    d.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+    d.stderr!.on('data', (b: Buffer) => {
+      log += b.toString();
+      if (process.env.VOLATILEFS_DEBUG === '1') process.stderr.write(b);
+    });
     await until(`mount of ${dir} (${log})`, () => {
       if (d.exitCode !== null) throw new Error(`volatilefs exited: ${log}`);
       return mounted(dir) && existsSync(sock);

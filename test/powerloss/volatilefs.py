@@ -12,21 +12,28 @@ is the power cut: from then on every operation fails with EIO, and ROOT/data is 
 durable state, which is what the next mount shows. `sync` makes everything durable (sync(1), for
 a set-up written without fsyncs); `stats` reports counters. Each answer is one JSON line.
 
-The durability model, chosen to be what ext4 and xfs guarantee and no more:
-- File data: written bytes, and size changes, are durable once that file is fsynced or
+The durability model is ext4's (data=ordered, the Debian default) and xfs's, no more:
+- File data: bytes written, and size changes, are durable once that file is fsynced or
   fdatasynced (the two are the same here: both flush the data and the size needed to read it).
-- Directory entries: a change is durable once its directory is fsynced (for a rename, either
-  directory), or, for an entry that names a file (create, link, rename onto), once that file is
-  fsynced: ext4 and xfs commit a new file's name with its first fsync.
-- Directory changes become durable in the order they were made: making one durable makes all
-  earlier ones durable, as a metadata journal commits them in order. Nothing later becomes
-  durable with it, so a rename nobody fsyncs stays volatile however many other files are synced.
+  Another file's fsync does not make them durable (delayed allocation: no data is ordered
+  before a commit unless it was allocated).
+- Directory changes (create, mkdir, link, symlink, rename, unlink, rmdir) go into one ordered
+  metadata journal: none is durable until an fsync or fdatasync of any file or directory, which
+  commits all made before it, in order, as a journal commit does. A change made after the last
+  fsync is lost, however many earlier fsyncs there were.
 - Metadata other than size and names (mode, owner, times) is not modelled: written at once.
+- VOLATILEFS_MODEL=strict is POSIX's minimum instead: a directory change is durable only by an
+  fsync of its directory, or, for a name given to a file (create, link, rename onto), of that
+  file; still in order. LevelDB 1.20 (classic-level's) fails it on a new database: it never
+  fsyncs MANIFEST-000001 and renames CURRENT onto it without a directory fsync, so a cut before
+  the next MANIFEST's directory fsync leaves CURRENT naming an empty MANIFEST. ext4 and xfs
+  commit that rename with the first fsync of the log, which is why the default is the journal.
 
-Covered this way: LevelDB fdatasyncs its log on every `sync: true` write, fsyncs each new table
-and MANIFEST (and the directory after a new MANIFEST), and renames CURRENT into place without a
-directory fsync, so after a cut CURRENT may name the previous MANIFEST, whose files then come
-back (their unlinks were volatile too): the state LevelDB must recover from after power loss.
+Covered this way: LevelDB fdatasyncs its log on every `sync: true` write (so a missing sync loses
+the writes since the last one), fsyncs each new table and MANIFEST (and the directory after a new
+MANIFEST), and renames CURRENT into place with no fsync of its own: a cut before the next fsync
+leaves CURRENT naming the previous MANIFEST, whose files come back (their unlinks were volatile
+too), the state LevelDB must recover from after power loss.
 PostgreSQL fsyncs WAL at commit (fsync, synchronous_commit), fsyncs data files at checkpoints
 and uses durable_rename (fsync file, rename, fsync file and directory). With `fsync = off` or
 `synchronous_commit = off` the rolled-back state loses acknowledged commits, which is the point.
@@ -42,6 +49,12 @@ import sys
 import threading
 
 from fusepy import FUSE, FuseOSError, Operations, fuse_get_context
+
+
+DEBUG = os.environ.get('VOLATILEFS_DEBUG') == '1'
+# VOLATILEFS_MODEL=strict: a directory change is durable only by an fsync of its directory, or
+# (create, rename onto) of the file it names; see the model below
+STRICT = os.environ.get('VOLATILEFS_MODEL') == 'strict'
 
 
 class FileUndo:
@@ -163,7 +176,12 @@ class VolatileFS(Operations):
         if last >= 0:
             self.commit_through(last)
 
+    def trace(self, *what):
+        if DEBUG:
+            print(*what, file=sys.stderr, flush=True)
+
     def record(self, kind, path, **more):
+        self.trace('op', kind, path, more)
         op = {'kind': kind, 'path': path, 'dirs': {parent(path)}, **more}
         if 'to' in more:
             op['dirs'].add(parent(more['to']))
@@ -329,6 +347,7 @@ class VolatileFS(Operations):
             self.alive()
             if fh in self.append:
                 offset = os.fstat(fh).st_size
+            self.trace('write', path, offset, len(data))
             self.file_undo(fh).preserve(offset, offset + len(data))
             self.counters['writes'] += 1
             return os.pwrite(fh, data, offset)
@@ -366,10 +385,14 @@ class VolatileFS(Operations):
             self.alive()
             self.counters['fsyncs'] += 1
             ino = os.fstat(fh).st_ino
+            self.trace('fsync', path, ino, datasync)
             u = self.undo.pop(ino, None)
             if u is not None:
                 u.close()
-            self.commit_where(lambda op: op.get('ino') == ino and op['kind'] in ('create', 'rename'))
+            if STRICT:
+                self.commit_where(lambda op: op.get('ino') == ino and op['kind'] in ('create', 'rename'))
+            else:
+                self.commit_through(len(self.ops) - 1)
             return 0
 
     def opendir(self, path):
@@ -386,10 +409,12 @@ class VolatileFS(Operations):
             self.counters['fsyncdirs'] += 1
             d = path.rstrip('/') or '/'
             ino = self.ino(d)
-            # its entries, and its own creation or rename (ext4 and xfs commit those with it too)
-            self.commit_where(
-                lambda op: d in op['dirs'] or (op.get('ino') == ino and op['kind'] in ('create', 'rename'))
-            )
+            if STRICT:  # its entries, and its own creation or rename
+                self.commit_where(
+                    lambda op: d in op['dirs'] or (op.get('ino') == ino and op['kind'] in ('create', 'rename'))
+                )
+            else:
+                self.commit_through(len(self.ops) - 1)
             return 0
 
     def mkdir(self, path, mode):
