@@ -39,14 +39,19 @@ describe('crash safety: SIGKILL while 16 clients push through every protocol', f
         });
         expectOnlyOverload(r.before);
         // the kill cut pushes off mid-way: otherwise this round tested a quiet hub
-        expect(Object.values(r.cut).reduce((a, b) => a + b, 0), `round ${round}: pushes cut`).to.be.greaterThan(0);
+        expect(
+          Object.values(r.cut).reduce((a, b) => a + b, 0),
+          `round ${round}: pushes cut`,
+        ).to.be.greaterThan(0);
         addCounts(acknowledged, r.acknowledged);
         addCounts(cut, r.cut);
         hub = await startChildHub(dir);
         checks += await checkTargets(hub, targets);
       }
       for (const d of DIALECTS) {
-        expect(acknowledged[d.name], `${d.name}: acknowledged at least once per round`).to.be.at.least(ROUNDS);
+        expect(acknowledged[d.name], `${d.name}: acknowledged at least once per round`).to.be.at.least(
+          ROUNDS,
+        );
       }
       const distinct = targets.reduce((n, t) => n + t.acknowledged.size, 0);
       console.log(

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,7 @@ export async function mountVolatile(): Promise<VolatileMount> {
   const dir = join(root, 'mnt');
   const sock = join(root, 'control.sock');
   mkdirSync(dir);
+  chmodSync(root, 0o755); // PostgreSQL runs as its own user and must reach the mount
   let daemon: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let log = '';
