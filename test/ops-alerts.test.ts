@@ -96,14 +96,14 @@ describe('inactivity alerts (API.md §9)', () => {
   });
 
   it('when a dataset has no alert, then its status has no alert block and nothing is sent, even after the threshold of an alerted neighbour passed', async () => {
-    const id = uniqueId('alert');
-    const { pushKey } = await createDataset(hub, id, {});
     // a neighbour pushed at the same moment with an alert: once its alert arrives, the
     // threshold has passed for both, so silence about `id` is an answer, not an early look
     const gate = uniqueId('alert');
     const g = await createDataset(hub, gate, {
       alert: { inactiveMinutes: INACTIVE_MINUTES, webhook: `${webhook.url}/hook` },
     });
+    const id = uniqueId('alert');
+    const { pushKey } = await createDataset(hub, id, {});
     await Promise.all([
       pushResources(hub, id, pushKey, [milking(1)]),
       pushResources(hub, gate, g.pushKey, [milking(1)]),
