@@ -11,6 +11,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { startChildHub, type ChildHub } from './helpers/child.js';
+import { CONTEXT, milking } from './helpers/data.js';
+import { call } from './helpers/http.js';
 import {
   addCounts,
   checkTargets,
@@ -206,6 +208,47 @@ describe('power loss: volatilefs cuts the power while 16 clients push through ev
         'an fsync keeps earlier names, not their data',
       ).to.equal('');
     } finally {
+      await vol.destroy();
+    }
+  });
+
+  it('when the disk fails writes under LevelDB, then a push is 503 STORE_WRITE_FAILED with Retry-After, none of it is stored, reads go on, and a restart on the healed disk takes pushes again', async () => {
+    const vol = await mountVolatile();
+    const dir = join(vol.dir, 'hub');
+    let hub: ChildHub | undefined;
+    try {
+      hub = await startChildHub(dir, { STORE_URL: '' });
+      const created = await call(`${hub.url}/datasets/bad-disk`, {
+        method: 'PUT',
+        token: hub.adminToken,
+        body: {},
+      });
+      const { pushKey, readKey } = created.json as { pushKey: string; readKey: string };
+      const pushIcar = (h: ChildHub, n: number) =>
+        call(`${h.url}/datasets/bad-disk/resources`, { token: pushKey, body: [CONTEXT, milking(n)] });
+      expect((await pushIcar(hub, 1)).status).to.equal(200);
+      await vol.failWrites(true);
+      const failed = await pushIcar(hub, 2);
+      expect(failed.status, failed.text).to.equal(503);
+      expect(failed.headers.get('retry-after'), 'Retry-After').to.not.equal(null);
+      expect((failed.json as { error: { code: string } }).error.code).to.equal('STORE_WRITE_FAILED');
+      // the failed write left nothing behind in what readers see (the cache beside it was reset)
+      const d = (await call(`${hub.url}/datasets/bad-disk`, { token: readKey })).json as { lastSeq: number };
+      expect(d.lastSeq).to.equal(1);
+      const feed = (await call(`${hub.url}/datasets/bad-disk/changes`, { token: readKey })).json as unknown[];
+      expect(feed.slice(1, -1)).to.have.length(1);
+      expect((await call(`${hub.url}/health`)).status).to.equal(200);
+      await hub.kill();
+      hub = undefined;
+      await vol.failWrites(false);
+      hub = await startChildHub(dir, { STORE_URL: '' });
+      const after = (await call(`${hub.url}/datasets/bad-disk`, { token: readKey })).json as {
+        lastSeq: number;
+      };
+      expect(after.lastSeq, 'the failed push is not there after the restart either').to.equal(1);
+      expect((await pushIcar(hub, 2)).status).to.equal(200);
+    } finally {
+      await hub?.kill().catch(() => undefined);
       await vol.destroy();
     }
   });

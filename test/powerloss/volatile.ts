@@ -17,6 +17,8 @@ export interface VolatileMount {
   cut(): Promise<CutReport>;
   /** make everything durable (a set-up that wrote without fsyncs) */
   sync(): Promise<void>;
+  /** a disk gone bad: every write, fsync and directory change fails with EIO (true) until healed (false) */
+  failWrites(failing: boolean): Promise<void>;
   /** after a cut and once its users are dead: unmount and mount again, showing the durable state */
   remount(): Promise<void>;
   /** unmount and remove everything */
@@ -133,6 +135,9 @@ export async function mountVolatile(): Promise<VolatileMount> {
     cut: async () => (await control(sock, 'cut')) as unknown as CutReport,
     sync: async () => {
       await control(sock, 'sync');
+    },
+    failWrites: async (failing: boolean) => {
+      await control(sock, failing ? 'fail' : 'heal');
     },
     async remount() {
       await unmount();

@@ -10,7 +10,8 @@ cut off since, and its size then; and every change of a directory (create, mkdir
 rename, unlink, rmdir) not yet made durable. A line `cut` on the control socket ROOT/control.sock
 is the power cut: from then on every operation fails with EIO, and ROOT/data is rolled back to its
 durable state, which is what the next mount shows. `sync` makes everything durable (sync(1), for
-a set-up written without fsyncs); `stats` reports counters. Each answer is one JSON line.
+a set-up written without fsyncs); `fail` makes every write, fsync and directory change fail with
+EIO until `heal` (a disk gone bad); `stats` reports counters. Each answer is one JSON line.
 
 The durability model is ext4's (data=ordered, the Debian default) and xfs's, no more:
 - File data: bytes written, and size changes, are durable once that file is fsynced or
@@ -122,6 +123,7 @@ class VolatileFS(Operations):
         os.makedirs(self.trash)
         self.lock_ = threading.RLock()
         self.dead = False
+        self.failing = False  # `fail`: writes fail with EIO (a disk gone bad), reads still work
         self.undo = {}  # inode -> FileUndo, for files written since their last fsync
         self.ops = []  # directory changes not yet durable, oldest first
         self.trash_seq = 0
@@ -135,6 +137,11 @@ class VolatileFS(Operations):
 
     def alive(self):
         if self.dead:
+            raise FuseOSError(errno.EIO)
+
+    def writable(self):
+        self.alive()
+        if self.failing:
             raise FuseOSError(errno.EIO)
 
     def own(self, path):
@@ -246,6 +253,10 @@ class VolatileFS(Operations):
                             out = self.cut()
                         elif cmd == 'sync':
                             out = self.sync_all()
+                        elif cmd in ('fail', 'heal'):
+                            with self.lock_:
+                                self.failing = cmd == 'fail'
+                            out = {'failing': self.failing}
                         elif cmd == 'stats':
                             with self.lock_:
                                 out = {
@@ -329,7 +340,7 @@ class VolatileFS(Operations):
 
     def create(self, path, mode, fi=None):
         with self.lock_:
-            self.alive()
+            self.writable()
             existed = os.path.lexists(self.real(path))
             fd = os.open(self.real(path), os.O_RDWR | os.O_CREAT, mode)
             if not existed:
@@ -344,7 +355,7 @@ class VolatileFS(Operations):
 
     def write(self, path, data, offset, fh):
         with self.lock_:
-            self.alive()
+            self.writable()
             if fh in self.append:
                 offset = os.fstat(fh).st_size
             self.trace('write', path, offset, len(data))
@@ -362,7 +373,7 @@ class VolatileFS(Operations):
 
     def truncate(self, path, length, fh=None):
         with self.lock_:
-            self.alive()
+            self.writable()
             if fh is not None:
                 self._truncate(fh, length)
                 return
@@ -382,7 +393,7 @@ class VolatileFS(Operations):
 
     def fsync(self, path, datasync, fh):
         with self.lock_:
-            self.alive()
+            self.writable()
             self.counters['fsyncs'] += 1
             ino = os.fstat(fh).st_ino
             self.trace('fsync', path, ino, datasync)
@@ -405,7 +416,7 @@ class VolatileFS(Operations):
 
     def fsyncdir(self, path, datasync, fh):
         with self.lock_:
-            self.alive()
+            self.writable()
             self.counters['fsyncdirs'] += 1
             d = path.rstrip('/') or '/'
             ino = self.ino(d)
@@ -419,47 +430,47 @@ class VolatileFS(Operations):
 
     def mkdir(self, path, mode):
         with self.lock_:
-            self.alive()
+            self.writable()
             os.mkdir(self.real(path), mode)
             self.own(path)
             self.record('create', path, ino=self.ino(path))
 
     def mknod(self, path, mode, dev):
         with self.lock_:
-            self.alive()
+            self.writable()
             os.mknod(self.real(path), mode, dev)
             self.own(path)
             self.record('create', path, ino=self.ino(path))
 
     def symlink(self, target, source):
         with self.lock_:
-            self.alive()
+            self.writable()
             os.symlink(source, self.real(target))
             self.own(target)
             self.record('create', target, ino=self.ino(target))
 
     def link(self, target, source):
         with self.lock_:
-            self.alive()
+            self.writable()
             os.link(self.real(source), self.real(target))
             self.record('create', target, ino=self.ino(target))
 
     def unlink(self, path):
         with self.lock_:
-            self.alive()
+            self.writable()
             ino = self.ino(path)
             self.record('unlink', path, ino=ino, trash=self.to_trash(path))
 
     def rmdir(self, path):
         with self.lock_:
-            self.alive()
+            self.writable()
             st = os.lstat(self.real(path))
             os.rmdir(self.real(path))
             self.record('rmdir', path, mode=st.st_mode & 0o7777, uid=st.st_uid, gid=st.st_gid)
 
     def rename(self, old, new):
         with self.lock_:
-            self.alive()
+            self.writable()
             ino = self.ino(old)
             replaced = self.to_trash(new) if os.path.lexists(self.real(new)) else None
             try:

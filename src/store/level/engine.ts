@@ -170,7 +170,7 @@ export class LevelStore implements Store {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new HubError(503, 'STORE_CLOSED', 'the hub is shutting down');
+    if (this.closed) throw new HubError(503, 'STORE_CLOSED', 'the hub is shutting down', { retryAfter: 1 });
   }
 
   async putDataset(
@@ -353,7 +353,7 @@ export class LevelStore implements Store {
       const failure =
         err instanceof HubError
           ? err
-          : new HubError(503, 'STORE_WRITE_FAILED', 'the write could not be made durable');
+          : new HubError(503, 'STORE_WRITE_FAILED', 'the write could not be made durable', { retryAfter: 1 });
       for (const j of jobs) j.reject(failure);
       this.recent.delete(name);
       return;
