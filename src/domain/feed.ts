@@ -1,4 +1,4 @@
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import type { Change, DatasetRecord, Store } from '../store/types.js';
 import { decodeKeyToken, decodeSeqToken, encodeKeyToken, encodeSeqToken } from './tokens.js';
 
@@ -73,7 +73,7 @@ export function openChanges(
     if (pos.epoch !== dataset.epoch) {
       fullSync = true;
     } else if (pos.seq > dataset.lastSeq) {
-      throw badRequest('INVALID_TOKEN', 'the continuation token is beyond the last change of this dataset');
+      throw hubError('INVALID_TOKEN', 'the continuation token is beyond the last change of this dataset');
     } else {
       afterSeq = pos.seq;
     }

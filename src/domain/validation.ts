@@ -1,6 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import { canonicalJson, hashText } from './canonical.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on .default
@@ -118,7 +118,7 @@ function compile(schema: unknown, mode: ValidationMode): RecordValidator {
     const effective = mode === 'ignore-new-fields' ? openObjects(schema) : schema;
     validate = newAjv(false).compile(effective as object);
   } catch (err) {
-    throw badRequest('INVALID_SCHEMA', `schema does not compile: ${(err as Error).message}`);
+    throw hubError('INVALID_SCHEMA', `schema does not compile: ${(err as Error).message}`);
   }
   compilations++;
   return (doc) => {

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
-import { HubError } from '../errors.js';
+import { hubError, HubError } from '../errors.js';
 
-const garbled = (): HubError => new HubError(401, 'UNAUTHORIZED', 'the Authorization header is malformed');
+const garbled = (): HubError => hubError('UNAUTHORIZED', 'the Authorization header is malformed');
 
 /**
  * The credential of a request, in every form API.md §1 accepts: `Authorization: Bearer <key>`,
@@ -30,7 +30,7 @@ export function credentialOf(ctx: Context): string | undefined {
   }
   for (const name of ['apikey', 'pushkey']) {
     const v = ctx.query[name];
-    if (Array.isArray(v)) throw new HubError(401, 'UNAUTHORIZED', `'${name}' is given more than once`);
+    if (Array.isArray(v)) throw hubError('UNAUTHORIZED', `'${name}' is given more than once`);
     if (typeof v === 'string') return v;
   }
   return undefined;

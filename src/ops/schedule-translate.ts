@@ -1,4 +1,4 @@
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import { documentHash } from '../domain/canonical.js';
 import { FieldTypes } from '../domain/field-types.js';
 import type { Subject, Translation, Translator } from '../domain/ingest.js';
@@ -18,11 +18,11 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
  */
 export const translateSchedule: Translator = ({ envelope, config }): Translation => {
   const body = envelope.body;
-  if (!Array.isArray(body)) throw badRequest('INVALID_SNAPSHOT', 'a snapshot must be an array of records');
+  if (!Array.isArray(body)) throw hubError('INVALID_SNAPSHOT', 'a snapshot must be an array of records');
   const byKey = new Map<string, { index: number; record: JsonObject }>();
   body.forEach((record, index) => {
     if (!isObject(record)) {
-      throw badRequest('INVALID_SNAPSHOT', `record ${index} of the snapshot is not a JSON object`, { index });
+      throw hubError('INVALID_SNAPSHOT', `record ${index} of the snapshot is not a JSON object`, { index });
     }
     const key = recordId(record, config.uniqueKeys);
     // delete first so that the Map's order is the order of the last occurrences

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HTTPError, RequestError, type Got } from 'got';
 import type { Logger } from 'pino';
-import { HubError, conflict, isHubError } from '../errors.js';
+import { hubError, isHubError } from '../errors.js';
 import { canonicalJson } from '../domain/canonical.js';
 import { configOf, type DatasetConfig } from '../domain/config.js';
 import type { Hub } from '../domain/hub.js';
@@ -112,14 +112,14 @@ export class Scheduler {
   private async pull(name: string): Promise<PullResult> {
     const dataset = await this.hub.datasets.require(name);
     const schedule = configOf(dataset).schedule;
-    if (!schedule) throw conflict('NO_SCHEDULE', `dataset '${name}' has no schedule`);
+    if (!schedule) throw hubError('NO_SCHEDULE', `dataset '${name}' has no schedule`);
     const startedAt = Date.now();
     try {
       const result = await this.fetchAndApply(name, schedule);
       this.logger.info({ dataset: name, ...result }, 'scheduled pull done');
       return result;
     } catch (err) {
-      if (this.abort.signal.aborted) throw new HubError(503, 'STOPPING', 'the hub is shutting down');
+      if (this.abort.signal.aborted) throw hubError('STOPPING', 'the hub is shutting down');
       const message = isHubError(err) || err instanceof SnapshotError ? err.message : describeHttpError(err);
       this.logger.warn({ dataset: name, error: message }, 'scheduled pull failed');
       await updateOpsStatus(this.hub.store, name, 'schedule', (s) => ({
@@ -128,7 +128,7 @@ export class Scheduler {
         lastError: message,
         lastErrorAt: iso(Date.now()),
       }));
-      throw new HubError(502, 'SCHEDULE_FAILED', `the scheduled pull failed: ${message}`);
+      throw hubError('SCHEDULE_FAILED', `the scheduled pull failed: ${message}`);
     }
   }
 

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { fileURLToPath } from 'node:url';
-import { notFound } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { IngestRates } from '../../domain/ingest-rates.js';
 import { datasetAccess } from '../../http/access.js';
 import { credentialOf } from '../../http/auth.js';
@@ -64,7 +64,7 @@ export function mountConsole(router: Router, deps: ProtocolDeps): void {
 
   router.get('/console/:file', hubErrors, (ctx) => {
     const asset = assets.get(ctx.params.file!);
-    if (!asset) throw notFound('NOT_FOUND', 'no such console file');
+    if (!asset) throw hubError('NOT_FOUND', 'no such console file');
     sendAsset(ctx, asset);
   });
 

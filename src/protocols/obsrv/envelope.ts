@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { compileFixedSchema } from '../../domain/validation.js';
 import type { JsonObject } from '../../store/types.js';
 
@@ -37,9 +37,9 @@ function eventIndex(instancePath: string): number | undefined {
 export function readEnvelope(body: unknown): ObsrvEnvelope {
   if (validateEnvelope(body)) return body as ObsrvEnvelope;
   const first = validateEnvelope.errors?.[0];
-  if (!first) throw badRequest('INVALID_ENVELOPE', 'the request is not an Obsrv ingest envelope');
+  if (!first) throw hubError('INVALID_ENVELOPE', 'the request is not an Obsrv ingest envelope');
   const index = eventIndex(first.instancePath);
-  throw badRequest('INVALID_ENVELOPE', obsrvMessage(first), index === undefined ? {} : { index });
+  throw hubError('INVALID_ENVELOPE', obsrvMessage(first), index === undefined ? {} : { index });
 }
 
 /** The msgid of a body that may not be a valid envelope, for error answers; undefined if absent. */

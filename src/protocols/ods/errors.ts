@@ -1,4 +1,3 @@
-import { ODSQL_ERROR } from '../../domain/odsql/errors.js';
 import type { HubError } from '../../errors.js';
 import type { ErrorRenderer } from '../../http/errors.js';
 
@@ -42,7 +41,7 @@ export const renderOdsExploreError: ErrorRenderer = (err) => {
   if (quota) return quota;
   const errorCode =
     err.status === 400
-      ? err.code === ODSQL_ERROR
+      ? err.code === 'ODSQL_ERROR'
         ? 'ODSQLError'
         : 'InvalidRESTParameterError'
       : pascalCode(err.code);

@@ -1,4 +1,4 @@
-import { HubError, badRequest, isHubError } from '../../errors.js';
+import { hubError, HubError, isHubError } from '../../errors.js';
 import { documentHash } from '../../domain/canonical.js';
 import { PREFIX, isAbsoluteIri } from '../../domain/curie.js';
 import type { Subject, Translation, Translator } from '../../domain/ingest.js';
@@ -11,7 +11,7 @@ import { fullSyncFromParams, moveLease, syncAppend } from './fullsync.js';
 export const ENTITY_KIND = 'entity';
 
 function invalid(index: number, reason: string): HubError {
-  return badRequest('INVALID_ENTITY', `element ${index}: ${reason}`, { index });
+  return hubError('INVALID_ENTITY', `element ${index}: ${reason}`, { index });
 }
 
 /**
@@ -50,7 +50,7 @@ function withContextIndex<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     if (isHubError(err) && err.code === 'NAMESPACE_CONFLICT') {
-      throw new HubError(err.status, err.code, err.message, { ...err.details, index: 0 });
+      throw hubError(err.code, err.message, { ...err.details, index: 0 });
     }
     throw err;
   }
