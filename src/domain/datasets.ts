@@ -21,7 +21,7 @@ const unauthorized = (message: string): HubError => new HubError(401, 'UNAUTHORI
 const forbidden = (message: string): HubError => new HubError(403, 'FORBIDDEN', message);
 
 /**
- * Datasets, their keys and who may do what with them (API.md §1). Emits `deleted` (the dataset's
+ * Datasets, their keys and who may do what with them (docs/datasets.md). Emits `deleted` (the dataset's
  * name) after a delete, so that what is kept in memory about a dataset can go with it.
  */
 export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
