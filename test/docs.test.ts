@@ -59,7 +59,7 @@ function curlCalls(block: string): Operation[] {
   const calls: Operation[] = [];
   for (const line of lines) {
     for (const m of line.matchAll(/(?:^|\s)([A-Z]+)=(\$[A-Z]+\/[^\s;'"]*)/g)) vars.set(m[1]!, m[2]!);
-    if (!/(^|\s)curl\s/.test(line)) continue;
+    if (!/(^|[\s(])curl\s/.test(line)) continue;
     const url = /["']?(\$[A-Z]+|https?:\/\/127\.0\.0\.1:\d+)(\/[^\s"'?]*)?/.exec(
       line.slice(line.indexOf('curl')),
     );
