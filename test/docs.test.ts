@@ -151,7 +151,7 @@ describe('the docs (README.md, docs/, bench/README.md)', () => {
     expect(missing).to.deep.equal([]);
   });
 
-  it('when the repository is read, then nothing refers to API.md or a file outside it', () => {
+  it('when the repository is read, then nothing refers to the old contract file or to a file outside the repository', () => {
     const offenders: string[] = [];
     const walk = (dir: string): void => {
       for (const name of readdirSync(dir)) {
