@@ -8,7 +8,9 @@ import {
   type ValidationMode,
 } from './validation.js';
 
-/** The body of PUT /datasets/{id} (API.md §1), as spec/schemas/dataset-config.json defines it. */
+/**
+ * The body of PUT /datasets/{id} (docs/datasets.md#datasets), as spec/schemas/dataset-config.json defines it.
+ */
 export interface DatasetConfig {
   title?: string;
   uniqueKeys?: string[];

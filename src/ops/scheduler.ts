@@ -38,11 +38,10 @@ export interface PullResult {
 const MINUTE_MS = 60_000;
 
 /**
- * Scheduled pulls (ODS scheduling, API.md §9): per dataset, a timer that runs the pull once when
- * armed (start-up or config change) and then every `everyMinutes`, never two runs of one dataset at
- * once. A run downloads the remote resource, parses it and applies it as one full-sync request
- * through the ingestor; failures are logged and kept in the dataset's status, never thrown at the
- * timer.
+ * Scheduled pulls (ODS scheduling, docs/operations.md#schedules): per dataset, a timer that runs the pull
+ * once when armed (start-up or config change) and then every `everyMinutes`, never two runs of one dataset at
+ * once. A run downloads the remote resource, parses it and applies it as one full-sync request through the
+ * ingestor; failures are logged and kept in the dataset's status, never thrown at the timer.
  */
 export class Scheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
