@@ -16,7 +16,7 @@ const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 3);
 /** Concurrent pushers, spread over the four push protocols. */
 const PUSHERS = 16;
 
-describe('crash safety: SIGKILL while 16 clients push through every protocol', function () {
+describe('crash safety: SIGKILL while 16 clients push through every protocol (docs/datasets.md#the-changelog)', function () {
   this.timeout(60_000 + ROUNDS * 40_000);
 
   it(`when the hub is killed with SIGKILL mid-push ${ROUNDS} times, then every acknowledged batch is whole, none is partial, sequences have no gaps and old tokens still work`, async () => {
