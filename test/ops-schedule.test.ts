@@ -90,6 +90,34 @@ describe('scheduled pulls (docs/operations.md#schedules)', () => {
     expect(await dataset(hub, id)).to.include({ count: 2, lastSeq: 5 });
   });
 
+  it('when a schedule is configured, then the pull repeats every everyMinutes by itself and a changed resource is applied without a manual run', async function () {
+    // everyMinutes is at least 1: the repeat comes a minute after the first pull
+    this.timeout(150_000);
+    const id = uniqueId('sched');
+    const path = `/${id}.csv`;
+    files.set(path, { type: 'text/csv', body: 'isbn;title\n1;Zen\n' });
+    const fetches = () => remote.received.filter((r) => r.url === path).length;
+    await createDataset(hub, id, {
+      uniqueKeys: ['isbn'],
+      schedule: { url: `${remote.url}${path}`, format: 'csv', everyMinutes: 1 },
+    });
+    await waitFor('the first pull', async () => ((await dataset(hub, id)).count === 1 ? true : undefined));
+    const after = fetches();
+    files.set(path, { type: 'text/csv', body: 'isbn;title\n1;Zen\n2;Dune\n' });
+    // no POST …/schedule/run: the repeat alone fetches again and applies the change
+    await waitFor(
+      'a repeated pull with the change',
+      async () => ((await dataset(hub, id)).count === 2 ? true : undefined),
+      120_000,
+      500,
+    );
+    expect(fetches(), 'fetched again by the schedule').to.be.greaterThan(after);
+    expect(await liveRecords(hub, id, 'isbn')).to.deep.equal([
+      { isbn: '1', title: 'Zen' },
+      { isbn: '2', title: 'Dune' },
+    ]);
+  });
+
   it('when no format is configured, then the Content-Type decides, and rows with the same record id are one record (the last wins)', async () => {
     const id = uniqueId('sched');
     const path = `/${id}.ndjson`;
