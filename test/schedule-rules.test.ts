@@ -103,9 +103,9 @@ describe('schedule rules: next due times (domain/schedule.ts)', () => {
       '2026-03-08T13:00:00.000Z',
     ]);
     // the schedule's zone applies to rules naming none
-    expect(runs({ timeZone: 'UTC', rules: [{ cron: '0 9 * * *' }] }, '2026-03-06T12:00:00Z', 1)).to.deep.equal([
-      '2026-03-07T09:00:00.000Z',
-    ]);
+    expect(
+      runs({ timeZone: 'UTC', rules: [{ cron: '0 9 * * *' }] }, '2026-03-06T12:00:00Z', 1),
+    ).to.deep.equal(['2026-03-07T09:00:00.000Z']);
   });
 
   it('when a rule runs every minute, then due times are a minute apart at second 0: the minute is the smallest unit', () => {

@@ -43,9 +43,12 @@ export const isCalendarRule = (r: ScheduleRule): r is CalendarRule => 'cron' in 
 /** The schedule's rules, zones resolved: the one-rule form is a list of one interval rule. */
 export function resolvedRules(timing: ScheduleTiming): ResolvedRule[] {
   const zone = timing.timeZone ?? DEFAULT_TIME_ZONE;
-  const rules = timing.rules ?? (timing.everyMinutes !== undefined ? [{ everyMinutes: timing.everyMinutes }] : []);
+  const rules =
+    timing.rules ?? (timing.everyMinutes !== undefined ? [{ everyMinutes: timing.everyMinutes }] : []);
   return rules.map((r) =>
-    isCalendarRule(r) ? { cron: r.cron.trim(), timeZone: r.timeZone ?? zone } : { everyMinutes: r.everyMinutes },
+    isCalendarRule(r)
+      ? { cron: r.cron.trim(), timeZone: r.timeZone ?? zone }
+      : { everyMinutes: r.everyMinutes },
   );
 }
 

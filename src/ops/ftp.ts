@@ -1,7 +1,14 @@
 import { PassThrough } from 'node:stream';
 import { Client, FTPError } from 'basic-ftp';
 import type { ConnectionOptions } from 'node:tls';
-import { formatOf, readSnapshot, SnapshotError, tooBig, type Snapshot, type SnapshotFormat } from './snapshot.js';
+import {
+  formatOf,
+  readSnapshot,
+  SnapshotError,
+  tooBig,
+  type Snapshot,
+  type SnapshotFormat,
+} from './snapshot.js';
 
 export interface FtpFetchOptions {
   readonly maxBytes: number;

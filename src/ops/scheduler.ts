@@ -132,13 +132,10 @@ export class Scheduler {
 
   private later(name: string, gen: number, delayMs: number): void {
     if (!this.current(name, gen)) return;
-    const timer = this.clock.setTimer(
-      () => {
-        this.timers.delete(name);
-        void this.tick(name, gen);
-      },
-      clampTimer(delayMs),
-    );
+    const timer = this.clock.setTimer(() => {
+      this.timers.delete(name);
+      void this.tick(name, gen);
+    }, clampTimer(delayMs));
     this.timers.set(name, timer);
   }
 
@@ -252,10 +249,7 @@ export class Scheduler {
     }
   }
 
-  private async fetchAndApply(
-    name: string,
-    schedule: ScheduleConfig,
-  ): Promise<PullResult> {
+  private async fetchAndApply(name: string, schedule: ScheduleConfig): Promise<PullResult> {
     const startedAt = this.clock.now();
     const snap = await this.download(schedule);
     const dataset = await this.hub.datasets.require(name);
@@ -310,7 +304,14 @@ export class Scheduler {
     for (let attempt = 1; ; attempt++) {
       try {
         return ftp
-          ? await fetchFtpSnapshot(url, format, { maxBytes, signal, timeoutMs: ftpTimeoutMs, username, password, tls })
+          ? await fetchFtpSnapshot(url, format, {
+              maxBytes,
+              signal,
+              timeoutMs: ftpTimeoutMs,
+              username,
+              password,
+              tls,
+            })
           : await fetchSnapshot(client, url, format, { maxBytes, signal, username, password });
       } catch (err) {
         if (attempt >= attempts || !(ftp ? transientFtp(err) : transient(err)) || signal.aborted) throw err;
