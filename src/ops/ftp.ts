@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { Client, FTPError } from 'basic-ftp';
 import type { ConnectionOptions } from 'node:tls';
@@ -36,6 +37,7 @@ export async function fetchFtpSnapshot(
   options: FtpFetchOptions,
 ): Promise<Snapshot> {
   const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
   const secure = u.protocol === 'ftps:';
   const client = new Client(options.timeoutMs);
   const abort = (): void => client.close();
@@ -43,12 +45,13 @@ export async function fetchFtpSnapshot(
   const body = new PassThrough();
   try {
     await client.access({
-      host: u.hostname.replace(/^\[|\]$/g, ''),
+      host,
       port: u.port === '' ? 21 : Number(u.port),
       user: u.username !== '' ? decodeURIComponent(u.username) : (options.username ?? 'anonymous'),
       password: u.password !== '' ? decodeURIComponent(u.password) : (options.password ?? 'anonymous@'),
       secure,
-      secureOptions: secure ? { servername: u.hostname, ...options.tls } : undefined,
+      // SNI takes host names only (RFC 6066); the certificate is checked against the host either way
+      secureOptions: secure ? { ...(isIP(host) ? {} : { servername: host }), ...options.tls } : undefined,
     });
     const path = decodeURIComponent(u.pathname).replace(/^\//, '');
     if (path === '' || path.endsWith('/')) throw new SnapshotError('an FTP resource must name a file');
