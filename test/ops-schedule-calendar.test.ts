@@ -188,6 +188,9 @@ describe('scheduled pulls on calendar rules (seed 001 scheduling, fake clock)', 
       const error = (r.json as { error: Json }).error;
       expect(error.code).to.equal('INVALID_CONFIG');
       expect(error.message).to.match(field);
+      expect(error.field, JSON.stringify(schedule))
+        .to.be.a('string')
+        .and.match(/^\/schedule/);
       expect((await call(`${hub.url}/datasets/${id}`, { token: hub.adminToken })).status).to.equal(404);
     }
     expect(pulls.get('/never.json')).to.equal(undefined);

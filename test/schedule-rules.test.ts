@@ -141,6 +141,7 @@ describe('schedule rules: next due times (domain/schedule.ts)', () => {
     }
     // and the one-rule form of earlier configs is still a schedule
     expect(() => checkScheduleTiming({ everyMinutes: 60 })).to.not.throw();
+    expect(() => checkScheduleTiming({ rules: [{ cron: '@daily' }, { cron: '0 0 L * *' }] })).to.not.throw();
     expect(resolvedRules({ everyMinutes: 60 })).to.deep.equal([{ everyMinutes: 60 }]);
   });
 });

@@ -41,7 +41,12 @@ const validateConfig = compileFixedSchema(JSON.parse(readFileSync(schemaFile, 'u
 export function parseDatasetConfig(body: unknown): DatasetConfig {
   if (!validateConfig(body)) {
     const first = validateConfig.errors?.[0];
-    throw badRequest('INVALID_CONFIG', first ? formatAjvError(first) : 'invalid dataset configuration');
+    if (!first) throw badRequest('INVALID_CONFIG', 'invalid dataset configuration');
+    // the field at fault as a JSON pointer: the property itself when the error is about one
+    const params = first.params as { additionalProperty?: string; missingProperty?: string };
+    const prop = params.additionalProperty ?? params.missingProperty;
+    const field = prop === undefined ? first.instancePath : `${first.instancePath}/${prop}`;
+    throw badRequest('INVALID_CONFIG', formatAjvError(first), { field: field === '' ? '/' : field });
   }
   const config = body as DatasetConfig;
   if (config.schema !== undefined) compileRecordSchema(config.schema, config.validationMode ?? 'strict');

@@ -138,7 +138,9 @@ export function checkScheduleTiming(timing: ScheduleTiming, at = '/schedule'): v
       throw invalid(`${here}/timeZone`, `is not a known IANA time zone: '${r.timeZone}'`);
     }
     const fields = r.cron.trim().split(/\s+/);
-    if (fields.length !== 5) {
+    // five fields, or one of croner's nicknames (@hourly, @daily, @weekly, @monthly, @yearly)
+    const nickname = fields.length === 1 && fields[0]!.startsWith('@');
+    if (fields.length !== 5 && !nickname) {
       throw invalid(
         `${here}/cron`,
         `must have five fields (minute hour day-of-month month day-of-week; the minute is the smallest unit), got ${fields.length}: '${r.cron}'`,
