@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import type { JsonObject } from '../store/types.js';
 import { checkScheduleTiming, type ScheduleTiming } from './schedule.js';
 import {
@@ -9,7 +9,9 @@ import {
   type ValidationMode,
 } from './validation.js';
 
-/** The body of PUT /datasets/{id} (API.md §1), as spec/schemas/dataset-config.json defines it. */
+/**
+ * The body of PUT /datasets/{id} (docs/datasets.md#datasets), as spec/schemas/dataset-config.json defines it.
+ */
 export interface DatasetConfig {
   title?: string;
   uniqueKeys?: string[];
@@ -41,12 +43,12 @@ const validateConfig = compileFixedSchema(JSON.parse(readFileSync(schemaFile, 'u
 export function parseDatasetConfig(body: unknown): DatasetConfig {
   if (!validateConfig(body)) {
     const first = validateConfig.errors?.[0];
-    if (!first) throw badRequest('INVALID_CONFIG', 'invalid dataset configuration');
+    if (!first) throw hubError('INVALID_CONFIG', 'invalid dataset configuration');
     // the field at fault as a JSON pointer: the property itself when the error is about one
     const params = first.params as { additionalProperty?: string; missingProperty?: string };
     const prop = params.additionalProperty ?? params.missingProperty;
     const field = prop === undefined ? first.instancePath : `${first.instancePath}/${prop}`;
-    throw badRequest('INVALID_CONFIG', formatAjvError(first), { field: field === '' ? '/' : field });
+    throw hubError('INVALID_CONFIG', formatAjvError(first), { field: field === '' ? '/' : field });
   }
   const config = body as DatasetConfig;
   if (config.schema !== undefined) compileRecordSchema(config.schema, config.validationMode ?? 'strict');
@@ -56,7 +58,7 @@ export function parseDatasetConfig(body: unknown): DatasetConfig {
 
 function checkSchedule(schedule: ScheduleConfig): void {
   if (!URL.canParse(schedule.url) || new URL(schedule.url).hostname === '') {
-    throw badRequest('INVALID_CONFIG', `#/schedule/url is not a valid URL`, { field: '/schedule/url' });
+    throw hubError('INVALID_CONFIG', `#/schedule/url is not a valid URL`, { field: '/schedule/url' });
   }
   checkScheduleTiming(schedule);
 }

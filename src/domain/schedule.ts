@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 
 /**
  * When a dataset's scheduled pull is due (seed 001, "Using scheduling"): a list of rules, each an
@@ -99,7 +99,7 @@ function cronOf(expression: string, timeZone: string): Cron {
 }
 
 const invalid = (field: string, message: string) =>
-  badRequest('INVALID_CONFIG', `#${field} ${message}`, { field });
+  hubError('INVALID_CONFIG', `#${field} ${message}`, { field });
 
 /** An IANA zone name the runtime knows (Intl reads the same tz database croner uses). */
 export function isTimeZone(zone: string): boolean {

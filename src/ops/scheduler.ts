@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HTTPError, RequestError, type Got } from 'got';
 import type { Logger } from 'pino';
-import { HubError, conflict, isHubError } from '../errors.js';
+import { hubError, isHubError } from '../errors.js';
 import { canonicalJson } from '../domain/canonical.js';
 import { configOf, maskUrlPassword, type DatasetConfig, type ScheduleConfig } from '../domain/config.js';
 import { DEFAULT_TIME_ZONE, nextRunTime, nextRunTimes, resolvedRules } from '../domain/schedule.js';
@@ -56,7 +56,7 @@ const RUN_LEASE_MS = 30_000;
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Scheduled pulls (seed 001, "Using scheduling"): per dataset, a timer for the next due time of its
+ * Scheduled pulls (docs/schedules.md): per dataset, a timer for the next due time of its
  * rules (domain/schedule.ts), never two runs of one dataset at once. A run downloads the remote
  * resource (HTTP(S) or FTP(S)), parses it and applies it as one full-sync request through the
  * ingestor; failures are logged and kept in the dataset's status, never thrown at the timer.
@@ -224,14 +224,14 @@ export class Scheduler {
   private async pull(name: string): Promise<PullResult> {
     const dataset = await this.hub.datasets.require(name);
     const schedule = configOf(dataset).schedule;
-    if (!schedule) throw conflict('NO_SCHEDULE', `dataset '${name}' has no schedule`);
+    if (!schedule) throw hubError('NO_SCHEDULE', `dataset '${name}' has no schedule`);
     const startedAt = this.clock.now();
     try {
       const result = await this.fetchAndApply(name, schedule);
       this.logger.info({ dataset: name, ...result }, 'scheduled pull done');
       return result;
     } catch (err) {
-      if (this.abort.signal.aborted) throw new HubError(503, 'STOPPING', 'the hub is shutting down');
+      if (this.abort.signal.aborted) throw hubError('STOPPING', 'the hub is shutting down');
       const message =
         isHubError(err) || err instanceof SnapshotError
           ? err.message
@@ -245,7 +245,7 @@ export class Scheduler {
         lastError: message,
         lastErrorAt: iso(this.clock.now()),
       }));
-      throw new HubError(502, 'SCHEDULE_FAILED', `the scheduled pull failed: ${message}`);
+      throw hubError('SCHEDULE_FAILED', `the scheduled pull failed: ${message}`);
     }
   }
 
