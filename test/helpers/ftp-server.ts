@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { installDebianPackage } from './apt.js';
 import { tempDir } from './hub.js';
 
 /**
@@ -25,20 +26,8 @@ export interface FtpServer {
 
 const VSFTPD = '/usr/sbin/vsftpd';
 
-function ensureVsftpd(): void {
-  if (existsSync(VSFTPD)) return;
-  const install = (): void => {
-    execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', 'vsftpd'], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  };
-  try {
-    install();
-  } catch {
-    execFileSync('apt-get', ['update'], { stdio: 'ignore' });
-    install();
-  }
+async function ensureVsftpd(): Promise<void> {
+  if (!existsSync(VSFTPD)) await installDebianPackage('vsftpd', 'the FTP tests need vsftpd');
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -73,7 +62,7 @@ async function waitListening(port: number, child: ChildProcess, stderr: () => st
 export async function startFtpServer(
   options: { tls?: { cert: string; key: string } } = {},
 ): Promise<FtpServer> {
-  ensureVsftpd();
+  await ensureVsftpd();
   const dir = tempDir('vsftpd-');
   const root = join(dir, 'root');
   const empty = join(dir, 'empty');
