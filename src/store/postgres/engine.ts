@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { HubError, notFound } from '../../errors.js';
+import { HubError, notFound, storeUnavailable } from '../../errors.js';
 import { KIND_PATTERN } from '../semantics.js';
 import { countStep } from '../count.js';
 import { requestBytes } from '../plan.js';
@@ -119,6 +119,14 @@ export class PgStore implements Store {
    * epoch) means the database went back in time (see rewound()).
    */
   private readonly acked = new Map<string, { epoch: string; lastSeq: number }>();
+  /** When each waiting append was queued (for failedGroups). */
+  private readonly queuedAt = new WeakMap<AppendRequest, number>();
+  /**
+   * Per dataset, when its last group failed because the database did: appends queued before that
+   * get the same answer at once instead of waiting out another timeout each (the bound of
+   * docs/postgres-ha.md holds for queued writes too).
+   */
+  private readonly failedGroups = new Map<string, { at: number; error: HubError }>();
   private readonly emit: (event: StoreEvent) => void;
 
   private constructor(
@@ -541,6 +549,7 @@ export class PgStore implements Store {
     try {
       // a sweep or an aux clear reads committed state: it runs alone in its group
       const alone = request.sweep !== undefined || request.clearAux !== undefined;
+      this.queuedAt.set(request, Date.now());
       return await this.queue(name).enqueue(request, bytes, alone);
     } finally {
       this.pendingBytes -= bytes;
@@ -548,7 +557,16 @@ export class PgStore implements Store {
   }
 
   /** Applies a group of appends in one transaction under the dataset's head row lock. */
-  private async commitGroup(name: string, jobs: AppendJob[]): Promise<void> {
+  private async commitGroup(name: string, all: AppendJob[]): Promise<void> {
+    const failed = this.failedGroups.get(name);
+    let jobs = all;
+    if (failed) {
+      this.failedGroups.delete(name);
+      const queuedBefore = (j: AppendJob): boolean => (this.queuedAt.get(j.request) ?? 0) <= failed.at;
+      for (const j of all.filter(queuedBefore)) j.reject(failed.error);
+      jobs = all.filter((j) => !queuedBefore(j));
+      if (jobs.length === 0) return;
+    }
     let settled: Array<{ job: AppendJob; result?: AppendResult; error?: unknown }> = [];
     let notice: ChangeNotice | undefined;
     let rewind: Rewind | undefined;
@@ -620,6 +638,14 @@ export class PgStore implements Store {
         failure.cause = err instanceof StoreFailure ? err.cause : err;
       }
       for (const j of jobs) j.reject(failure);
+      if (failure.status === 503) {
+        // those queued meanwhile did not start: nothing of theirs can have been stored
+        const answer =
+          failure.code === 'STORE_UNAVAILABLE'
+            ? failure
+            : storeUnavailable('the database failed the writes queued before this one', RETRY_AFTER_S);
+        this.failedGroups.set(name, { at: Date.now(), error: answer });
+      }
       return;
     }
     if (rewind) this.rewindCommitted(rewind);
