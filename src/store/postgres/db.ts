@@ -1,5 +1,5 @@
 import pg, { type ClientBase, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
-import { storeOutcomeUnknown } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import {
   breaksConnection,
   classify,
@@ -259,7 +259,11 @@ export class Db {
           const outcome = await this.resolve(xid, options.confirm);
           if (outcome === 'committed') return value!;
           if (outcome === 'unknown') {
-            const e = storeOutcomeUnknown(RETRY_AFTER_S);
+            const e = hubError(
+              'STORE_OUTCOME_UNKNOWN',
+              'the database connection broke while committing; the write may or may not be stored: send it again',
+              { retryAfter: RETRY_AFTER_S },
+            );
             e.cause = unwrap(err);
             throw e;
           }
