@@ -38,8 +38,12 @@ export interface PgServer {
   start(): Promise<void>;
   /** fast shutdown, waits until the postmaster is gone */
   stop(): Promise<void>;
-  /** sends a signal to the postmaster (SIGKILL, SIGSTOP, SIGCONT…); SIGKILL waits for its exit */
-  signal(sig: NodeJS.Signals): Promise<void>;
+  /**
+   * sends a signal to the postmaster (SIGKILL, SIGSTOP, SIGCONT…); SIGKILL waits for its exit.
+   * `withBackends` sends it to the postmaster's child processes too (backends, walsender…): a
+   * whole server frozen, not only its listener.
+   */
+  signal(sig: NodeJS.Signals, options?: { withBackends?: boolean }): Promise<void>;
   /**
    * A power cut's share of PostgreSQL: the postmaster and every backend and helper process it
    * started die at once by SIGKILL, with no chance to write or flush anything more. Waits until
@@ -124,9 +128,9 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-function killQuietly(pid: number): void {
+function killQuietly(pid: number, sig: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, sig);
   } catch {
     // already gone
   }
@@ -243,8 +247,9 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
   };
 
   const running = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
-  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+  const signal = async (sig: NodeJS.Signals, o: { withBackends?: boolean } = {}): Promise<void> => {
     if (!running()) return;
+    if (o.withBackends) for (const pid of childrenOf(child!.pid!)) killQuietly(pid, sig);
     child!.kill(sig);
     if (sig === 'SIGKILL') await exited;
   };
@@ -264,7 +269,7 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
   };
   const stop = async (): Promise<void> => {
     if (!running()) return;
-    child!.kill('SIGCONT'); // a frozen server cannot shut down
+    await signal('SIGCONT', { withBackends: true }); // a frozen server cannot shut down
     child!.kill('SIGINT'); // fast shutdown
     await exited;
   };

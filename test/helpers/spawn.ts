@@ -24,11 +24,16 @@ export interface HubProcess {
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 
+export interface SpawnOptions {
+  /** every JSON log line of the hub, parsed (also those before it listens) */
+  readonly onLog?: (entry: Record<string, unknown>) => void;
+}
+
 /**
  * Under TEST_HUB_ENGINE=postgres a hub given no STORE_URL gets a fresh schema of its own, dropped
  * when it ends.
  */
-export async function spawnHub(env: Record<string, string>): Promise<HubProcess> {
+export async function spawnHub(env: Record<string, string>, options: SpawnOptions = {}): Promise<HubProcess> {
   const dataDir = tempDir('hub-proc-');
   const own = env.STORE_URL === undefined && TEST_ENGINE === 'postgres' ? freshSchema() : undefined;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -66,6 +71,7 @@ export async function spawnHub(env: Record<string, string>): Promise<HubProcess>
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         const entry = JSON.parse(line) as { msg?: string; url?: string; engine?: string };
+        options.onLog?.(entry);
         if (entry.msg === 'hub listening' && entry.url) {
           clearTimeout(timer);
           resolve({ url: entry.url, engine: String(entry.engine) });
