@@ -254,6 +254,9 @@ bootstrap:
         max_replication_slots: 10
         wal_keep_size: 128MB
         synchronous_commit: 'on'
+        # a standby whose primary went away retries every 1 s, not 5: with synchronous_mode_strict
+        # the new primary takes no commit until a standby streams from it
+        wal_retrieve_retry_interval: 1s
   initdb:
     - encoding: UTF8
     - locale: C.UTF-8
@@ -377,7 +380,8 @@ async function until<T>(what: string, timeoutMs: number, check: () => Promise<T 
   while (true) {
     const v = await check();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`HA cluster: timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`HA cluster: timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(200);
   }
 }
@@ -466,7 +470,11 @@ export async function startHaCluster(): Promise<HaCluster> {
     cluster.startNode('node3');
 
     writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(state));
-    state.haproxyPid = launch('/usr/sbin/haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], join(dir, 'haproxy.log'));
+    state.haproxyPid = launch(
+      '/usr/sbin/haproxy',
+      ['-db', '-f', join(dir, 'haproxy.cfg')],
+      join(dir, 'haproxy.log'),
+    );
     saveState(state);
 
     const { leader } = await cluster.waitHealthy(START_TIMEOUT_MS);
@@ -496,11 +504,31 @@ export async function startHaCluster(): Promise<HaCluster> {
 }
 
 /** psql on loopback with short timeouts; rejects on any error (the message is psql's stderr). */
-function psqlAt(bin: string, port: number, sql: string, database: string, timeoutMs: number): Promise<string> {
+function psqlAt(
+  bin: string,
+  port: number,
+  sql: string,
+  database: string,
+  timeoutMs: number,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       join(bin, 'psql'),
-      ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        database,
+        '-XAtq',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        sql,
+      ],
       {
         timeout: timeoutMs,
         killSignal: 'SIGKILL',
@@ -517,11 +545,7 @@ function psqlAt(bin: string, port: number, sql: string, database: string, timeou
 }
 
 /** A cluster handle over its state (also used by `down` in another process). */
-export function handle(
-  state: HaClusterState,
-  bin: string = pgBinDir(),
-  user = serverUser(),
-): HaCluster {
+export function handle(state: HaClusterState, bin: string = pgBinDir(), user = serverUser()): HaCluster {
   const node = (name: string): HaNodeState => {
     const n = state.nodes.find((x) => x.name === name);
     if (!n) throw new Error(`no node ${name}`);
@@ -699,4 +723,22 @@ async function stopAll(state: HaClusterState, frozen: Map<string, number[]> = ne
 export async function stopHaCluster(dir: string): Promise<void> {
   await stopAll(loadState(dir));
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Last resort for a test process that ends without its `after` hooks (an uncaught error, mocha's
+ * --exit): SIGKILL, synchronously, every process the state names, then remove the directory.
+ */
+export function killSync(state: HaClusterState): void {
+  const pids = [
+    ...state.nodes.map((n) => n.patroniPid),
+    ...state.nodes.flatMap((n) => n.postmasterPids.filter((pid) => cmdline(pid).includes(n.dataDir))),
+    state.haproxyPid,
+    ...state.etcd.map((e) => e.pid),
+  ].filter(alive);
+  for (const pid of pids) {
+    signal(pid, 'SIGCONT');
+    signal(pid, 'SIGKILL');
+  }
+  rmSync(state.dir, { recursive: true, force: true });
 }
