@@ -32,3 +32,24 @@ export const conflict = (code: string, message: string, details?: HubErrorDetail
 export function isHubError(err: unknown): err is HubError {
   return err instanceof HubError;
 }
+
+/**
+ * The store cannot serve the request now (database unreachable, restarting, failing over,
+ * read-only, out of resources, too slow): 503 with Retry-After; nothing of the request was stored,
+ * and the same request may simply be sent again.
+ */
+export const storeUnavailable = (message: string, retryAfter: number): HubError =>
+  new HubError(503, 'STORE_UNAVAILABLE', message, { retryAfter });
+
+/**
+ * The connection broke during COMMIT and the hub could not learn whether the transaction
+ * committed: 503 with Retry-After. Re-sending the request is safe (a re-push of the same data is a
+ * no-op), and the only way to know.
+ */
+export const storeOutcomeUnknown = (retryAfter: number): HubError =>
+  new HubError(
+    503,
+    'STORE_OUTCOME_UNKNOWN',
+    'the database connection broke while committing; the write may or may not be stored: send it again',
+    { retryAfter },
+  );

@@ -21,7 +21,12 @@ export interface HubProcess {
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 
-export async function spawnHub(env: Record<string, string>): Promise<HubProcess> {
+export interface SpawnOptions {
+  /** every JSON log line of the hub, parsed (also those before it listens) */
+  readonly onLog?: (entry: Record<string, unknown>) => void;
+}
+
+export async function spawnHub(env: Record<string, string>, options: SpawnOptions = {}): Promise<HubProcess> {
   const dataDir = tempDir('hub-proc-');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
@@ -54,6 +59,7 @@ export async function spawnHub(env: Record<string, string>): Promise<HubProcess>
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         const entry = JSON.parse(line) as { msg?: string; url?: string };
+        options.onLog?.(entry);
         if (entry.msg === 'hub listening' && entry.url) {
           clearTimeout(timer);
           resolve(entry.url);

@@ -18,6 +18,7 @@ import type {
   DatasetRecord,
   JournalEntry,
   JsonObject,
+  Readiness,
   Store,
 } from '../types.js';
 import { Applier, idempotencyNs, readHeads, type LevelOp, type Progress } from './apply.js';
@@ -127,6 +128,17 @@ export class LevelStore implements Store {
 
   async secret(): Promise<string> {
     return this.hubSecret;
+  }
+
+  /** Open, and a small synced write goes through (a full or failing disk answers here first). */
+  async ready(): Promise<Readiness> {
+    if (this.closed) return { ready: false, reason: 'the hub is shutting down' };
+    try {
+      await this.db.put(keys.global('ready'), String(Date.now()), { sync: true });
+      return { ready: true };
+    } catch (err) {
+      return { ready: false, reason: `the LevelDB store cannot write: ${(err as Error).message}` };
+    }
   }
 
   // ---- datasets -------------------------------------------------------------------------------
