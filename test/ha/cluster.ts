@@ -388,7 +388,13 @@ async function until<T>(what: string, timeoutMs: number, check: () => Promise<T 
 
 function logTail(file: string, lines = 30): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+    // without the tracebacks Patroni's REST server logs for every health check HAProxy resets
+    const noise = /^\s|^$|Traceback|Exception happened during processing|ConnectionResetError/;
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => !noise.test(l))
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '';
   }
@@ -604,6 +610,7 @@ export function handle(state: HaClusterState, bin: string = pgBinDir(), user = s
       return (await members()).find((m) => m.role === 'leader' && m.state === 'running')?.name;
     },
     async waitHealthy(timeoutMs = START_TIMEOUT_MS) {
+      let last: Member[] = [];
       return until('a healthy cluster (leader, sync standby, 3 running members)', timeoutMs, async () => {
         for (const n of state.nodes) {
           if (!alive(n.patroniPid)) {
@@ -611,6 +618,7 @@ export function handle(state: HaClusterState, bin: string = pgBinDir(), user = s
           }
         }
         const ms = await members();
+        last = ms;
         const leader = ms.find((m) => m.role === 'leader' && m.state === 'running');
         const sync = ms.find((m) => m.role === 'sync_standby' && m.state === 'running');
         const running = ms.filter((m) => m.state === 'running').length;
@@ -618,6 +626,15 @@ export function handle(state: HaClusterState, bin: string = pgBinDir(), user = s
         // the leader's Patroni answers /primary, so HAProxy can route to it
         const r = await httpGet(`http://127.0.0.1:${node(leader.name).restPort}/primary`);
         return r?.status === 200 ? { leader: leader.name, sync: sync.name } : undefined;
+      }).catch((err: Error) => {
+        // what the members say and what each Patroni logged last, to tell why
+        const logs = state.nodes
+          .map(
+            (n) =>
+              `--- ${n.name} (patroni ${alive(n.patroniPid) ? 'running' : 'gone'}):\n${logTail(join(n.dir, 'patroni.log'), 15)}`,
+          )
+          .join('\n');
+        throw new Error(`${err.message}\nmembers: ${JSON.stringify(last)}\n${logs}`);
       });
     },
     postmasterPid,
