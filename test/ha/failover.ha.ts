@@ -305,7 +305,13 @@ async function runMode(
     await load.stop();
   }
   mode.heal?.(c, leader);
-  await c.waitHealthy(120_000);
+  // a cluster that does not heal is a finding of this mode (Patroni 3.0.2 after a frozen primary:
+  // docs/ha-cluster.md); the store is still checked as long as some node is a writable primary
+  const unhealed = await c.waitHealthy(60_000).then(
+    () => undefined,
+    (err: Error) => err.message.split('\n').slice(0, 2).join(' '),
+  );
+  if (unhealed) await firstPrimary(c, () => true, 60_000);
   // a hub that exited is started again, as a supervisor would, so that what the store holds can
   // still be checked (the exit itself is a failure of this mode, counted below)
   const exited = [hubs.a, hubs.b].filter((h) => !h.running);
@@ -394,6 +400,7 @@ async function runMode(
     problems: [],
   };
   const p = f.problems;
+  if (unhealed) p.push(`the cluster did not heal: ${unhealed}`);
   if (hubExits > 0) {
     const exits = [...hubs.a.exits, ...hubs.b.exits].filter((e) => e.at >= t0);
     p.push(
@@ -452,18 +459,8 @@ describe('HA: the PostgreSQL engine through failovers of a Patroni cluster (issu
   const onExit = (): void => {
     if (cluster) killSync(cluster.state);
   };
-
-  before(async function () {
-    this.timeout(180_000);
-    process.once('exit', onExit);
-    const started = Date.now();
-    cluster = await startHaCluster();
-    console.log(`      cluster up in ${Date.now() - started} ms (${cluster.dir})`);
-  });
-  after(async function () {
-    this.timeout(60_000);
-    await cluster?.down();
-    cluster = undefined;
+  before(() => process.once('exit', onExit));
+  after(() => {
     process.off('exit', onExit);
     if (process.env.HA_REPORT) writeFileSync(process.env.HA_REPORT, JSON.stringify(allFigures, null, 2));
   });
@@ -472,9 +469,14 @@ describe('HA: the PostgreSQL engine through failovers of a Patroni cluster (issu
     describe(`hubs through ${route.name === 'haproxy' ? 'HAProxy' : 'a multi-host STORE_URL (no HAProxy)'}`, () => {
       let hubs: { a: WatchedHub; b: WatchedHub } | undefined;
 
+      // a cluster of its own per route: what one route's frozen primary leaves behind (see
+      // docs/ha-cluster.md, Patroni 3.0.2) does not decide the other's figures
       before(async function () {
-        this.timeout(120_000);
-        const url = route.storeUrl(cluster!);
+        this.timeout(240_000);
+        const started = Date.now();
+        cluster = await startHaCluster();
+        console.log(`      cluster up in ${Date.now() - started} ms (${cluster.dir})`);
+        const url = route.storeUrl(cluster);
         hubs = { a: new WatchedHub('a', url), b: new WatchedHub('b', url) };
         // one after the other: the first creates the schema, the second finds it
         await hubs.a.start();
@@ -483,6 +485,8 @@ describe('HA: the PostgreSQL engine through failovers of a Patroni cluster (issu
       after(async function () {
         this.timeout(60_000);
         for (const h of [hubs?.a, hubs?.b]) if (h?.running) await h.proc.stop();
+        await cluster?.down();
+        cluster = undefined;
       });
 
       for (let round = 1; round <= ROUNDS; round++) {
