@@ -97,6 +97,8 @@ class WatchedHub {
   /** what the current process wrote on stderr (where an uncaught error goes), the first 8 KiB */
   private stderr = '';
   errorLines = 0;
+  /** warnings and errors it logged, with when they arrived */
+  readonly logged: { at: number; line: string }[] = [];
   constructor(
     readonly name: string,
     private readonly storeUrl: string,
@@ -109,7 +111,10 @@ class WatchedHub {
       if (this.stderr.length < 8192) this.stderr += line + '\n';
     };
     createInterface({ input: this.proc.child.stdout! }).on('line', (line) => {
-      if (/"level":(50|60)/.test(line)) this.errorLines++;
+      if (!/"level":(40|50|60)/.test(line)) return;
+      if (!/"level":40/.test(line)) this.errorLines++;
+      this.logged.push({ at: Date.now(), line: line.slice(0, 600) });
+      if (this.logged.length > 2000) this.logged.shift();
     });
     createInterface({ input: this.proc.child.stderr! }).on('line', keep);
     this.proc.child.once('exit', (code, signal) => {
@@ -408,7 +413,18 @@ async function runMode(
     );
   }
   if (f.status500 > 0) p.push(`${f.status500} answers were 5xx other than 503`);
-  if (f.noAnswer > 0) p.push(`${f.noAnswer} requests got no answer`);
+  if (f.noAnswer > 0) {
+    // what the hub logged around each request that got no answer, to tell why
+    const around = load.answers
+      .filter((a) => a.status === 0)
+      .slice(0, 3)
+      .map((a) => {
+        const h = a.hub === 'a' ? hubs.a : hubs.b;
+        const lines = h.logged.filter((l) => l.at >= a.end - 1_000 && l.at <= a.end + 1_000).slice(0, 4);
+        return `[${a.kind} on hub ${a.hub}, ${a.end - a.start} ms, ${a.detail}: ${lines.map((l) => l.line).join(' | ')}]`;
+      });
+    p.push(`${f.noAnswer} requests got no answer ${around.join(' ')}`);
+  }
   const not503 = load.answers.filter((a) => failed(a) && a.status !== 0 && a.status !== 503).length;
   if (not503 > 0) p.push(`${not503} failed answers were not 503`);
   if (f.withoutRetryAfter > 0) p.push(`${f.withoutRetryAfter} failed answers had no Retry-After`);
