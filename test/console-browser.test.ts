@@ -5,12 +5,18 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { createDataset, milking, pushResources, uniqueId } from './helpers/data.js';
 import { call } from './helpers/http.js';
+import { installDebianPackage } from './helpers/apt.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { eventually } from './helpers/poll.js';
 import { fakeServer, type FakeServer } from './ops-support.js';
 
-/** Debian's Chromium (`.ci/run` installs it); playwright-core never downloads a browser. */
+/**
+ * Debian's Chromium, installed by the set-up below when missing (as root); playwright-core never
+ * downloads a browser of its own. CHROMIUM_PATH points at another one.
+ */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** a fresh machine downloads Chromium and its libraries first */
+const INSTALL_TIMEOUT_MS = 15 * 60_000;
 /** No background traffic: this machine's network is closed, and the page must need none. */
 const CHROMIUM_FLAGS = [
   '--disable-gpu',
@@ -55,12 +61,12 @@ describe('console page in headless Chromium (sign in, create, live figures and t
 
   const card = (name: string): Locator => page.locator(`article[data-dataset="${name}"]`);
 
-  before(async () => {
+  before(async function () {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}: the console's browser test needs Debian's chromium ` +
-          `('apt-get install -y chromium', as .ci/run does), or CHROMIUM_PATH pointing at one`,
-      );
+      if (process.env.CHROMIUM_PATH !== undefined)
+        throw new Error(`CHROMIUM_PATH: no browser at ${CHROMIUM}`);
+      this.timeout(INSTALL_TIMEOUT_MS);
+      await installDebianPackage('chromium', `the console's browser test needs Chromium at ${CHROMIUM}`);
     }
     farm = await fakeServer((req, res) => {
       if (req.url === '/snapshot.json') {

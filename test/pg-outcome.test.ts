@@ -39,11 +39,15 @@ describe('PostgreSQL: the outcome of a COMMIT whose answer was lost', function (
   }
 
   it('when the transaction committed, then it resolves committed', async () => {
-    expect(await resolveCommit(ask, await transaction('COMMIT'), { deadlineMs: 1_000 })).to.equal('committed');
+    expect(await resolveCommit(ask, await transaction('COMMIT'), { deadlineMs: 1_000 })).to.equal(
+      'committed',
+    );
   });
 
   it('when the transaction rolled back, then it resolves aborted', async () => {
-    expect(await resolveCommit(ask, await transaction('ROLLBACK'), { deadlineMs: 1_000 })).to.equal('aborted');
+    expect(await resolveCommit(ask, await transaction('ROLLBACK'), { deadlineMs: 1_000 })).to.equal(
+      'aborted',
+    );
   });
 
   it('when the transaction is still open on another connection, then it resolves unknown at the deadline', async () => {
@@ -63,15 +67,20 @@ describe('PostgreSQL: the outcome of a COMMIT whose answer was lost', function (
   });
 
   it('when the id is one the server never gave out (a new primary that lacks it), then it resolves aborted', async () => {
-    const current = (await pool.query<{ xid: string }>(`SELECT pg_current_xact_id()::text AS xid`)).rows[0]!.xid;
+    const current = (await pool.query<{ xid: string }>(`SELECT pg_current_xact_id()::text AS xid`)).rows[0]!
+      .xid;
     const future = String(BigInt(current) + 1_000_000n);
     expect(await resolveCommit(ask, future, { deadlineMs: 1_000 })).to.equal('aborted');
   });
 
   it('when the id says committed but the transaction’s own writes are not there, then it resolves aborted', async () => {
     const xid = await transaction('COMMIT');
-    expect(await resolveCommit(ask, xid, { deadlineMs: 1_000, confirm: async () => false })).to.equal('aborted');
-    expect(await resolveCommit(ask, xid, { deadlineMs: 1_000, confirm: async () => true })).to.equal('committed');
+    expect(await resolveCommit(ask, xid, { deadlineMs: 1_000, confirm: async () => false })).to.equal(
+      'aborted',
+    );
+    expect(await resolveCommit(ask, xid, { deadlineMs: 1_000, confirm: async () => true })).to.equal(
+      'committed',
+    );
   });
 
   it('when the database cannot be asked, then it resolves unknown at the deadline', async () => {

@@ -27,7 +27,9 @@ describe('PostgreSQL STORE_URL: hosts, session attributes and timeouts (issue 15
     expect(parsePgUrl('postgres://u@db/hub?target_session_attrs=read-write').targetSessionAttrs).to.equal(
       'read-write',
     );
-    expect(() => parsePgUrl('postgres://u@db/hub?target_session_attrs=primary')).to.throw(/target_session_attrs/);
+    expect(() => parsePgUrl('postgres://u@db/hub?target_session_attrs=primary')).to.throw(
+      /target_session_attrs/,
+    );
   });
 
   it('when no timeouts are given, then the defaults hold and the driver waits one second longer than the server', () => {
@@ -39,7 +41,11 @@ describe('PostgreSQL STORE_URL: hosts, session attributes and timeouts (issue 15
       idleInTransactionMs: 60_000,
       queryMs: 11_000,
     });
-    expect(u.pg).to.include({ statement_timeout: 10_000, query_timeout: 11_000, connectionTimeoutMillis: 5_000 });
+    expect(u.pg).to.include({
+      statement_timeout: 10_000,
+      query_timeout: 11_000,
+      connectionTimeoutMillis: 5_000,
+    });
   });
 
   it('when timeouts are given, then they are used, and a bad one is refused with its name', () => {

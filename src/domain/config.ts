@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import type { JsonObject } from '../store/types.js';
 import {
   compileFixedSchema,
@@ -8,7 +8,9 @@ import {
   type ValidationMode,
 } from './validation.js';
 
-/** The body of PUT /datasets/{id} (API.md §1), as spec/schemas/dataset-config.json defines it. */
+/**
+ * The body of PUT /datasets/{id} (docs/datasets.md#datasets), as spec/schemas/dataset-config.json defines it.
+ */
 export interface DatasetConfig {
   title?: string;
   uniqueKeys?: string[];
@@ -31,7 +33,7 @@ const validateConfig = compileFixedSchema(JSON.parse(readFileSync(schemaFile, 'u
 export function parseDatasetConfig(body: unknown): DatasetConfig {
   if (!validateConfig(body)) {
     const first = validateConfig.errors?.[0];
-    throw badRequest('INVALID_CONFIG', first ? formatAjvError(first) : 'invalid dataset configuration');
+    throw hubError('INVALID_CONFIG', first ? formatAjvError(first) : 'invalid dataset configuration');
   }
   const config = body as DatasetConfig;
   if (config.schema !== undefined) compileRecordSchema(config.schema, config.validationMode ?? 'strict');

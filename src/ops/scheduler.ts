@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HTTPError, RequestError, type Got } from 'got';
 import type { Logger } from 'pino';
-import { HubError, conflict, isHubError } from '../errors.js';
+import { hubError, isHubError } from '../errors.js';
 import { canonicalJson } from '../domain/canonical.js';
 import { configOf, type DatasetConfig } from '../domain/config.js';
 import type { Hub } from '../domain/hub.js';
@@ -38,11 +38,10 @@ export interface PullResult {
 const MINUTE_MS = 60_000;
 
 /**
- * Scheduled pulls (ODS scheduling, API.md §9): per dataset, a timer that runs the pull once when
- * armed (start-up or config change) and then every `everyMinutes`, never two runs of one dataset at
- * once. A run downloads the remote resource, parses it and applies it as one full-sync request
- * through the ingestor; failures are logged and kept in the dataset's status, never thrown at the
- * timer.
+ * Scheduled pulls (ODS scheduling, docs/operations.md#schedules): per dataset, a timer that runs the pull
+ * once when armed (start-up or config change) and then every `everyMinutes`, never two runs of one dataset at
+ * once. A run downloads the remote resource, parses it and applies it as one full-sync request through the
+ * ingestor; failures are logged and kept in the dataset's status, never thrown at the timer.
  */
 export class Scheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -112,14 +111,14 @@ export class Scheduler {
   private async pull(name: string): Promise<PullResult> {
     const dataset = await this.hub.datasets.require(name);
     const schedule = configOf(dataset).schedule;
-    if (!schedule) throw conflict('NO_SCHEDULE', `dataset '${name}' has no schedule`);
+    if (!schedule) throw hubError('NO_SCHEDULE', `dataset '${name}' has no schedule`);
     const startedAt = Date.now();
     try {
       const result = await this.fetchAndApply(name, schedule);
       this.logger.info({ dataset: name, ...result }, 'scheduled pull done');
       return result;
     } catch (err) {
-      if (this.abort.signal.aborted) throw new HubError(503, 'STOPPING', 'the hub is shutting down');
+      if (this.abort.signal.aborted) throw hubError('STOPPING', 'the hub is shutting down');
       const message = isHubError(err) || err instanceof SnapshotError ? err.message : describeHttpError(err);
       this.logger.warn({ dataset: name, error: message }, 'scheduled pull failed');
       await updateOpsStatus(this.hub.store, name, 'schedule', (s) => ({
@@ -128,7 +127,7 @@ export class Scheduler {
         lastError: message,
         lastErrorAt: iso(Date.now()),
       }));
-      throw new HubError(502, 'SCHEDULE_FAILED', `the scheduled pull failed: ${message}`);
+      throw hubError('SCHEDULE_FAILED', `the scheduled pull failed: ${message}`);
     }
   }
 

@@ -37,8 +37,12 @@ export interface PgServer {
   start(): Promise<void>;
   /** fast shutdown, waits until the postmaster is gone */
   stop(): Promise<void>;
-  /** sends a signal to the postmaster (SIGKILL, SIGSTOP, SIGCONT…); SIGKILL waits for its exit */
-  signal(sig: NodeJS.Signals): Promise<void>;
+  /**
+   * sends a signal to the postmaster (SIGKILL, SIGSTOP, SIGCONT…); SIGKILL waits for its exit.
+   * `withBackends` sends it to the postmaster's child processes too (backends, walsender…): a
+   * whole server frozen, not only its listener.
+   */
+  signal(sig: NodeJS.Signals, options?: { withBackends?: boolean }): Promise<void>;
   /** stops the server and removes its directory */
   destroy(): Promise<void>;
 }
@@ -211,14 +215,28 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
   };
 
   const running = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
-  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+  const signal = async (sig: NodeJS.Signals, o: { withBackends?: boolean } = {}): Promise<void> => {
     if (!running()) return;
+    if (o.withBackends) {
+      const pids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child!.pid)])
+        .toString()
+        .split('\n')
+        .map((l) => Number(l.trim()))
+        .filter((n) => n > 0);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
     child!.kill(sig);
     if (sig === 'SIGKILL') await exited;
   };
   const stop = async (): Promise<void> => {
     if (!running()) return;
-    child!.kill('SIGCONT'); // a frozen server cannot shut down
+    await signal('SIGCONT', { withBackends: true }); // a frozen server cannot shut down
     child!.kill('SIGINT'); // fast shutdown
     await exited;
   };

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Level } from 'level';
-import { HubError, notFound } from '../../errors.js';
+import { hubError, HubError } from '../../errors.js';
 import { KIND_PATTERN } from '../semantics.js';
 import { countStep } from '../count.js';
 import { requestBytes } from '../plan.js';
@@ -58,12 +60,14 @@ type AppendJob = GroupJob<QueuedAppend, AppendResult>;
 const newId = (): string => randomBytes(8).toString('hex');
 /** Entries per LevelDB read: 4,000 (~3 MB of changes) streams 8–15 % faster than 1,000 (bench/). */
 const READ_BATCH = 4000;
+/** The readiness probe's file: more than a page, so a full disk cannot hide behind one. */
+const READY_PROBE_BYTES = 64 * 1024;
 const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 /** Keys a dataset's RecentWrites holds at most before it starts a new generation (memory bound). */
 const MAX_RECENT_WRITES = 50_000;
 
 function notFoundDataset(name: string): HubError {
-  return notFound('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
+  return hubError('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
 }
 
 export class LevelStore implements Store {
@@ -130,11 +134,23 @@ export class LevelStore implements Store {
     return this.hubSecret;
   }
 
-  /** Open, and a small synced write goes through (a full or failing disk answers here first). */
+  /**
+   * Open, a synced write goes through, and the disk has room: a small LevelDB write can still fit
+   * a page already allocated when the disk is full, so a probe file of some size is written too.
+   */
   async ready(): Promise<Readiness> {
     if (this.closed) return { ready: false, reason: 'the hub is shutting down' };
     try {
       await this.db.put(keys.global('ready'), String(Date.now()), { sync: true });
+      const probe = join(this.db.location, 'READY-PROBE');
+      const file = await open(probe, 'w');
+      try {
+        await file.write(Buffer.alloc(READY_PROBE_BYTES));
+        await file.sync();
+      } finally {
+        await file.close();
+        await unlink(probe).catch(() => undefined);
+      }
       return { ready: true };
     } catch (err) {
       return { ready: false, reason: `the LevelDB store cannot write: ${(err as Error).message}` };
@@ -182,7 +198,7 @@ export class LevelStore implements Store {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new HubError(503, 'STORE_CLOSED', 'the hub is shutting down');
+    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down');
   }
 
   async putDataset(
@@ -265,12 +281,12 @@ export class LevelStore implements Store {
     this.ensureOpen();
     if (!this.records.has(name)) throw notFoundDataset(name);
     for (const w of request.writes) {
-      if (!KIND_PATTERN.test(w.kind)) throw new HubError(500, 'INTERNAL', `invalid change kind '${w.kind}'`);
+      if (!KIND_PATTERN.test(w.kind)) throw hubError('INTERNAL', `invalid change kind '${w.kind}'`);
     }
     const bytes = requestBytes(request);
     // back-pressure: refuse rather than queue without bound when the disk cannot keep up
     if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.options.maxPendingBytes) {
-      throw new HubError(503, 'OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
+      throw hubError('OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
     }
     this.pendingBytes += bytes;
     try {
@@ -363,9 +379,7 @@ export class LevelStore implements Store {
       }
     } catch (err) {
       const failure =
-        err instanceof HubError
-          ? err
-          : new HubError(503, 'STORE_WRITE_FAILED', 'the write could not be made durable');
+        err instanceof HubError ? err : hubError('STORE_WRITE_FAILED', 'the write could not be made durable');
       for (const j of jobs) j.reject(failure);
       this.recent.delete(name);
       return;

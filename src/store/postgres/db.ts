@@ -1,5 +1,5 @@
 import pg, { type ClientBase, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
-import { storeOutcomeUnknown } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import {
   breaksConnection,
   classify,
@@ -176,7 +176,8 @@ export class Db {
 
   /**
    * One statement on a pooled connection. Retried once on a fresh connection when the first
-   * reached a read-only server, or, for `idempotent` statements (reads), when it broke.
+   * reached a read-only server, or, for `idempotent` statements (reads), when it broke (a
+   * connection the server closed while it sat in the pool; not one that timed out).
    */
   async query<R extends QueryResultRow>(
     text: string,
@@ -193,7 +194,10 @@ export class Db {
         this.release(client, err);
         const kind = classify(err);
         this.events.fault(kind);
-        const again = kind === 'read_only' || (options.idempotent === true && breaksConnection(err));
+        // a connection that broke at once is retried; one that timed out has used the time up
+        const again =
+          kind === 'read_only' ||
+          (options.idempotent === true && (kind === 'connection' || kind === 'shutdown'));
         if (attempt === 0 && again) continue;
         throw toStoreError(err, kind);
       }
@@ -255,7 +259,11 @@ export class Db {
           const outcome = await this.resolve(xid, options.confirm);
           if (outcome === 'committed') return value!;
           if (outcome === 'unknown') {
-            const e = storeOutcomeUnknown(RETRY_AFTER_S);
+            const e = hubError(
+              'STORE_OUTCOME_UNKNOWN',
+              'the database connection broke while committing; the write may or may not be stored: send it again',
+              { retryAfter: RETRY_AFTER_S },
+            );
             e.cause = unwrap(err);
             throw e;
           }

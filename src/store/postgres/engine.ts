@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { HubError, notFound } from '../../errors.js';
+import { hubError, HubError } from '../../errors.js';
 import { KIND_PATTERN } from '../semantics.js';
 import { countStep } from '../count.js';
 import { requestBytes } from '../plan.js';
@@ -81,7 +81,7 @@ const STARTUP_BACKOFF_MS = [200, 5_000] as const;
 const REPLICA_POLL_MS = 20;
 
 function notFoundDataset(name: string): HubError {
-  return notFound('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
+  return hubError('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
 }
 
 const SELECT_HEAD_FOR_UPDATE = `SELECT ${DATASET_COLUMNS} FROM datasets WHERE name = $1 FOR UPDATE`;
@@ -119,6 +119,14 @@ export class PgStore implements Store {
    * epoch) means the database went back in time (see rewound()).
    */
   private readonly acked = new Map<string, { epoch: string; lastSeq: number }>();
+  /** When each waiting append was queued (for failedGroups). */
+  private readonly queuedAt = new WeakMap<AppendRequest, number>();
+  /**
+   * Per dataset, when its last group failed because the database did: appends queued before that
+   * get the same answer at once instead of waiting out another timeout each (the bound of
+   * docs/postgres-ha.md holds for queued writes too).
+   */
+  private readonly failedGroups = new Map<string, { at: number; error: HubError }>();
   private readonly emit: (event: StoreEvent) => void;
 
   private constructor(
@@ -285,7 +293,7 @@ export class PgStore implements Store {
   // ---- plumbing -------------------------------------------------------------------------------
 
   private ensureOpen(): void {
-    if (this.closed) throw new HubError(503, 'STORE_CLOSED', 'the hub is shutting down');
+    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down');
   }
 
   private serverChanged(server: string, previous: string): void {
@@ -522,25 +530,25 @@ export class PgStore implements Store {
   async append(name: string, request: AppendRequest): Promise<AppendResult> {
     this.ensureOpen();
     for (const w of request.writes) {
-      if (!KIND_PATTERN.test(w.kind)) throw new HubError(500, 'INTERNAL', `invalid change kind '${w.kind}'`);
+      if (!KIND_PATTERN.test(w.kind)) throw hubError('INTERNAL', `invalid change kind '${w.kind}'`);
       checkKeyLength(w.key, 'a record key');
       // documents travel joined by U+001E (apply.ts); JSON text never holds it raw
-      if (w.doc.includes('\u001e')) throw new HubError(500, 'INTERNAL', 'a document is not JSON text');
+      if (w.doc.includes('\u001e')) throw hubError('INTERNAL', 'a document is not JSON text');
     }
-    if (request.journal?.includes('\u001e'))
-      throw new HubError(500, 'INTERNAL', 'the journal entry is not JSON text');
+    if (request.journal?.includes('\u001e')) throw hubError('INTERNAL', 'the journal entry is not JSON text');
     for (const a of request.aux ?? []) checkKeyLength(a.ns + a.key, 'an auxiliary key');
     if (request.markSeen !== undefined) checkKeyLength(request.markSeen, 'a namespace');
     if (request.idempotencyKey !== undefined) checkKeyLength(request.idempotencyKey, 'an idempotency key');
     const bytes = requestBytes(request);
     // back-pressure: refuse rather than queue without bound when the database cannot keep up
     if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.options.maxPendingBytes) {
-      throw new HubError(503, 'OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
+      throw hubError('OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
     }
     this.pendingBytes += bytes;
     try {
       // a sweep or an aux clear reads committed state: it runs alone in its group
       const alone = request.sweep !== undefined || request.clearAux !== undefined;
+      this.queuedAt.set(request, Date.now());
       return await this.queue(name).enqueue(request, bytes, alone);
     } finally {
       this.pendingBytes -= bytes;
@@ -548,7 +556,16 @@ export class PgStore implements Store {
   }
 
   /** Applies a group of appends in one transaction under the dataset's head row lock. */
-  private async commitGroup(name: string, jobs: AppendJob[]): Promise<void> {
+  private async commitGroup(name: string, all: AppendJob[]): Promise<void> {
+    const failed = this.failedGroups.get(name);
+    let jobs = all;
+    if (failed) {
+      this.failedGroups.delete(name);
+      const queuedBefore = (j: AppendJob): boolean => (this.queuedAt.get(j.request) ?? 0) <= failed.at;
+      for (const j of all.filter(queuedBefore)) j.reject(failed.error);
+      jobs = all.filter((j) => !queuedBefore(j));
+      if (jobs.length === 0) return;
+    }
     let settled: Array<{ job: AppendJob; result?: AppendResult; error?: unknown }> = [];
     let notice: ChangeNotice | undefined;
     let rewind: Rewind | undefined;
@@ -613,13 +630,23 @@ export class PgStore implements Store {
       let failure: HubError;
       if (err instanceof HubError) failure = err;
       else {
-        failure = new HubError(503, 'STORE_WRITE_FAILED', 'the write could not be made durable', {
+        failure = hubError('STORE_WRITE_FAILED', 'the write could not be made durable', {
           retryAfter: RETRY_AFTER_S,
         });
         // for the log of the 5xx, never for the client
         failure.cause = err instanceof StoreFailure ? err.cause : err;
       }
       for (const j of jobs) j.reject(failure);
+      if (failure.status === 503) {
+        // those queued meanwhile did not start: nothing of theirs can have been stored
+        const answer =
+          failure.code === 'STORE_UNAVAILABLE'
+            ? failure
+            : hubError('STORE_UNAVAILABLE', 'the database failed the writes queued before this one', {
+                retryAfter: RETRY_AFTER_S,
+              });
+        this.failedGroups.set(name, { at: Date.now(), error: answer });
+      }
       return;
     }
     if (rewind) this.rewindCommitted(rewind);

@@ -1,4 +1,4 @@
-import { HubError, storeUnavailable } from '../../errors.js';
+import { HubError, hubError } from '../../errors.js';
 
 /**
  * What went wrong with the database, in the few kinds that decide what the hub does next (and
@@ -119,7 +119,7 @@ const MESSAGES: Record<Exclude<FaultKind, 'other'>, string> = {
  */
 export function toStoreError(err: unknown, kind: FaultKind = classify(err)): unknown {
   if (err instanceof HubError || kind === 'other') return err;
-  const failure = storeUnavailable(MESSAGES[kind], RETRY_AFTER_S);
+  const failure = hubError('STORE_UNAVAILABLE', MESSAGES[kind], { retryAfter: RETRY_AFTER_S });
   // for the log of the 5xx, never for the client
   failure.cause = unwrap(err);
   return failure;

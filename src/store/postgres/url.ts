@@ -24,8 +24,8 @@ import type { PoolConfig } from 'pg';
  *   hub went silent (network lost), so a dataset's lock is not held longer.
  * - `startup_wait` (seconds, default 300): how long start-up waits for the database to be reachable.
  *
- * Every store failure is answered 503 STORE_UNAVAILABLE within about
- * `connect_timeout + statement_timeout + 1 s` (docs/postgres-ha.md).
+ * A request whose store call hangs is answered 503 within `connect_timeout + statement_timeout +
+ * 2 s` (docs/postgres-ha.md).
  */
 export interface PgHost {
   readonly host: string;
