@@ -257,6 +257,40 @@ describe('PostgreSQL engine: the database fails under the hub (issue 15)', funct
     alive(b);
   });
 
+  it('when a connection is cut without a word mid-transaction (its backend killed, as a proxy cuts it), then the hub stays up and answers 503, then 200', async () => {
+    const schema = `f_cut_${process.pid}`;
+    const a = await hubOn(schema);
+    const d = await dataset(a);
+    expect((await pushResources(asTestHub(a), d.id, d.keys.pushKey, [milking(1)])).status).to.equal(200);
+    const holder = new pg.Client({ connectionString: server.url });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM ${schema}.datasets WHERE name = $1 FOR UPDATE`, [d.id]);
+      const cut = pushResources(asTestHub(a), d.id, d.keys.pushKey, [milking(2)]);
+      const pid = await eventually(() =>
+        admin(async (c) => {
+          const r = await c.query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity
+             WHERE application_name = 'sync-hub' AND wait_event_type = 'Lock' AND state = 'active'`,
+          );
+          return r.rows[0]?.pid;
+        }),
+      );
+      // no FATAL message, just a closed socket (the server then resets every session)
+      process.kill(pid, 'SIGKILL');
+      expectUnavailable(await cut, 'hub');
+    } finally {
+      await holder.end().catch(() => undefined);
+    }
+    alive(a);
+    await pushUntilOk(a, d, 3);
+    const feed = await readChanges(asTestHub(a), d.id, d.keys.readKey);
+    expect(feed.items.map((x) => (x.meta as { sourceId: string }).sourceId)).to.deep.equal(['mv-1', 'mv-3']);
+    alive(a);
+  });
+
   it('when the server is frozen (SIGSTOP), then requests are answered 503 within the documented bound, and served again after SIGCONT', async () => {
     const a = await hubOn(`f_stop_${process.pid}`);
     const d = await dataset(a);
