@@ -139,6 +139,8 @@ interface Figures {
   round: number;
   oldPrimary: string;
   newPrimary: string;
+  /** the leader after the mode, once the cluster settled */
+  finalPrimary: string;
   /** ms from the fault to the first write committed on the cluster again (probe) */
   faultToPrimaryMs: number;
   /** ms from the fault to the first acknowledged push sent after the first failure */
@@ -317,6 +319,9 @@ async function runMode(
     (err: Error) => err.message.split('\n').slice(0, 2).join(' '),
   );
   if (unhealed) await firstPrimary(c, () => true, 60_000);
+  // the leader once the dust settled: the old primary again after a frozen primary means it took
+  // the leader key back (Patroni 3.0.2, docs/ha-cluster.md), a second failover inside this mode
+  const finalPrimary = (await c.leader()) ?? '?';
   // a hub that exited is started again, as a supervisor would, so that what the store holds can
   // still be checked (the exit itself is a failure of this mode, counted below)
   const exited = [hubs.a, hubs.b].filter((h) => !h.running);
@@ -379,6 +384,7 @@ async function runMode(
     round,
     oldPrimary: leader,
     newPrimary: primary.node,
+    finalPrimary,
     faultToPrimaryMs: primary.at - t0,
     faultToFirstPushMs: firstOk ? firstOk.end - t0 : null,
     primaryToFirstPushMs: firstOk ? firstOk.end - primary.at : null,
@@ -454,7 +460,7 @@ async function runMode(
 
 function printFigures(f: Figures): void {
   const lines = [
-    `      ${f.route}/${f.mode} round ${f.round}: primary ${f.oldPrimary} -> ${f.newPrimary} in ${f.faultToPrimaryMs} ms; ` +
+    `      ${f.route}/${f.mode} round ${f.round}: primary ${f.oldPrimary} -> ${f.newPrimary} in ${f.faultToPrimaryMs} ms (${f.finalPrimary} at the end); ` +
       `first push ${f.faultToFirstPushMs ?? '-'} ms after the fault (${f.primaryToFirstPushMs ?? '-'} ms after the primary)`,
     `        acknowledged ${f.acknowledged}, lost ${f.lost}, torn ${f.torn}, duplicated ${f.duplicated}, ` +
       `stored unacknowledged ${f.storedUnacknowledged}, gaps ${f.gaps}; longest push ${f.longestPushMs} ms, ` +
