@@ -160,7 +160,11 @@ export class PgStore implements Store {
       serverChanged: (server: string, previous: string) => store.serverChanged(server, previous),
     };
     const db = new Db(url, events);
-    const replica = options.readUrl ? new Db(parsePgUrl(options.readUrl), events, 'standby') : undefined;
+    // the replica's faults are counted; its server changing is no failover of the store
+    const replicaEvents = { fault: events.fault, serverChanged: () => undefined };
+    const replica = options.readUrl
+      ? new Db(parsePgUrl(options.readUrl), replicaEvents, 'standby')
+      : undefined;
     const store: PgStore = new PgStore(
       db,
       replica,
