@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { resolveAdminToken, type HubConfig } from './config.js';
 import { Hub } from './domain/hub.js';
+import { JsonLdPool } from './domain/jsonld-pool.js';
 import { createLogger } from './http/logging.js';
 import { Metrics } from './http/metrics.js';
 import { startOperations } from './ops/index.js';
@@ -33,6 +34,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   }
   const store = await openStore({ ...config, maxPendingWriteBytes: config.limits.maxPendingWriteBytes });
   const hub = await Hub.create(store, adminToken);
+  // JSON-LD runs on worker threads: a large document never holds the event loop
+  const jsonld = new JsonLdPool({ ...config.jsonld, registered: () => hub.contexts.current() });
   const metrics = new Metrics();
   const stopping = new AbortController();
   const { koa, routes } = createApp({
@@ -42,6 +45,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     publicUrl: config.publicUrl,
     fullSyncLeaseMs: config.fullSyncLeaseMs,
     limits: config.limits,
+    jsonld,
+    jsonldGate: config.jsonld,
     shutdown: stopping.signal,
   });
 
@@ -89,6 +94,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       }, config.limits.shutdownGraceMs);
       await Promise.all([closed, operations.stop()]);
       clearTimeout(grace);
+      await jsonld.close();
       await store.close();
       logger.info('hub stopped');
     })();

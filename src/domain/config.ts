@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { badRequest } from '../errors.js';
 import type { JsonObject } from '../store/types.js';
+import { contextText } from './jsonld.js';
 import {
   compileFixedSchema,
   compileRecordSchema,
@@ -22,6 +23,12 @@ export interface DatasetConfig {
   alert?: { inactiveMinutes: number; webhook: string };
   schedule?: { url: string; format?: 'json' | 'ndjson' | 'csv'; everyMinutes: number };
   upstream?: { url: string; dataset: string; key: string };
+  /** the dataset's default JSON-LD context (a registered or built-in context's name) */
+  context?: string;
+  /** Obsrv: one event holding an array of events is split into them */
+  extraction_config?: { is_batch_event?: boolean; extraction_key?: string; batch_id?: string };
+  /** Obsrv: events are deduplicated on dedup_key within dedup_period seconds */
+  dedup_config?: { drop_duplicates?: boolean; dedup_key?: string; dedup_period?: number };
 }
 
 const schemaFile = new URL('../../spec/schemas/dataset-config.json', import.meta.url);
@@ -35,6 +42,11 @@ export function parseDatasetConfig(body: unknown): DatasetConfig {
   }
   const config = body as DatasetConfig;
   if (config.schema !== undefined) compileRecordSchema(config.schema, config.validationMode ?? 'strict');
+  if (config.context !== undefined && contextText(config.context) === undefined)
+    throw badRequest(
+      'CONTEXT_NOT_FOUND',
+      `"context": '${config.context}' is not one of the hub's contexts (register it first with PUT /contexts/${config.context})`,
+    );
   return config;
 }
 

@@ -1,6 +1,8 @@
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
+import type { JsonLdConfig } from '../config.js';
 import type { Hub } from '../domain/hub.js';
+import type { JsonLdPool } from '../domain/jsonld-pool.js';
 import type { Metrics } from '../http/metrics.js';
 import type { WaitingReaders } from '../http/waiting.js';
 import type { KindRenderers } from './pull/render.js';
@@ -19,4 +21,8 @@ export interface ProtocolDeps {
   readonly waiting: WaitingReaders;
   /** aborted when the hub stops */
   readonly shutdown: AbortSignal;
+  /** the JSON-LD worker pool: every jsonld.js call of a request or a feed runs there */
+  readonly jsonld: JsonLdPool;
+  /** who may use the /jsonld/* utility routes without a key */
+  readonly jsonldGate: Pick<JsonLdConfig, 'anonymous' | 'anonymousPerMinute'>;
 }

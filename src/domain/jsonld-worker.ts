@@ -1,0 +1,124 @@
+import type { MessagePort } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { isHubError } from '../errors.js';
+import { setRegisteredContexts } from './jsonld.js';
+import { renderFeedItems, type FeedContext, type FeedItem } from './jsonld-feed.js';
+import { readVerbRequest, runVerb, type Verb } from './jsonld-verbs.js';
+
+/**
+ * A thread of the JSON-LD pool (src/domain/jsonld-pool.ts). It parses the request, runs jsonld.js
+ * and serialises the answer, so that the main thread only moves bytes. Errors come back as values
+ * (a HubError does not survive the thread boundary as a class).
+ */
+export type WorkerTask =
+  | {
+      readonly op: 'verb';
+      readonly verb: Verb;
+      /** the request body, UTF-8 */
+      readonly body: Uint8Array;
+      /** the body is N-Quads text, not JSON */
+      readonly nquads: boolean;
+      readonly maxResultBytes: number;
+      readonly registered: ReadonlyArray<readonly [string, string]>;
+      /** told when the task starts running, so the time bound counts work, not the queue */
+      readonly started: MessagePort;
+    }
+  | {
+      readonly op: 'feed';
+      readonly items: readonly FeedItem[];
+      readonly context: FeedContext;
+      readonly registered: ReadonlyArray<readonly [string, string]>;
+      readonly started: MessagePort;
+    };
+
+export interface WorkerError {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly details: Record<string, unknown>;
+}
+
+export type WorkerResult =
+  | { readonly ok: true; readonly bytes: Uint8Array; readonly contentType: string }
+  | { readonly ok: true; readonly items: string[] }
+  | { readonly ok: false; readonly error: WorkerError };
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function failure(err: unknown): WorkerResult {
+  if (isHubError(err))
+    return {
+      ok: false,
+      error: { status: err.status, code: err.code, message: err.message, details: { ...err.details } },
+    };
+  if (err instanceof RangeError)
+    return {
+      ok: false,
+      error: {
+        status: 422,
+        code: 'JSONLD_TOO_COMPLEX',
+        message: `the document is too deeply nested to process (${err.message})`,
+        details: {},
+      },
+    };
+  const message = err instanceof Error ? err.message : String(err);
+  return { ok: false, error: { status: 400, code: 'INVALID_JSONLD', message, details: {} } };
+}
+
+async function runTask(task: WorkerTask): Promise<WorkerResult> {
+  setRegisteredContexts(new Map(task.registered));
+  if (task.op === 'feed') return { ok: true, items: await renderFeedItems(task.items, task.context) };
+  let text: string;
+  try {
+    text = decoder.decode(task.body);
+  } catch {
+    return invalid('the body is not valid UTF-8');
+  }
+  let body: unknown;
+  if (task.nquads) body = text;
+  else {
+    try {
+      body = JSON.parse(text) as unknown;
+    } catch (err) {
+      return invalid(`the body is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  const answer = await runVerb(task.verb, readVerbRequest(task.verb, body));
+  const bytes = Buffer.from(answer.text, 'utf8');
+  if (bytes.byteLength > task.maxResultBytes)
+    return {
+      ok: false,
+      error: {
+        status: 422,
+        code: 'JSONLD_RESULT_TOO_LARGE',
+        message: `the ${task.verb} result would be ${bytes.byteLength} bytes, more than the ${task.maxResultBytes} bytes one answer may have`,
+        details: { limit: task.maxResultBytes },
+      },
+    };
+  const out = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { ok: true, bytes: out, contentType: answer.contentType };
+}
+
+function invalid(message: string): WorkerResult {
+  return { ok: false, error: { status: 400, code: 'INVALID_JSON', message, details: {} } };
+}
+
+export default async function jsonLdTask(task: WorkerTask): Promise<unknown> {
+  task.started.postMessage('started');
+  task.started.close();
+  let result: WorkerResult;
+  try {
+    result = await runTask(task);
+  } catch (err) {
+    result = failure(err);
+  }
+  if (result.ok && 'bytes' in result) {
+    // the answer's memory moves to the main thread instead of being copied there (piscina's
+    // transferable protocol: the list to transfer, and the value to post)
+    const whole = result.bytes.byteOffset === 0 && result.bytes.byteLength === result.bytes.buffer.byteLength;
+    const value = whole ? result : { ...result, bytes: result.bytes.slice() };
+    const movable = { [transferableSymbol]: value.bytes.buffer, [valueSymbol]: value };
+    return move(movable as unknown as Parameters<typeof move>[0]);
+  }
+  return result;
+}
