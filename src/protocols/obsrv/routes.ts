@@ -7,7 +7,7 @@ import { readJson } from '../../http/json.js';
 import type { ProtocolDeps } from '../deps.js';
 import { peekMsgid, readEnvelope } from './envelope.js';
 import { renderObsrvError, successBody } from './render.js';
-import { OBSRV_PROTOCOL, translateObsrv } from './translate.js';
+import { OBSRV_PROTOCOL, obsrvTranslator } from './translate.js';
 
 /**
  * How much of a refused request's body is read to echo its msgid: enough for any envelope's head,
@@ -37,7 +37,7 @@ async function peekRefusedMsgid(ctx: Context): Promise<void> {
  */
 export function mountObsrv(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
-  hub.ingestor.register(OBSRV_PROTOCOL, translateObsrv);
+  hub.ingestor.register(OBSRV_PROTOCOL, obsrvTranslator(hub.store));
 
   router.post('/v2/data/in/:dataset_id', errorBody(renderObsrvError), async (ctx) => {
     // the gate comes before the body: no unauthenticated request makes the hub buffer 5 MiB
