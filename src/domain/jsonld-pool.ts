@@ -23,6 +23,15 @@ export interface JsonLdPoolOptions {
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type TaskInput = DistributiveOmit<WorkerTask, 'started' | 'registered'>;
 
+/** A request body the task may take over instead of having it copied: one that owns its whole buffer. */
+function movable(input: TaskInput): ArrayBuffer[] {
+  if (input.op !== 'verb') return [];
+  const { buffer, byteOffset, byteLength } = input.body;
+  return buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength
+    ? [buffer]
+    : [];
+}
+
 const busy = (): HubError =>
   new HubError(503, 'JSONLD_BUSY', 'every JSON-LD worker is busy and the queue is full; retry shortly', {
     retryAfter: 1,
@@ -78,7 +87,6 @@ export class JsonLdPool {
   }
 
   private async run(input: TaskInput, signal?: AbortSignal): Promise<WorkerResult & { ok: true }> {
-    if (this.pool.queueSize >= this.options.maxQueue) throw busy();
     const { port1, port2 } = new MessageChannel();
     const timedOut = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -93,7 +101,7 @@ export class JsonLdPool {
     let result: WorkerResult;
     try {
       result = (await this.pool.run(task, {
-        transferList: [port2],
+        transferList: [port2, ...movable(input)],
         signal: signal ? AbortSignal.any([signal, timedOut.signal]) : timedOut.signal,
       })) as WorkerResult;
     } catch (err) {

@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { isHubError } from '../errors.js';
@@ -44,6 +46,23 @@ export type WorkerResult =
   | { readonly ok: false; readonly error: WorkerError };
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Lowers this thread's scheduling priority (Linux: a thread is its own task, niced by its id):
+ * when the cores are busy, the event loop thread — health checks, pushes, reads — runs first and
+ * JSON-LD work takes the rest. Elsewhere, or when refused, the thread keeps the process's priority.
+ */
+function yieldToEventLoop(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, JSONLD_NICE);
+  } catch {
+    // not Linux, or not allowed: same priority as the rest
+  }
+}
+/** The worker threads' nice value: well below the event loop, still above idle work. */
+const JSONLD_NICE = 10;
+yieldToEventLoop();
 
 function failure(err: unknown): WorkerResult {
   if (isHubError(err))
