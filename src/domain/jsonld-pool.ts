@@ -44,6 +44,8 @@ const busy = (): HubError =>
  */
 export class JsonLdPool {
   private readonly pool: Piscina;
+  /** tasks running or waiting: one per thread runs, the rest wait in piscina's queue */
+  private inFlight = 0;
 
   constructor(private readonly options: JsonLdPoolOptions) {
     this.pool = new Piscina({
@@ -87,6 +89,8 @@ export class JsonLdPool {
   }
 
   private async run(input: TaskInput, signal?: AbortSignal): Promise<WorkerResult & { ok: true }> {
+    if (this.inFlight >= this.options.threads + this.options.maxQueue) throw busy();
+    this.inFlight++;
     const { port1, port2 } = new MessageChannel();
     const timedOut = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -107,6 +111,7 @@ export class JsonLdPool {
     } catch (err) {
       throw this.failure(err, timedOut.signal.aborted);
     } finally {
+      this.inFlight--;
       clearTimeout(timer);
       port1.close();
     }
