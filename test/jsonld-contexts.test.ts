@@ -60,7 +60,7 @@ describe(`registered JSON-LD contexts: PUT/GET/DELETE /contexts/{name} (${TEST_E
     expect((await call(`${hub.url}/contexts/${name}`)).status).to.equal(404);
     const gone = await expand({ '@context': name, breed: 'x' });
     expect(gone.status).to.equal(400);
-    expect(code(gone)).to.equal('CONTEXT_NOT_FOUND');
+    expect(code(gone)).to.equal('UNKNOWN_CONTEXT');
     const again = await call(`${hub.url}/contexts/${name}`, { method: 'DELETE', token: hub.adminToken });
     expect(again.status).to.equal(404);
   });
@@ -101,9 +101,12 @@ describe(`registered JSON-LD contexts: PUT/GET/DELETE /contexts/{name} (${TEST_E
     }
     const broken = await put(name, { '@context': { '@vocab': 5 } });
     expect(broken.status).to.equal(400);
-    expect(code(broken)).to.equal('invalid vocab mapping');
+    expect(code(broken)).to.equal('INVALID_JSONLD');
+    expect((broken.json as { error: { jsonldCode: string } }).error.jsonldCode).to.equal(
+      'invalid vocab mapping',
+    );
     const remote = await put(name, { '@context': 'http://127.0.0.1:9/ctx.jsonld' });
-    expect(code(remote)).to.equal('CONTEXT_NOT_FOUND');
+    expect(code(remote)).to.equal('UNKNOWN_CONTEXT');
     expect((await put('Not_A_Name', farm())).status).to.equal(400);
     expect((await call(`${hub.url}/contexts/${name}`)).status).to.equal(404);
   });
@@ -137,7 +140,7 @@ describe(`registered JSON-LD contexts: PUT/GET/DELETE /contexts/{name} (${TEST_E
       body: { context: 'no-such-context' },
     });
     expect(missing.status).to.equal(400);
-    expect(code(missing)).to.equal('CONTEXT_NOT_FOUND');
+    expect(code(missing)).to.equal('UNKNOWN_CONTEXT');
 
     const name = uniqueId('gone').toLowerCase();
     await put(name, farm());

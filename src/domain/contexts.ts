@@ -1,4 +1,4 @@
-import { HubError, badRequest, conflict, notFound } from '../errors.js';
+import { hubError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import { hashKey, newKey } from './credentials.js';
 import { DATASET_ID } from './ids.js';
@@ -24,7 +24,7 @@ const REFRESH_MS = 2_000;
 
 export function checkContextName(name: string): void {
   if (!CONTEXT_NAME.test(name.replace(/\.jsonld$/, '')))
-    throw badRequest('INVALID_CONTEXT_NAME', 'a context name must match ^[a-z0-9][a-z0-9._-]{0,63}$');
+    throw hubError('INVALID_CONTEXT_NAME', 'a context name must match ^[a-z0-9][a-z0-9._-]{0,63}$');
 }
 
 export class ContextRegistry {
@@ -80,20 +80,16 @@ export class ContextRegistry {
   async put(name: string, text: string): Promise<{ created: boolean }> {
     checkContextName(name);
     if (isBuiltInContext(name))
-      throw conflict(
+      throw hubError(
         'CONTEXT_BUILT_IN',
         `'${name}' is one of the hub's own contexts (${contextNames().join(', ')}); it cannot be replaced`,
       );
     if (Buffer.byteLength(text) > MAX_CONTEXT_BYTES)
-      throw new HubError(
-        413,
-        'PAYLOAD_TOO_LARGE',
-        `a registered context may have at most ${MAX_CONTEXT_BYTES} bytes`,
-      );
+      throw hubError('PAYLOAD_TOO_LARGE', `a registered context may have at most ${MAX_CONTEXT_BYTES} bytes`);
     await this.reload();
     const created = !this.entries.has(name);
     if (created && this.entries.size >= MAX_REGISTERED_CONTEXTS)
-      throw conflict(
+      throw hubError(
         'TOO_MANY_CONTEXTS',
         `the hub keeps at most ${MAX_REGISTERED_CONTEXTS} registered contexts`,
       );
@@ -109,9 +105,9 @@ export class ContextRegistry {
   async delete(name: string): Promise<void> {
     checkContextName(name);
     if (isBuiltInContext(name))
-      throw conflict('CONTEXT_BUILT_IN', `'${name}' is one of the hub's own contexts; it cannot be deleted`);
+      throw hubError('CONTEXT_BUILT_IN', `'${name}' is one of the hub's own contexts; it cannot be deleted`);
     await this.reload();
-    if (!this.entries.has(name)) throw notFound('CONTEXT_NOT_FOUND', `no context '${name}' on this hub`);
+    if (!this.entries.has(name)) throw hubError('CONTEXT_NOT_FOUND', `no context '${name}' on this hub`);
     await this.store.auxPut(HUB_DATASET, [{ ns: CONTEXTS_NS, key: name, value: null }], { sync: true });
     await this.reload();
   }

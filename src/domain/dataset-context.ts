@@ -1,4 +1,4 @@
-import { HubError } from '../errors.js';
+import { hubError } from '../errors.js';
 import type { DatasetRecord } from '../store/types.js';
 import { configOf } from './config.js';
 import { recordFields, type FieldType } from './field-types.js';
@@ -61,8 +61,7 @@ export function recordUrl(baseUrl: string, dataset: string, key: string): string
 export function checkJsonLdAvailable(dataset: DatasetRecord): void {
   const named = configOf(dataset).context;
   if (named !== undefined && contextText(named) === undefined)
-    throw new HubError(
-      406,
+    throw hubError(
       'JSONLD_NOT_AVAILABLE',
       `dataset '${dataset.name}' names the context '${named}', which this hub does not have (any more): register it again with PUT /contexts/${named}, or change the dataset's "context"`,
       { context: named },

@@ -1,6 +1,6 @@
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { HubError } from '../errors.js';
+import { hubError, type HubError } from '../errors.js';
 import type { FeedContext, FeedItem } from './jsonld-feed.js';
 import type { Verb } from './jsonld-verbs.js';
 import type { WorkerResult, WorkerTask } from './jsonld-worker.js';
@@ -33,7 +33,7 @@ function movable(input: TaskInput): ArrayBuffer[] {
 }
 
 const busy = (): HubError =>
-  new HubError(503, 'JSONLD_BUSY', 'every JSON-LD worker is busy and the queue is full; retry shortly', {
+  hubError('JSONLD_BUSY', 'every JSON-LD worker is busy and the queue is full; retry shortly', {
     retryAfter: 1,
   });
 
@@ -52,7 +52,8 @@ export class JsonLdPool {
       filename: new URL('./jsonld-worker-entry.mjs', import.meta.url).href,
       minThreads: options.threads,
       maxThreads: options.threads,
-      maxQueue: options.maxQueue,
+      // the bound is this class's (inFlight): piscina's own counts a task queued for a moment
+      // while a free thread picks it up, which refuses work with nothing busy
       concurrentTasksPerWorker: 1,
       idleTimeout: 60_000,
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb },
@@ -74,7 +75,7 @@ export class JsonLdPool {
       { op: 'verb', verb, body, nquads, maxResultBytes: this.options.maxResultBytes },
       signal,
     );
-    if (!('bytes' in r)) throw new HubError(500, 'INTERNAL', 'the JSON-LD worker answered a verb with items');
+    if (!('bytes' in r)) throw hubError('INTERNAL', 'the JSON-LD worker answered a verb with items');
     return {
       bytes: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength),
       contentType: r.contentType,
@@ -84,7 +85,7 @@ export class JsonLdPool {
   /** A batch of feed items in expanded JSON-LD. */
   async feed(items: readonly FeedItem[], context: FeedContext, signal?: AbortSignal): Promise<string[]> {
     const r = await this.run({ op: 'feed', items, context }, signal);
-    if (!('items' in r)) throw new HubError(500, 'INTERNAL', 'the JSON-LD worker answered a feed with bytes');
+    if (!('items' in r)) throw hubError('INTERNAL', 'the JSON-LD worker answered a feed with bytes');
     return r.items;
   }
 
@@ -116,32 +117,30 @@ export class JsonLdPool {
       port1.close();
     }
     if (!result.ok) {
-      const e = result.error;
-      throw new HubError(e.status, e.code, e.message, e.details);
+      const err = result.error;
+      throw hubError(err.code, err.message, err.details);
     }
     return result;
   }
 
   private failure(err: unknown, timedOut: boolean): HubError {
     if (timedOut)
-      return new HubError(
-        422,
+      return hubError(
         'JSONLD_TIMEOUT',
         `processing the document took longer than ${this.options.timeoutMs} ms; it was stopped`,
         { limit: this.options.timeoutMs },
       );
     const e = err as { code?: unknown; message?: unknown; name?: unknown };
     if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY')
-      return new HubError(
-        422,
+      return hubError(
         'JSONLD_TOO_LARGE',
         `processing the document needed more than the ${this.options.maxHeapMb} MB one JSON-LD task may use`,
         { limit: this.options.maxHeapMb },
       );
     if (typeof e?.message === 'string' && /queue is at limit/i.test(e.message)) return busy();
     // the client went away: nobody reads this answer
-    if (e?.name === 'AbortError') return new HubError(499, 'CLIENT_CLOSED', 'the client closed the request');
-    return new HubError(500, 'INTERNAL', 'the JSON-LD worker failed');
+    if (e?.name === 'AbortError') return hubError('REQUEST_ABORTED', 'the client closed the request');
+    return hubError('INTERNAL', 'the JSON-LD worker failed');
   }
 
   close(): Promise<void> {

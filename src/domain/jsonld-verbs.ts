@@ -1,5 +1,5 @@
 import jsonld from 'jsonld';
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import { documentLoader, toJsonLdError } from './jsonld.js';
 
 /**
@@ -101,7 +101,7 @@ export function readVerbRequest(verb: Verb, body: unknown): VerbRequest {
     if (BARE_DOCUMENT.has(verb)) return { input: body, options: {} };
     const names = [...inputs.required, ...inputs.optional].map((n) => `"${n}"`).join(', ');
     const unknown = isObject(body) ? Object.keys(body).filter((k) => !allowed.has(k)) : [];
-    throw badRequest(
+    throw hubError(
       'INVALID_REQUEST',
       unknown.length > 0 && isObject(body) && 'document' in body
         ? `"${unknown[0]}" is not an option of ${verb} (its options: ${OPTIONS_OF[verb].join(', ')})`
@@ -109,17 +109,17 @@ export function readVerbRequest(verb: Verb, body: unknown): VerbRequest {
     );
   }
   for (const name of inputs.required)
-    if (body[name] === undefined) throw badRequest('INVALID_REQUEST', `"${name}" is missing`);
+    if (body[name] === undefined) throw hubError('INVALID_REQUEST', `"${name}" is missing`);
   const options: Record<string, unknown> = {};
   for (const name of OPTIONS_OF[verb]) {
     if (!(name in body)) continue;
     const spec = OPTION_CHECKS[name]!;
     if (!spec.check(body[name]))
-      throw badRequest('INVALID_OPTION', `option "${name}" must be ${spec.expected}`, { option: name });
+      throw hubError('INVALID_OPTION', `option "${name}" must be ${spec.expected}`, { option: name });
     options[name] = body[name];
   }
   if (verb === 'fromRDF' && typeof body.document !== 'string')
-    throw badRequest('INVALID_REQUEST', '"document" must be N-Quads text for fromRDF');
+    throw hubError('INVALID_REQUEST', '"document" must be N-Quads text for fromRDF');
   return { input: body.document, context: body.context, frame: body.frame, options };
 }
 

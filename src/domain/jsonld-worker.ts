@@ -2,7 +2,7 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { isHubError } from '../errors.js';
+import { hubError, isHubError, type ErrorCode } from '../errors.js';
 import { setRegisteredContexts } from './jsonld.js';
 import { renderFeedItems, type FeedContext, type FeedItem } from './jsonld-feed.js';
 import { readVerbRequest, runVerb, type Verb } from './jsonld-verbs.js';
@@ -34,8 +34,7 @@ export type WorkerTask =
     };
 
 export interface WorkerError {
-  readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   readonly details: Record<string, unknown>;
 }
@@ -64,24 +63,14 @@ function yieldToEventLoop(): void {
 const JSONLD_NICE = 10;
 yieldToEventLoop();
 
-function failure(err: unknown): WorkerResult {
-  if (isHubError(err))
-    return {
-      ok: false,
-      error: { status: err.status, code: err.code, message: err.message, details: { ...err.details } },
-    };
-  if (err instanceof RangeError)
-    return {
-      ok: false,
-      error: {
-        status: 422,
-        code: 'JSONLD_TOO_COMPLEX',
-        message: `the document is too deeply nested to process (${err.message})`,
-        details: {},
-      },
-    };
-  const message = err instanceof Error ? err.message : String(err);
-  return { ok: false, error: { status: 400, code: 'INVALID_JSONLD', message, details: {} } };
+/** Any failure as a value: a HubError's code, message and details (its status follows from the code). */
+function failure(thrown: unknown): WorkerResult {
+  const err = isHubError(thrown)
+    ? thrown
+    : thrown instanceof RangeError
+      ? hubError('JSONLD_TOO_COMPLEX', `the document is too deeply nested to process (${thrown.message})`)
+      : hubError('INVALID_JSONLD', thrown instanceof Error ? thrown.message : String(thrown));
+  return { ok: false, error: { code: err.code, message: err.message, details: { ...err.details } } };
 }
 
 async function runTask(task: WorkerTask): Promise<WorkerResult> {
@@ -91,7 +80,7 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
   try {
     text = decoder.decode(task.body);
   } catch {
-    return invalid('the body is not valid UTF-8');
+    return failure(hubError('INVALID_UTF8', 'the body is not valid UTF-8'));
   }
   let body: unknown;
   if (task.nquads) body = text;
@@ -99,27 +88,21 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
     try {
       body = JSON.parse(text) as unknown;
     } catch (err) {
-      return invalid(`the body is not valid JSON: ${(err as Error).message}`);
+      return failure(hubError('INVALID_JSON', `the body is not valid JSON: ${(err as Error).message}`));
     }
   }
   const answer = await runVerb(task.verb, readVerbRequest(task.verb, body));
   const bytes = Buffer.from(answer.text, 'utf8');
   if (bytes.byteLength > task.maxResultBytes)
-    return {
-      ok: false,
-      error: {
-        status: 422,
-        code: 'JSONLD_RESULT_TOO_LARGE',
-        message: `the ${task.verb} result would be ${bytes.byteLength} bytes, more than the ${task.maxResultBytes} bytes one answer may have`,
-        details: { limit: task.maxResultBytes },
-      },
-    };
+    return failure(
+      hubError(
+        'JSONLD_RESULT_TOO_LARGE',
+        `the ${task.verb} result would be ${bytes.byteLength} bytes, more than the ${task.maxResultBytes} bytes one answer may have`,
+        { limit: task.maxResultBytes },
+      ),
+    );
   const out = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return { ok: true, bytes: out, contentType: answer.contentType };
-}
-
-function invalid(message: string): WorkerResult {
-  return { ok: false, error: { status: 400, code: 'INVALID_JSON', message, details: {} } };
 }
 
 export default async function jsonLdTask(task: WorkerTask): Promise<unknown> {

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { HubError, badRequest, notFound } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { checkContextName } from '../../domain/contexts.js';
 import { contextNames, contextText, isBuiltInContext } from '../../domain/jsonld.js';
 import { VERBS, type Verb } from '../../domain/jsonld-verbs.js';
@@ -52,15 +52,10 @@ export function mountJsonLd(router: Router, deps: ProtocolDeps): void {
     const { anonymous } = deps.jsonldGate;
     if (anonymous === 'allow') return;
     if (anonymous === 'deny')
-      throw new HubError(
-        401,
-        'UNAUTHORIZED',
-        'the JSON-LD operations need a key (a dataset key or the admin token)',
-      );
+      throw hubError('UNAUTHORIZED', 'the JSON-LD operations need a key (a dataset key or the admin token)');
     const wait = limiter.take(ctx.ip);
     if (wait > 0)
-      throw new HubError(
-        429,
+      throw hubError(
         'RATE_LIMITED',
         `anonymous clients may make ${deps.jsonldGate.anonymousPerMinute} JSON-LD requests a minute; send a key or retry later`,
         { retryAfter: wait },
@@ -80,7 +75,7 @@ export function mountJsonLd(router: Router, deps: ProtocolDeps): void {
     await hub.contexts.refresh();
     const text = contextText(ctx.params.name!);
     if (text === undefined)
-      throw notFound('CONTEXT_NOT_FOUND', `no context '${ctx.params.name}' on this hub`);
+      throw hubError('CONTEXT_NOT_FOUND', `no context '${ctx.params.name}' on this hub`);
     ctx.status = 200;
     ctx.type = LD_JSON;
     ctx.body = text;
@@ -93,7 +88,7 @@ export function mountJsonLd(router: Router, deps: ProtocolDeps): void {
     if (isBuiltInContext(name)) await hub.contexts.put(name, ''); // refused with its reason
     const doc = await readJson(ctx);
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || !('@context' in doc))
-      throw badRequest('INVALID_CONTEXT', 'the body must be a context document: {"@context": …}');
+      throw hubError('INVALID_CONTEXT', 'the body must be a context document: {"@context": …}');
     const text = JSON.stringify({ '@context': (doc as { '@context': unknown })['@context'] });
     // processed once by jsonld.js (on the pool), so that a broken context is refused now
     await deps.jsonld.verb('expand', Buffer.from(text), false);

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import type { JsonObject } from '../../store/types.js';
 
-/** The Obsrv ingest request (API.md §7), as spec/schemas/obsrv-envelope.json defines it. */
+/** The Obsrv ingest request (docs/obsrv.md#ingest), as spec/schemas/obsrv-envelope.json defines it. */
 export interface ObsrvEnvelope {
   readonly id: 'api.data.in';
   readonly ver: string;
@@ -47,9 +47,9 @@ export function readEnvelope(body: unknown): ObsrvEnvelope {
   if (!validateEnvelope(body)) {
     const errors = validateEnvelope.errors ?? [];
     const first = errors[0];
-    if (!first) throw badRequest('INVALID_ENVELOPE', 'Invalid Request Body');
+    if (!first) throw hubError('INVALID_ENVELOPE', 'Invalid Request Body');
     const index = eventIndex(errors);
-    throw badRequest('INVALID_ENVELOPE', obsrvMessage(first), {
+    throw hubError('INVALID_ENVELOPE', obsrvMessage(first), {
       pointer: first.instancePath,
       ...(index === undefined ? {} : { index }),
     });
@@ -58,7 +58,7 @@ export function readEnvelope(body: unknown): ObsrvEnvelope {
   // the hub's own bounds, beyond Obsrv's schema: a msgid is what makes a retry a retry
   const { msgid } = envelope.params;
   if (msgid === '' || msgid.length > MAX_MSGID_LENGTH)
-    throw badRequest(
+    throw hubError(
       'INVALID_ENVELOPE',
       `params.msgid must be 1 to ${MAX_MSGID_LENGTH} characters (it is the request's idempotency key)`,
       { pointer: '/params/msgid' },

@@ -1,4 +1,4 @@
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { documentHash } from '../../domain/canonical.js';
 import type { DatasetConfig } from '../../domain/config.js';
 import type { TranslateInput, Translation, Translator } from '../../domain/ingest.js';
@@ -32,7 +32,7 @@ export function valueAtPath(doc: JsonObject, path: string): JsonValue | undefine
 function dedupKeyOf(event: JsonObject, path: string, index: number): string {
   const value = valueAtPath(event, path);
   const refuse = (why: string) =>
-    badRequest('DEDUP_KEY_INVALID', `element ${index}: ${why} (the dataset's dedupKey)`, { index });
+    hubError('DEDUP_KEY_INVALID', `element ${index}: ${why} (the dataset's dedupKey)`, { index });
   if (value === undefined || value === null || value === '') throw refuse(`no value at '${path}'`);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value !== 'string')
@@ -69,7 +69,7 @@ function extract(events: readonly JsonValue[], msgid: string, config: DatasetCon
   if (x?.is_batch_event !== true) {
     return events.map((event, index) => {
       if (!isObject(event))
-        throw badRequest('INVALID_ENVELOPE', `element ${index}: an event must be a JSON object`, { index });
+        throw hubError('INVALID_ENVELOPE', `element ${index}: an event must be a JSON object`, { index });
       return { event, key: `${msgid}:${index}`, once: false, index };
     });
   }
@@ -77,7 +77,7 @@ function extract(events: readonly JsonValue[], msgid: string, config: DatasetCon
   const out: Extracted[] = [];
   for (const [index, batch] of events.entries()) {
     const refuse = (why: string) =>
-      badRequest('EXTRACTION_FAILED', `element ${index}: ${why} (the dataset's extraction_config)`, {
+      hubError('EXTRACTION_FAILED', `element ${index}: ${why} (the dataset's extraction_config)`, {
         index,
       });
     if (!isObject(batch)) throw refuse('a batch event must be a JSON object');
@@ -129,7 +129,7 @@ async function dedupWindow(
 }
 
 /**
- * An Obsrv request (API.md §7) → one `record` write per event, the event stored as is.
+ * An Obsrv request (docs/obsrv.md#keys-retries-and-dedup) → one `record` write per event, the event stored as is.
  * - Batch events are first split into their events (extraction_config, see extract).
  * - Key: the `dedupKey` value, written `ifAbsent` (an event whose key is already stored, earlier or
  *   in this same batch, is dropped); without a dedupKey, `<msgid>:<index>`.
@@ -143,7 +143,7 @@ export function obsrvTranslator(store: Store): Translator {
     const { envelope, config } = input;
     const msgid = envelope.params?.msgid;
     if (typeof msgid !== 'string' || msgid === '')
-      throw badRequest('INVALID_ENVELOPE', 'params.msgid must be a non-empty string');
+      throw hubError('INVALID_ENVELOPE', 'params.msgid must be a non-empty string');
     const body = envelope.body;
     const extracted = extract(Array.isArray(body) ? body : [body], msgid, config);
     const { kept, aux } = await dedupWindow(store, input, extracted);
