@@ -131,8 +131,12 @@ function isJsonLdError(err: unknown): err is JsonLdErrorLike {
 export function toJsonLdError(err: unknown): HubError {
   if (isHubError(err)) return err;
   if (isJsonLdError(err)) {
-    const cause = err.details?.cause;
-    if (isHubError(cause)) return cause;
+    // jsonld.js wraps a loader's refusal, sometimes twice (a scoped context's load inside
+    // `invalid scoped context`): the refusal is the answer, however deep
+    for (let cause = err.details?.cause, depth = 0; cause !== undefined && depth < 8; depth++) {
+      if (isHubError(cause)) return cause;
+      cause = isJsonLdError(cause) ? cause.details?.cause : undefined;
+    }
     const jsonldCode = typeof err.details?.code === 'string' ? err.details.code : err.name;
     return hubError('INVALID_JSONLD', err.message, { jsonldCode, jsonldError: err.name });
   }
