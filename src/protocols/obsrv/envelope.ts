@@ -33,7 +33,7 @@ export function obsrvMessage(e: Pick<ErrorObject, 'schemaPath' | 'message'>): st
   return `${e.schemaPath.replace('/', '')} ${e.message}`;
 }
 
-/** The first `/data/<n>` any of ajv's errors points into: the event's position (API.md §0). */
+/** The first `/data/<n>` any of ajv's errors points into: the event's position, reported as the error's index (docs/obsrv.md#errors). */
 function eventIndex(errors: readonly ErrorObject[]): number | undefined {
   for (const e of errors) {
     const m = /^\/data\/(\d+)(?:\/|$)/.exec(e.instancePath);
