@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import type { Limits } from './config.js';
+import type { JsonLdConfig, Limits } from './config.js';
+import type { JsonLdPool } from './domain/jsonld-pool.js';
 import type { Hub } from './domain/hub.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/errors.js';
@@ -27,6 +28,8 @@ export interface AppOptions {
   readonly publicUrl?: string;
   readonly fullSyncLeaseMs: number;
   readonly limits: Limits;
+  readonly jsonld: JsonLdPool;
+  readonly jsonldGate: Pick<JsonLdConfig, 'anonymous' | 'anonymousPerMinute'>;
   /** aborted when the hub stops: long-polls answer and event streams end at once */
   readonly shutdown: AbortSignal;
 }
@@ -56,6 +59,8 @@ export function createApp(options: AppOptions): HubApp {
     fullSyncLeaseMs: options.fullSyncLeaseMs,
     waiting: new WaitingReaders(options.limits.maxWaitingReadersPerKey),
     shutdown: options.shutdown,
+    jsonld: options.jsonld,
+    jsonldGate: options.jsonldGate,
   };
   hub.ingestor.on('ingested', (e) => {
     metrics.received.inc({ dataset: e.dataset }, e.received);
