@@ -125,7 +125,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // bin/ holds the plain-JS shim of the `hub` command (it loads tsx, then the TypeScript CLI)
-        projectService: { allowDefaultProject: ['bin/*.js'] },
+        projectService: { allowDefaultProject: ['bin/*.js', 'scripts/*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
