@@ -58,7 +58,11 @@ export const ERROR_CATALOGUE = {
     status: 400,
     meaning: 'the dataset id does not match `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`',
   },
-  INVALID_CONFIG: { status: 400, meaning: 'the dataset configuration does not match its JSON Schema' },
+  INVALID_CONFIG: {
+    status: 400,
+    meaning:
+      'the dataset configuration does not match its JSON Schema, or a schedule rule, time zone or URL is invalid (error.field names it)',
+  },
   INVALID_SCHEMA: { status: 400, meaning: "the dataset's JSON Schema does not compile" },
   DATASET_NOT_FOUND: { status: 404, meaning: 'no dataset with this id' },
   PUSH_DISABLED: { status: 403, meaning: 'push is switched off for this dataset; its data is kept' },

@@ -353,6 +353,11 @@ describe('console page in headless Chromium (sign in, create, live figures and t
     const status = card(pulled).locator('[data-status="schedule"]');
     expect(await status.locator('h4').textContent()).to.equal('Scheduled pull');
     expect(await status.textContent()).to.match(/Last run at.*ago\)/);
+    // the rules and the next due times, one per line (every 60 minutes: the next whole hour first)
+    expect(await status.locator('dd ul.times li').first().textContent()).to.equal('every 60 min');
+    const next = await status.locator('dt:text-is("Next runs") + dd li').allTextContents();
+    expect(next).to.have.length(5);
+    expect(next[0]).to.match(/\(in \d+ (second|minute)s?\)$/);
     // no schedule, no button
     expect(await card(id).locator('[data-action="run-schedule"]').isVisible()).to.equal(false);
     await page.screenshot({ path: join(shots, 'console-desktop-status.png'), fullPage: true });

@@ -38,7 +38,7 @@ function compactOn(hub: TestHub, document: unknown, context: unknown): Promise<R
   return call(`${hub.url}/jsonld/compact`, { body: { document, context } });
 }
 
-describe('JSON-LD (API.md §5)', () => {
+describe('JSON-LD (docs/jsonld.md)', () => {
   let hub: TestHub;
   let remote: Awaited<ReturnType<typeof remoteServer>>;
   before(async () => {

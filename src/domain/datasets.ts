@@ -21,7 +21,7 @@ const unauthorized = (message: string): HubError => hubError('UNAUTHORIZED', mes
 const forbidden = (message: string): HubError => hubError('FORBIDDEN', message);
 
 /**
- * Datasets, their keys and who may do what with them (API.md §1). Emits `deleted` (the dataset's
+ * Datasets, their keys and who may do what with them (docs/datasets.md). Emits `deleted` (the dataset's
  * name) after a delete, so that what is kept in memory about a dataset can go with it.
  */
 export class Datasets extends EventEmitter<{ deleted: [name: string] }> {

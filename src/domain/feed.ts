@@ -3,9 +3,9 @@ import type { Change, DatasetRecord, Store } from '../store/types.js';
 import { decodeKeyToken, decodeSeqToken, encodeKeyToken, encodeSeqToken } from './tokens.js';
 
 /**
- * Reading a dataset's changelog with continuation tokens (API.md §2–3). A token names an epoch and
- * a position; a token of an older epoch restarts the reader from the beginning (full sync), a token
- * the hub never issued is a 400.
+ * Reading a dataset's changelog with continuation tokens (docs/datasets.md#the-changelog, docs/icar.md#pull).
+ * A token names an epoch and a position; a token of an older epoch restarts the reader from the beginning
+ * (full sync), a token the hub never issued is a 400.
  */
 export interface ChangesOptions {
   readonly since?: string;

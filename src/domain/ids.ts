@@ -1,6 +1,9 @@
 import { hubError } from '../errors.js';
 
-/** API.md §1. Ids never become file paths; this pattern also keeps them out of LevelDB's separators. */
+/**
+ * docs/datasets.md#datasets. Ids never become file paths; this pattern also keeps them out of LevelDB's
+ * separators.
+ */
 export const DATASET_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function checkDatasetId(id: string): string {

@@ -78,12 +78,12 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * `ignore-new-fields` (API.md §8): a document passes when its only violations are fields the schema
- * does not declare. Rather than validating with every error and filtering (which misses closed
- * objects inside oneOf/anyOf branches, whose failure surfaces as a `oneOf` error), the schema itself
- * is opened: every `additionalProperties: false` / `unevaluatedProperties: false` in a positive
- * position is dropped. Under `not` and `if` the schema is kept as written: there "closed" is a
- * condition, not a constraint, and removing it would invert its meaning.
+ * `ignore-new-fields` (docs/datasets.md#validation): a document passes when its only violations are fields
+ * the schema does not declare. Rather than validating with every error and filtering (which misses closed
+ * objects inside oneOf/anyOf branches, whose failure surfaces as a `oneOf` error), the schema itself is
+ * opened: every `additionalProperties: false` / `unevaluatedProperties: false` in a positive position is
+ * dropped. Under `not` and `if` the schema is kept as written: there "closed" is a condition, not a
+ * constraint, and removing it would invert its meaning.
  */
 export function openObjects(schema: unknown): unknown {
   if (!isPlainObject(schema)) return schema;

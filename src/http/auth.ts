@@ -4,7 +4,8 @@ import { hubError, HubError } from '../errors.js';
 const garbled = (): HubError => hubError('UNAUTHORIZED', 'the Authorization header is malformed');
 
 /**
- * The credential of a request, in every form API.md §1 accepts: `Authorization: Bearer <key>`,
+ * The credential of a request, in every form docs/datasets.md#credentials accepts: `Authorization: Bearer
+ * <key>`,
  * `Authorization: Apikey <key>`, HTTP Basic with the key as password (or as user name when the
  * password is empty, as some clients send it), `?apikey=` and `?pushkey=`. Undefined when none is
  * given; a header that cannot be read is a 401, never a 5xx.

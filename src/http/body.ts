@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import { hubError, HubError } from '../errors.js';
 
-/** API.md §0: every push route takes at most 5 MiB of (decompressed) body. */
+/** docs/datasets.md#requests: every push route takes at most 5 MiB of (decompressed) body. */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 /** Deeper JSON than this is refused before it is parsed: no record needs it, and it costs stacks. */
 export const MAX_JSON_DEPTH = 128;

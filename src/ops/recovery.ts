@@ -44,7 +44,8 @@ function parseEnvelope(entry: JournalEntry): Envelope {
  * skipped and counted rather than failing the whole recovery. Anything else (a store failure, a
  * bug) aborts it and leaves the old epoch untouched.
  *
- * An empty journal leaves the dataset as it is (API.md §9): a rebuild from nothing would erase it.
+ * An empty journal leaves the dataset as it is (docs/operations.md#recovery): a rebuild from nothing would
+ * erase it.
  */
 export async function recoverDataset(hub: Hub, name: string): Promise<RecoveryReport> {
   const dataset = await hub.datasets.require(name);

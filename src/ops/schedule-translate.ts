@@ -11,10 +11,10 @@ export const SCHEDULE_PROTOCOL = 'schedule';
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * A scheduled pull's snapshot → one full-sync request: every record keyed as an ODS record (API.md
- * §6: the uniqueKeys values, or all fields), upserted; every live key the snapshot does not contain
- * deleted by the sweep, in the same atomic batch. Two rows with the same record id are one record:
- * the last one wins, so that an unchanged snapshot makes no change however often it is applied.
+ * A scheduled pull's snapshot → one full-sync request: every record keyed as an ODS record
+ * (docs/ods.md#record-ids: the uniqueKeys values, or all fields), upserted; every live key the snapshot does
+ * not contain deleted by the sweep, in the same atomic batch. Two rows with the same record id are one
+ * record: the last one wins, so that an unchanged snapshot makes no change however often it is applied.
  */
 export const translateSchedule: Translator = ({ envelope, config }): Translation => {
   const body = envelope.body;

@@ -8,7 +8,7 @@ import { lookupFunction, type AccumulatorFactory, type Accumulator } from './fun
 import { sortCompare, type Evaluator, type QueryRow, type Value } from './values.js';
 
 /**
- * Analyses (API.md §6, ODS "analysis"): `group_by` and aggregates in `select`/`order_by`.
+ * Analyses (docs/ods.md#analyses): `group_by` and aggregates in `select`/`order_by`.
  *
  * One pass over the matching records feeds a Map keyed by group; each group holds one
  * accumulator per distinct aggregate of the query. Afterwards every group becomes a small

@@ -8,7 +8,7 @@ import { recoverDataset, scratchRecovery } from '../../ops/recovery.js';
 import type { ProtocolDeps } from '../deps.js';
 
 /**
- * Admin routes of the operations around the changelog (API.md §9): recover a dataset from its
+ * Admin routes of the operations around the changelog (docs/operations.md): recover a dataset from its
  * receive log, drop that log, and run a scheduled pull now. The work itself lives in src/ops/.
  */
 export function mountOpsRoutes(router: Router, deps: ProtocolDeps): void {

@@ -38,7 +38,10 @@ function inlineSchemaFiles(node: unknown): unknown {
   return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, inlineSchemaFiles(v)]));
 }
 
-/** Health, metrics, the OpenAPI document and dataset administration (API.md §0–1). */
+/**
+ * Health, metrics, the OpenAPI document and dataset administration (docs/operations.md#probes-and-metrics,
+ * docs/datasets.md#datasets).
+ */
 export function mountAdmin(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   const hubErrors = errorBody(renderHubError);

@@ -45,7 +45,7 @@ function sendAsset(ctx: Context, asset: Asset): void {
 }
 
 /**
- * The console (README "Console"): a static page for the people who run the hub at `GET /`, its
+ * The console (docs/operations.md#console): a static page for the people who run the hub at `GET /`, its
  * files under `/console/{file}`, `GET /whoami` (what the page's key may do) and the ingest-rate
  * figures it draws, `GET /datasets/{id}/stats`.
  */

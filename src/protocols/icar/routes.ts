@@ -10,7 +10,7 @@ import { resourceRenderer } from './render.js';
 import { RESOURCE_KIND, resourceKey, translateIcar } from './translate.js';
 
 /**
- * ICAR / Mimiro generic data exchange (API.md §3): push resources, pull the changes feed and the
+ * ICAR / Mimiro generic data exchange (docs/icar.md): push resources, pull the changes feed and the
  * current state. Both `/dataset/…` (the ICAR draft's spelling) and `/datasets/…` are served.
  */
 export function mountIcar(router: Router, deps: ProtocolDeps): void {

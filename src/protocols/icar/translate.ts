@@ -47,7 +47,7 @@ export function readContextElement(first: unknown): Namespaces {
   return ns as Namespaces;
 }
 
-/** What the ICAR push body must look like (API.md §3), checked element by element. */
+/** What the ICAR push body must look like (docs/icar.md#push), checked element by element. */
 function checkResource(
   el: unknown,
   index: number,

@@ -15,7 +15,7 @@ function sendLd(ctx: Context, value: unknown): void {
 }
 
 /**
- * JSON-LD (API.md §5): the hub's contexts, and expansion/compaction with jsonld.js whose only
+ * JSON-LD (docs/jsonld.md): the hub's contexts, and expansion/compaction with jsonld.js whose only
  * document loader serves those contexts. The contexts are vocabulary, not data: no credential.
  */
 export function mountJsonLd(router: Router, deps: ProtocolDeps): void {

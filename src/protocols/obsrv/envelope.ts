@@ -4,7 +4,7 @@ import { hubError } from '../../errors.js';
 import { compileFixedSchema } from '../../domain/validation.js';
 import type { JsonObject } from '../../store/types.js';
 
-/** The Obsrv ingest request (API.md §7), as spec/schemas/obsrv-envelope.json defines it. */
+/** The Obsrv ingest request (docs/obsrv.md#ingest), as spec/schemas/obsrv-envelope.json defines it. */
 export interface ObsrvEnvelope {
   readonly id: 'api.data.in';
   readonly ver: string;
@@ -27,7 +27,7 @@ function obsrvMessage(e: ErrorObject): string {
   return e.instancePath === '' ? base : `${base} (at ${e.instancePath})`;
 }
 
-/** `/data/3/…` → 3: the event's position, reported as the error's index (API.md §0). */
+/** `/data/3/…` → 3: the event's position, reported as the error's index (docs/obsrv.md#errors). */
 function eventIndex(instancePath: string): number | undefined {
   const m = /^\/data\/(\d+)(?:\/|$)/.exec(instancePath);
   return m ? Number(m[1]) : undefined;

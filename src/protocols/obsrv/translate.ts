@@ -42,7 +42,8 @@ function dedupKeyOf(event: JsonObject, path: string, index: number): string {
 }
 
 /**
- * An Obsrv request (API.md §7) → one `record` write per event, the event stored as is.
+ * An Obsrv request (docs/obsrv.md#keys-retries-and-dedup) → one `record` write per event, the event stored as
+ * is.
  * - Key: the `dedupKey` value, written `ifAbsent` (an event whose key is already stored, earlier or
  *   in this same batch, is dropped); without a dedupKey, `<msgid>:<index>`.
  * - The msgid is the request's idempotency key: a retry of a stored msgid changes nothing, even with

@@ -2,7 +2,7 @@ import type { HubError } from '../../errors.js';
 import type { ErrorRenderer } from '../../http/errors.js';
 
 /**
- * ODS error bodies (API.md §6). The quota answer is the one ODS documents for every API,
+ * ODS error bodies (docs/ods.md#errors). The quota answer is the one ODS documents for every API,
  * `{"errorcode":10002,"error":"Too many requests..."}`, whichever route hit the limit.
  */
 function quotaBody(err: HubError): { errorcode: number; error: string } | undefined {

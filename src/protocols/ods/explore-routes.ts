@@ -45,7 +45,7 @@ async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
 }
 
 /**
- * The ODS explore and search APIs over the current state (API.md §6): v2.1 `records` (one page and
+ * The ODS explore and search APIs over the current state (docs/ods.md#explore): v2.1 `records` (one page and
  * the total), `records/{id}`, `exports/{json|jsonl|csv}` (everything, streamed), the v1
  * `records/1.0/search`, and the files pushed in file fields. JSON GETs answer JSONP when given
  * `callback=` (exports/json included, streamed); CORS is added for all of them in app.ts.

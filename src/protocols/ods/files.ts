@@ -4,7 +4,7 @@ import { setField } from '../../domain/json-object.js';
 import type { Blob, JsonObject, JsonValue } from '../../store/types.js';
 
 /**
- * ODS file fields (API.md §6): a top-level field whose value is
+ * ODS file fields (docs/ods.md#files): a top-level field whose value is
  * `{"content": <base64>, "content-type"|"content_type": <mime>}` is stored as a content-addressed
  * blob and replaced in the record by `{"id","format","size","url"}`.
  */

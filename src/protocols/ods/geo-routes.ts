@@ -13,7 +13,7 @@ import { geoclusterParams } from './params.js';
 import { v1GeoClusters } from './render.js';
 
 /**
- * The ODS v1 geo clustering API (API.md §6) that map widgets call as the map moves:
+ * The ODS v1 geo clustering API (docs/ods.md#geo) that map widgets call as the map moves:
  * GET /api/records/1.0/geocluster?dataset=&clusterprecision=<zoom>&geofilter.bbox=<view>. It is
  * an analysis of the explore engine (group_by geo_cluster(field, precision)), rendered in the v1
  * shape; the v2.1 records API answers the same with group_by=geo_cluster(…).

@@ -21,7 +21,7 @@ export const TOO_LARGE_MESSAGE = `the request is larger than 5 MB (${MAX_BODY_BY
 const isPlainObject = (v: unknown): v is JsonObject =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** One record or an array of records (API.md §6); anything else is a 400 naming the element. */
+/** One record or an array of records (docs/ods.md#push); anything else is a 400 naming the element. */
 function recordsOf(body: JsonValue): JsonObject[] {
   if (isPlainObject(body)) return [body];
   if (!Array.isArray(body))

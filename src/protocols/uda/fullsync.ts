@@ -3,7 +3,7 @@ import type { Translation } from '../../domain/ingest.js';
 import type { JsonObject, JsonValue } from '../../store/types.js';
 
 /**
- * UDA full sync (API.md §4): a client sends its whole dataset as a series of requests carrying
+ * UDA full sync (docs/uda.md#full-sync): a client sends its whole dataset as a series of requests carrying
  * `universal-data-api-full-sync-id`, the first with `-start: true`, the last with `-end: true`; at
  * the end every live entity the sync did not send becomes a delete.
  *

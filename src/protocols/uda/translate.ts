@@ -57,7 +57,7 @@ function withContextIndex<T>(fn: () => T): T {
 }
 
 /**
- * UDA push body → entity writes keyed by their expanded ids (API.md §4). With full-sync params
+ * UDA push body → entity writes keyed by their expanded ids (docs/uda.md#push). With full-sync params
  * the request also moves the dataset's sync lease and marks, sweeps or resets the seen keys.
  */
 export function udaTranslator(leaseMs: number): Translator {
