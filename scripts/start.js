@@ -2,7 +2,8 @@
 // `npm start`: the hub as compiled JavaScript (dist/, built by tsc from src/). It builds first when
 // dist/ is missing or older than any source; a production install without TypeScript
 // (`npm ci --omit=dev`) and no dist/ runs the TypeScript through tsx instead. Compiled, the hub
-// starts faster and takes less memory than through tsx (figures in docs/operations-start.md).
+// starts with half the CPU and memory it takes through tsx (docs/operations.md, "Starting in
+// production").
 import { execFileSync } from 'node:child_process';
 import console from 'node:console';
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
