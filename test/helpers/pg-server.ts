@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -39,6 +40,12 @@ export interface PgServer {
   stop(): Promise<void>;
   /** sends a signal to the postmaster (SIGKILL, SIGSTOP, SIGCONT…); SIGKILL waits for its exit */
   signal(sig: NodeJS.Signals): Promise<void>;
+  /**
+   * A power cut's share of PostgreSQL: the postmaster and every backend and helper process it
+   * started die at once by SIGKILL, with no chance to write or flush anything more. Waits until
+   * all are gone.
+   */
+  powerOff(): Promise<void>;
   /** stops the server and removes its directory */
   destroy(): Promise<void>;
 }
@@ -98,6 +105,31 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** pids whose parent is `pid` (from /proc: the backends and helpers of a postmaster) */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // the command name in parentheses may hold spaces: the fields after it are fixed
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 function run(bin: string, args: string[], user: { uid: number; gid: number } | undefined): void {
@@ -216,6 +248,20 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
     child!.kill(sig);
     if (sig === 'SIGKILL') await exited;
   };
+  const powerOff = async (): Promise<void> => {
+    if (!running()) return;
+    const pm = child!.pid!;
+    process.kill(pm, 'SIGSTOP'); // no restart of the children it sees die
+    const kids = childrenOf(pm);
+    for (const k of kids) killQuietly(k);
+    child!.kill('SIGKILL');
+    await exited;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (kids.some((k) => existsSync(`/proc/${k}`))) {
+      if (Date.now() > deadline) throw new Error(`postgres children ${kids.join(' ')} did not die`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
   const stop = async (): Promise<void> => {
     if (!running()) return;
     child!.kill('SIGCONT'); // a frozen server cannot shut down
@@ -250,6 +296,7 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
     start,
     stop,
     signal,
+    powerOff,
     async destroy() {
       await stop();
       if (ownDir) rmSync(base, { recursive: true, force: true });

@@ -170,7 +170,7 @@ export class LevelStore implements Store {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down');
+    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down', { retryAfter: 1 });
   }
 
   async putDataset(
@@ -351,7 +351,9 @@ export class LevelStore implements Store {
       }
     } catch (err) {
       const failure =
-        err instanceof HubError ? err : hubError('STORE_WRITE_FAILED', 'the write could not be made durable');
+        err instanceof HubError
+          ? err
+          : hubError('STORE_WRITE_FAILED', 'the write could not be made durable', { retryAfter: 1 });
       for (const j of jobs) j.reject(failure);
       this.recent.delete(name);
       return;

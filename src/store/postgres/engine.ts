@@ -173,7 +173,7 @@ export class PgStore implements Store {
   // ---- plumbing -------------------------------------------------------------------------------
 
   private ensureOpen(): void {
-    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down');
+    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down', { retryAfter: 1 });
   }
 
   private queue(name: string): SerialQueue<AppendRequest, AppendResult> {
@@ -424,7 +424,7 @@ export class PgStore implements Store {
       let failure: HubError;
       if (err instanceof HubError) failure = err;
       else {
-        failure = hubError('STORE_WRITE_FAILED', 'the write could not be made durable');
+        failure = hubError('STORE_WRITE_FAILED', 'the write could not be made durable', { retryAfter: 1 });
         // for the log of the 5xx, never for the client
         failure.cause = err instanceof StoreFailure ? err.cause : err;
       }
