@@ -125,8 +125,8 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // bin/ holds the plain-JS shim of the `hub` command (it loads tsx, then the TypeScript CLI);
-        // the JSON-LD pool's worker entry is such a shim too
-        projectService: { allowDefaultProject: ['bin/*.js', 'src/domain/*.mjs'] },
+        // the JSON-LD pool's worker entry and the start script are such shims too
+        projectService: { allowDefaultProject: ['bin/*.js', 'scripts/*.js', 'src/domain/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

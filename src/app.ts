@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { JsonLdConfig, Limits } from './config.js';
 import type { JsonLdPool } from './domain/jsonld-pool.js';
 import type { Hub } from './domain/hub.js';
+import { compression } from './http/compress.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/logging.js';
@@ -85,6 +86,8 @@ export function createApp(options: AppOptions): HubApp {
   koa.use(metrics.middleware());
   // outside errorHandler so that error answers carry CORS headers too
   koa.use(cors({ except: isOdsPushRequest }));
+  // outside errorHandler too: a large error body is compressed like any answer
+  koa.use(compression());
   koa.use(errorHandler(logger));
   koa.use(router.routes());
   // 405 with Allow / 501 are set here; errorHandler turns the empty answers into JSON errors
