@@ -42,6 +42,14 @@ const busy = (): HubError =>
  * format=jsonld items run here, each task bounded in time (422 past it, the thread is replaced),
  * in heap (422) and in queue length (503 + Retry-After).
  */
+/**
+ * The thread's module: compiled (`npm start` runs dist/), the worker itself; as TypeScript, the
+ * shim that makes sure the thread has tsx's loader before it imports the worker.
+ */
+const WORKER_FILE = import.meta.url.endsWith('.js')
+  ? new URL('./jsonld-worker.js', import.meta.url).href
+  : new URL('./jsonld-worker-entry.mjs', import.meta.url).href;
+
 export class JsonLdPool {
   private readonly pool: Piscina;
   /** tasks running or waiting: one per thread runs, the rest wait in piscina's queue */
@@ -49,7 +57,7 @@ export class JsonLdPool {
 
   constructor(private readonly options: JsonLdPoolOptions) {
     this.pool = new Piscina({
-      filename: new URL('./jsonld-worker-entry.mjs', import.meta.url).href,
+      filename: WORKER_FILE,
       minThreads: options.threads,
       maxThreads: options.threads,
       // the bound is this class's (inFlight): piscina's own counts a task queued for a moment
