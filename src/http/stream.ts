@@ -32,15 +32,44 @@ export interface StreamOptions {
 /**
  * Streams an async iterable of strings as the response body, with back-pressure (the source is
  * pulled only as fast as the client reads, so memory stays flat); compression is http/compress.ts's.
- * When the client goes away, the stream is destroyed and the source's `finally` runs (closing store
- * iterators) — also when a compressor stands between the two, which does not pass the end on.
+ * The first chunk is read before the body is set: a failure before the first byte (the store went
+ * away while the feed opened) is still an answer in the dialect's error body (503), not a
+ * connection cut with no status. An event stream starts at once instead: it may wait long for its
+ * first event. When the client goes away, the stream is destroyed and the source's `finally` runs
+ * (closing store iterators) — also when a compressor stands between the two, which does not pass
+ * the end on.
  */
-export function sendStream(ctx: Context, source: AsyncIterable<string>, options: StreamOptions): void {
-  const readable = Readable.from(options.flushEach ? source : coalesce(source), { objectMode: false });
+export async function sendStream(
+  ctx: Context,
+  source: AsyncIterable<string>,
+  options: StreamOptions,
+): Promise<void> {
+  const chunks = options.flushEach ? source : await startedFirst(coalesce(source));
+  const readable = Readable.from(chunks, { objectMode: false });
   ctx.res.once('close', () => readable.destroy());
   ctx.type = options.contentType;
   if (options.flushEach) flushEveryWrite(ctx);
   ctx.body = readable;
+}
+
+/** The same strings, with the first one already pulled (its failure thrown here). */
+async function startedFirst(source: AsyncIterable<string>): Promise<AsyncIterable<string>> {
+  const it = source[Symbol.asyncIterator]();
+  let first: IteratorResult<string> | undefined = await it.next();
+  const iterator: AsyncIterator<string> = {
+    next: () => {
+      if (first === undefined) return it.next();
+      const r = first;
+      first = undefined;
+      return Promise.resolve(r);
+    },
+    // Readable.from calls it when destroyed: the source's finally runs even if never read further
+    return: async (value?: unknown) => {
+      first = undefined;
+      return it.return ? it.return(value) : { done: true, value: undefined };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 /** JSON array framing: `[` head items… tail `]`, comma-separated, from already serialised items. */

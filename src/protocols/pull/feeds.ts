@@ -106,9 +106,10 @@ async function* feedItems(
   yield tail();
 }
 
-function send(ctx: Context, framing: Framing, items: AsyncIterable<string>): void {
-  if (framing === 'ndjson') sendStream(ctx, ndjsonChunks(items), { contentType: 'application/x-ndjson' });
-  else sendStream(ctx, jsonArrayChunks(items), { contentType: 'application/json' });
+function send(ctx: Context, framing: Framing, items: AsyncIterable<string>): Promise<void> {
+  if (framing === 'ndjson')
+    return sendStream(ctx, ndjsonChunks(items), { contentType: 'application/x-ndjson' });
+  return sendStream(ctx, jsonArrayChunks(items), { contentType: 'application/json' });
 }
 
 /**
@@ -166,7 +167,7 @@ export async function serveChanges(
   const rc = renderContext(deps, ctx, reader.dataset, format);
   const r = reader;
   const continuation = () => JSON.stringify({ id: '@continuation', token: r.token() });
-  send(ctx, framing, feedItems(deps, rc, contextElement(rc), r.items(), continuation));
+  await send(ctx, framing, feedItems(deps, rc, contextElement(rc), r.items(), continuation));
 }
 
 /** feed=eventsource: one event per change, its token as the event id, resumable with Last-Event-ID. */
@@ -177,7 +178,7 @@ function serveEventSource(
   start: string | undefined,
   format: ItemFormat,
   holder: string,
-): void {
+): Promise<void> {
   const { hub } = deps;
   // a bad token is a 400 now, before the stream starts
   const first = openChanges(hub.store, hub.secret, dataset, { since: start });
@@ -220,7 +221,7 @@ function serveEventSource(
       if (reader.fullSync) yield 'event: full-sync\ndata: {}\n\n';
     }
   }
-  sendStream(ctx, events(), { contentType: 'text/event-stream', flushEach: true });
+  return sendStream(ctx, events(), { contentType: 'text/event-stream', flushEach: true });
 }
 
 /**
@@ -237,7 +238,7 @@ export async function serveCurrent(deps: PullDeps, ctx: Context, dataset: Datase
   const rc = renderContext(deps, ctx, dataset, format);
   const continuation = () =>
     JSON.stringify({ id: '@continuation', token: reader.token(), since: reader.changesToken() });
-  send(ctx, framing, feedItems(deps, rc, contextElement(rc), reader.items(), continuation));
+  await send(ctx, framing, feedItems(deps, rc, contextElement(rc), reader.items(), continuation));
 }
 
 /** One item, rendered as its kind renders it in feeds. */
