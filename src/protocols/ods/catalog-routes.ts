@@ -7,6 +7,7 @@ import { errorBody } from '../../http/errors.js';
 import { jsonpCallback, sendJson } from '../../http/jsonp.js';
 import type { ProtocolDeps } from '../deps.js';
 import { renderOdsExploreError } from './errors.js';
+import { readRoute } from './read-route.js';
 import { catalogParams } from './params.js';
 
 const CATALOG = '/api/explore/v2.1/catalog/datasets';
@@ -20,7 +21,7 @@ export function mountOdsCatalog(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   const errors = errorBody(renderOdsExploreError);
 
-  router.get(CATALOG, errors, async (ctx) => {
+  readRoute(router, CATALOG, errors, async (ctx) => {
     // who asks comes first: a garbled credential is a 401 whatever the parameters
     const principal = await hub.datasets.identify(credentialOf(ctx));
     const callback = jsonpCallback(ctx);
@@ -30,7 +31,7 @@ export function mountOdsCatalog(router: Router, deps: ProtocolDeps): void {
     sendJson(ctx, { total_count: total, results }, callback);
   });
 
-  router.get(`${CATALOG}/:dataset`, errors, async (ctx) => {
+  readRoute(router, `${CATALOG}/:dataset`, errors, async (ctx) => {
     const { dataset } = await datasetAccess(hub, ctx, ctx.params.dataset!, 'read');
     sendJson(ctx, catalogEntry(dataset), jsonpCallback(ctx));
   });

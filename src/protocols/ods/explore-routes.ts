@@ -13,6 +13,7 @@ import type { DatasetRecord, JsonObject, JsonValue } from '../../store/types.js'
 import type { ProtocolDeps } from '../deps.js';
 import { queryString } from '../pull/query.js';
 import { renderOdsExploreError } from './errors.js';
+import { readRoute } from './read-route.js';
 import { FILE_ID } from './files.js';
 import { exportParams, recordsParams, v1Params } from './params.js';
 import { v1Record } from './render.js';
@@ -68,7 +69,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     return fromArray(rows);
   };
 
-  router.get(`${V21}/records`, errors, async (ctx) => {
+  readRoute(router, `${V21}/records`, errors, async (ctx) => {
     const dataset = await access(ctx, ctx.params.dataset!);
     const callback = jsonpCallback(ctx);
     const { spec, page } = recordsParams(ctx);
@@ -83,7 +84,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     sendJson(ctx, { total_count: total, results: rows.map(q.project) }, callback);
   });
 
-  router.get(`${V21}/records/:recordId`, errors, async (ctx) => {
+  readRoute(router, `${V21}/records/:recordId`, errors, async (ctx) => {
     const dataset = await access(ctx, ctx.params.dataset!);
     const callback = jsonpCallback(ctx);
     const q = compileQuery({ select: queryString(ctx, 'select') });
@@ -98,7 +99,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     sendJson(ctx, q.project(rowOf(c)), callback);
   });
 
-  router.get(`${V21}/exports/:format`, errors, async (ctx) => {
+  readRoute(router, `${V21}/exports/:format`, errors, async (ctx) => {
     // who may ask comes first: nothing about the request is judged for a caller without access
     const dataset = await access(ctx, ctx.params.dataset!);
     const format = ctx.params.format as ExportFormat;
@@ -128,7 +129,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     }
   });
 
-  router.get('/api/records/1.0/search', errors, async (ctx) => {
+  readRoute(router, '/api/records/1.0/search', errors, async (ctx) => {
     const id = queryString(ctx, 'dataset');
     if (id === undefined || id === '')
       throw hubError('INVALID_PARAMETER', "the 'dataset' parameter is required");

@@ -7,6 +7,7 @@ import { mountOdsExplore } from './explore-routes.js';
 import { mountOdsGeo } from './geo-routes.js';
 import { ODS_PUSH_PREFIX, mountOdsPush } from './push-routes.js';
 import { recordRenderer } from './render.js';
+export { odsErrorScope } from './read-route.js';
 import { ODS_PROTOCOL, odsTranslator } from './translate.js';
 
 /**
