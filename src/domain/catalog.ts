@@ -16,8 +16,21 @@ export interface CatalogPage {
   readonly limit: number;
 }
 
-/** What `where` and `order_by` see of a dataset. */
-function catalogRow(d: DatasetRecord): QueryRow {
+/**
+ * What a dataset offers, as ODS's `features` lists it: `geo` with a geo_point_2d field, `timeserie`
+ * with a date or datetime field, `analyze` with any field to aggregate.
+ */
+export function datasetFeatures(d: DatasetRecord): string[] {
+  const types = new Set(recordFields(d.attrs).map((f) => f.type));
+  const out: string[] = [];
+  if (types.size > 0) out.push('analyze');
+  if (types.has('geo_point_2d')) out.push('geo');
+  if (types.has('date') || types.has('datetime')) out.push('timeserie');
+  return out;
+}
+
+/** What `where` and `order_by` (and the catalog facets) see of a dataset. */
+export function catalogRow(d: DatasetRecord): QueryRow {
   return {
     recordid: d.name,
     recorded: d.updatedAt,
