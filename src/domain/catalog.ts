@@ -46,8 +46,29 @@ export function catalogRow(d: DatasetRecord): QueryRow {
 
 /** A dataset as the catalog shows it. */
 export function catalogEntry(d: DatasetRecord): JsonObject {
+  const row = catalogRow(d).fields;
+  const features = datasetFeatures(d);
   return {
-    ...catalogRow(d).fields,
+    ...row,
+    has_records: d.count > 0,
+    features,
+    // ODS's metadata template `default`, which portals and the client's dataset pages read
+    metas: {
+      default: {
+        title: row.title ?? d.name,
+        description: null,
+        records_count: d.count,
+        modified: row.data_processed ?? new Date(d.updatedAt).toISOString(),
+        data_processed: row.data_processed ?? null,
+        metadata_processed: new Date(d.updatedAt).toISOString(),
+        timezone: null,
+        keyword: [],
+        theme: [],
+        publisher: null,
+        license: null,
+        features,
+      },
+    },
     fields: recordFields(d.attrs).map((f) => ({ name: f.name, type: f.type })),
   };
 }

@@ -5,6 +5,7 @@ import { compileQuery, type QuerySpec } from './odsql/query.js';
 import type { QueryRow } from './odsql/values.js';
 import { localParts } from './odsql/zone.js';
 import { rowOf } from './explore.js';
+import { valueNormaliser } from './field-values.js';
 import { RECORD_KIND } from './records.js';
 
 /**
@@ -191,10 +192,11 @@ export async function facetRecords(
 ): Promise<Facet[]> {
   const acc = facetAccumulator(spec, fields);
   const raw = acc.base.raw;
+  const norm = valueNormaliser(dataset);
   for await (const c of store.current(dataset.name, { epoch: dataset.epoch })) {
     if (c.kind !== RECORD_KIND) continue;
     if (raw && !raw(rawDoc(c.doc))) continue;
-    acc.add(rowOf(c));
+    acc.add(rowOf(c, norm));
   }
   return acc.result();
 }

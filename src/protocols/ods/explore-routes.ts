@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { stringify } from 'csv-stringify/sync';
 import { analyzeRecords, columnsOf, rowOf, searchRecords, streamRecords } from '../../domain/explore.js';
+import { valueNormaliser } from '../../domain/field-values.js';
 import { compileQuery, type CompiledQuery } from '../../domain/odsql/query.js';
 import { RECORD_KIND } from '../../domain/records.js';
 import { hubError } from '../../errors.js';
@@ -96,7 +97,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
         `no record with id '${ctx.params.recordId!}' in dataset '${dataset.name}'`,
       );
     }
-    sendJson(ctx, q.project(rowOf(c)), callback);
+    sendJson(ctx, q.project(rowOf(c, valueNormaliser(dataset))), callback);
   });
 
   readRoute(router, `${V21}/exports/:format`, errors, async (ctx) => {
