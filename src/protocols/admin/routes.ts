@@ -46,8 +46,18 @@ export function mountAdmin(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   const hubErrors = errorBody(renderHubError);
 
+  // liveness: the process serves HTTP (a restart would not help a database that is away)
   router.get('/health', hubErrors, (ctx) => {
     ctx.body = { status: 'ok' };
+  });
+
+  // readiness: the store is reachable and writable now; route traffic elsewhere while it is not
+  router.get('/ready', hubErrors, async (ctx) => {
+    const engine = hub.store.engine;
+    const r = await hub.store.ready();
+    ctx.status = r.ready ? 200 : 503;
+    ctx.body = r.ready ? { status: 'ready', engine } : { status: 'unavailable', engine, reason: r.reason };
+    if (!r.ready) ctx.set('Retry-After', '2');
   });
 
   router.get('/metrics', hubErrors, async (ctx) => {
