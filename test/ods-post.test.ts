@@ -14,7 +14,12 @@ describe('ODS read APIs over POST, and ODS error bodies everywhere under the ODS
     hub = await startTestHub();
     ds = uniqueId('post');
     keys = await createDataset(hub, ds, { uniqueKeys: ['n'] });
-    const rows = Array.from({ length: 12 }, (_, n) => ({ n, v: n % 4, city: n % 2 ? 'Paris' : 'Lyon' }));
+    const rows = Array.from({ length: 12 }, (_, n) => ({
+      n,
+      v: n % 4,
+      city: n % 2 ? 'Paris' : 'Lyon',
+      loc: { lon: 2.3 + n / 100, lat: 48.8 + n / 100 },
+    }));
     expect((await odsPush(hub, ds, keys.pushKey, rows)).status).to.equal(200);
   });
   after(() => hub.close());
@@ -51,6 +56,8 @@ describe('ODS read APIs over POST, and ODS error bodies everywhere under the ODS
       { url: `${hub.url}/api/records/1.0/search/`, params: { dataset: ds, q: 'Paris', rows: '3' } },
       { url: `${hub.url}/api/explore/v2.1/catalog/datasets`, params: { where: `dataset_id = "${ds}"` } },
       { url: `${hub.url}/api/explore/v2.1/catalog/datasets/${ds}`, params: {} },
+      { url: `${hub.url}/api/records/1.0/geocluster/`, params: { dataset: ds, clusterprecision: '12' } },
+      { url: exploreUrl(hub, ds, 'facets'), params: { facet: 'city', where: 'v > 0' } },
     ];
     for (const c of cases) {
       const qs = new URLSearchParams(c.params);
@@ -60,6 +67,22 @@ describe('ODS read APIs over POST, and ODS error bodies everywhere under the ODS
       expect(post.status, c.url).to.equal(200);
       expect(post.json, c.url).to.deep.equal(get.json);
     }
+  });
+
+  it('when a POST body comes as text/plain (fetch with a string body), then it is read as JSON or a form', async () => {
+    const plain = { 'content-type': 'text/plain;charset=UTF-8', authorization: `ApiKey ${keys.readKey}` };
+    const asJson = await call(exploreUrl(hub, ds, 'records'), {
+      method: 'POST',
+      raw: '{"where": "v = 3"}',
+      headers: plain,
+    });
+    const asForm = await call(exploreUrl(hub, ds, 'records'), {
+      method: 'POST',
+      raw: 'where=v%20%3D%203',
+      headers: plain,
+    });
+    expect((asJson.json as { total_count: number }).total_count).to.equal(3);
+    expect(asForm.json).to.deep.equal(asJson.json);
   });
 
   it('when a POST body repeats a URL parameter, then it is refused as given twice, in the ODS shape', async () => {

@@ -22,13 +22,15 @@ function paramOf(name: string, v: unknown): ParamValue {
   );
 }
 
-/** The parameters of a POST body: a form (`a=1&b=2`) or a JSON object `{"a": "1"}`. */
+/** The parameters of a POST body: a form (`a=1&b=2`) or a JSON object `{"a": "1"}` (as text/plain too). */
 async function bodyParams(ctx: Context): Promise<Record<string, ParamValue>> {
   const bytes = await readRequestBody(ctx, { limit: MAX_PARAMS_BYTES });
   if (bytes.length === 0) return {};
   const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
   const text = decodeUtf8(bytes);
-  if (type === 'application/json') {
+  // fetch() and XMLHttpRequest send a string body as text/plain: read it as what it looks like
+  const json = type === 'application/json' || (type === 'text/plain' && text.trimStart().startsWith('{'));
+  if (json) {
     const value = parseJsonText(text);
     if (value === null || typeof value !== 'object' || Array.isArray(value))
       throw hubError('INVALID_PARAMETER', 'a JSON body of a read API is an object of parameters');
@@ -36,7 +38,7 @@ async function bodyParams(ctx: Context): Promise<Record<string, ParamValue>> {
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = paramOf(k, v);
     return out;
   }
-  if (type === 'application/x-www-form-urlencoded' || type === '') {
+  if (type === 'application/x-www-form-urlencoded' || type === '' || type === 'text/plain') {
     const out: Record<string, ParamValue> = {};
     for (const [k, v] of new URLSearchParams(text)) {
       const before = out[k];
