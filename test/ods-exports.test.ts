@@ -132,6 +132,10 @@ describe('ODS exports: geojson, xlsx, parquet and the catalog exports, through @
       'data_processed',
     ]);
     expect(row!.split(';').slice(0, 3)).to.deep.equal([ds, ds, '20']);
+    const none = await client.get<RawAnswer>(fromCatalog().export('json').where('records_count > 20'));
+    expect(JSON.parse(new TextDecoder().decode(none.bytes))).to.deep.equal([]);
+    const zero = await client.get<RawAnswer>(fromCatalog().export('json').limit(0));
+    expect(JSON.parse(new TextDecoder().decode(zero.bytes))).to.deep.equal([]);
     const bad = await call(`${hub.url}/api/explore/v2.1/catalog/exports/xml`);
     expect(bad.status).to.equal(400);
     expect(bad.json).to.deep.include({ error_code: 'InvalidRESTParameterError' });
