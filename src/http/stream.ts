@@ -1,6 +1,6 @@
-import { Readable, pipeline } from 'node:stream';
-import { constants, createGzip } from 'node:zlib';
+import { Readable } from 'node:stream';
 import type { Context } from 'koa';
+import { flushEveryWrite } from './compress.js';
 
 /**
  * Chunks written to the socket are at least this big (unless the source pauses or ends). Kept
@@ -25,27 +25,22 @@ async function* coalesce(source: AsyncIterable<string>): AsyncGenerator<string> 
 
 export interface StreamOptions {
   readonly contentType: string;
-  /** push every piece to the client at once (SSE, NDJSON tails): no coalescing, gzip sync-flushed */
+  /** push every piece to the client at once (SSE): no coalescing, the compressor flushed per piece */
   readonly flushEach?: boolean;
 }
 
 /**
  * Streams an async iterable of strings as the response body, with back-pressure (the source is
- * pulled only as fast as the client reads, so memory stays flat) and gzip when the client accepts
- * it. When the client goes away, the stream is destroyed and the source's `finally` runs (closing
- * store iterators).
+ * pulled only as fast as the client reads, so memory stays flat); compression is http/compress.ts's.
+ * When the client goes away, the stream is destroyed and the source's `finally` runs (closing store
+ * iterators) — also when a compressor stands between the two, which does not pass the end on.
  */
 export function sendStream(ctx: Context, source: AsyncIterable<string>, options: StreamOptions): void {
   const readable = Readable.from(options.flushEach ? source : coalesce(source), { objectMode: false });
+  ctx.res.once('close', () => readable.destroy());
   ctx.type = options.contentType;
-  ctx.set('Vary', 'Accept-Encoding');
-  if (ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
-    ctx.set('Content-Encoding', 'gzip');
-    const gzip = createGzip(options.flushEach ? { flush: constants.Z_SYNC_FLUSH } : {});
-    ctx.body = pipeline(readable, gzip, () => undefined);
-  } else {
-    ctx.body = readable;
-  }
+  if (options.flushEach) flushEveryWrite(ctx);
+  ctx.body = readable;
 }
 
 /** JSON array framing: `[` head items… tail `]`, comma-separated, from already serialised items. */
