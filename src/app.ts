@@ -17,7 +17,7 @@ import type { ProtocolDeps } from './protocols/deps.js';
 import { mountIcar } from './protocols/icar/routes.js';
 import { mountObsrv } from './protocols/obsrv/routes.js';
 import { mountJsonLd } from './protocols/jsonld/routes.js';
-import { isOdsPushRequest, mountOds } from './protocols/ods/routes.js';
+import { isOdsPushRequest, mountOds, odsErrorScope } from './protocols/ods/routes.js';
 import { mountOpsRoutes } from './protocols/admin/ops-routes.js';
 import { KindRenderers } from './protocols/pull/render.js';
 import { mountUda } from './protocols/uda/routes.js';
@@ -89,6 +89,8 @@ export function createApp(options: AppOptions): HubApp {
   // outside errorHandler too: a large error body is compressed like any answer
   koa.use(compression());
   koa.use(errorHandler(logger));
+  // ODS answers its own error shape on its paths, unmatched routes and 405s included
+  koa.use(odsErrorScope);
   koa.use(router.routes());
   // 405 with Allow / 501 are set here; errorHandler turns the empty answers into JSON errors
   koa.use(router.allowedMethods());

@@ -41,6 +41,10 @@ export const ERROR_CATALOGUE = {
     status: 415,
     meaning: 'the Content-Encoding of the body is not gzip, deflate or identity',
   },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    meaning: 'the Content-Type of the body is not one the route reads (ODS read APIs: a form or JSON)',
+  },
   QUOTA_EXCEEDED: { status: 429, meaning: "the key's daily request quota on this dataset is used up" },
   TOO_MANY_WAITING_READERS: {
     status: 429,

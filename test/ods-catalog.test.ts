@@ -76,7 +76,16 @@ describe('ODS catalog: dataset search and lookup (docs/ods.md#catalog)', () => {
     const answer = r.json as CatalogAnswer;
     expect(answer.total_count).to.equal(1);
     const d = answer.results[0]!;
-    expect(d).to.have.keys('dataset_id', 'title', 'records_count', 'data_processed', 'fields');
+    expect(d).to.have.keys(
+      'dataset_id',
+      'title',
+      'records_count',
+      'data_processed',
+      'fields',
+      'has_records',
+      'features',
+      'metas',
+    );
     expect(d.dataset_id).to.equal(milk.id);
     expect(d.title).to.equal('Robot milkings, farm 42');
     expect(d.records_count).to.equal(2);
@@ -128,9 +137,16 @@ describe('ODS catalog: dataset search and lookup (docs/ods.md#catalog)', () => {
     // a dataset created without a title is listed under its id, never pushed to
     const none = (await search(hub.adminToken, { where: `dataset_id = "${empty.id}"` }))
       .json as CatalogAnswer;
-    expect(none.results).to.deep.equal([
-      { dataset_id: empty.id, title: empty.id, records_count: 0, data_processed: null, fields: [] },
-    ]);
+    expect(none.results).to.have.length(1);
+    expect(none.results[0]).to.deep.include({
+      dataset_id: empty.id,
+      title: empty.id,
+      records_count: 0,
+      data_processed: null,
+      fields: [],
+      has_records: false,
+      features: [],
+    });
 
     const bad = await search(hub.adminToken, { where: 'title like' });
     expect(bad.status).to.equal(400);

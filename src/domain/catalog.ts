@@ -16,8 +16,21 @@ export interface CatalogPage {
   readonly limit: number;
 }
 
-/** What `where` and `order_by` see of a dataset. */
-function catalogRow(d: DatasetRecord): QueryRow {
+/**
+ * What a dataset offers, as ODS's `features` lists it: `geo` with a geo_point_2d field, `timeserie`
+ * with a date or datetime field, `analyze` with any field to aggregate.
+ */
+export function datasetFeatures(d: DatasetRecord): string[] {
+  const types = new Set(recordFields(d.attrs).map((f) => f.type));
+  const out: string[] = [];
+  if (types.size > 0) out.push('analyze');
+  if (types.has('geo_point_2d')) out.push('geo');
+  if (types.has('date') || types.has('datetime')) out.push('timeserie');
+  return out;
+}
+
+/** What `where` and `order_by` (and the catalog facets) see of a dataset. */
+export function catalogRow(d: DatasetRecord): QueryRow {
   return {
     recordid: d.name,
     recorded: d.updatedAt,
@@ -33,8 +46,29 @@ function catalogRow(d: DatasetRecord): QueryRow {
 
 /** A dataset as the catalog shows it. */
 export function catalogEntry(d: DatasetRecord): JsonObject {
+  const row = catalogRow(d).fields;
+  const features = datasetFeatures(d);
   return {
-    ...catalogRow(d).fields,
+    ...row,
+    has_records: d.count > 0,
+    features,
+    // ODS's metadata template `default`, which portals and the client's dataset pages read
+    metas: {
+      default: {
+        title: row.title ?? d.name,
+        description: null,
+        records_count: d.count,
+        modified: row.data_processed ?? new Date(d.updatedAt).toISOString(),
+        data_processed: row.data_processed ?? null,
+        metadata_processed: new Date(d.updatedAt).toISOString(),
+        timezone: null,
+        keyword: [],
+        theme: [],
+        publisher: null,
+        license: null,
+        features,
+      },
+    },
     fields: recordFields(d.attrs).map((f) => ({ name: f.name, type: f.type })),
   };
 }

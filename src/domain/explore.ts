@@ -5,6 +5,7 @@ import { rawDoc } from './odsql/prefilter.js';
 import type { CompiledQuery } from './odsql/query.js';
 import type { QueryRow, Value } from './odsql/values.js';
 import { RECORD_KIND } from './records.js';
+import { valueNormaliser, type ValueNormaliser } from './field-values.js';
 
 /**
  * Queries over a dataset's current state (docs/ods.md#explore): searches, exports and analyses
@@ -16,13 +17,13 @@ import { RECORD_KIND } from './records.js';
  */
 
 /** A stored record change as queries see it. Non-object documents (an Obsrv event could be) are `{value}`. */
-export function rowOf(c: Change): QueryRow {
+export function rowOf(c: Change, normalise?: ValueNormaliser): QueryRow {
   const parsed = JSON.parse(c.doc) as unknown;
   const fields =
     parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
       ? (parsed as JsonObject)
       : ({ value: parsed } as JsonObject);
-  return { recordid: c.key, recorded: c.recorded, fields };
+  return { recordid: c.key, recorded: c.recorded, fields: normalise ? normalise(fields) : fields };
 }
 
 export interface Page {
@@ -58,6 +59,7 @@ export async function searchRecords(
   q: CompiledQuery,
   page: Page,
 ): Promise<SearchResult> {
+  const norm = valueNormaliser(dataset);
   const { filter, raw, order } = q;
   const end = page.offset + page.limit;
   let total = 0;
@@ -71,18 +73,18 @@ export async function searchRecords(
     if (raw && !raw(rawDoc(c.doc))) continue;
     let row: QueryRow | undefined;
     if (filter) {
-      row = rowOf(c);
+      row = rowOf(c, norm);
       if (!filter(row)) continue;
     }
     total++;
     if (heap && order && cmp) {
       if (end === 0) continue;
-      row ??= rowOf(c);
+      row ??= rowOf(c, norm);
       const entry = { id: row.recordid, keys: order.keys(row), row };
       if (heap.size() < end) heap.push(entry);
       else if (cmp(entry, heap.peek()!) < 0) heap.replace(entry);
     } else if (total > page.offset && total <= end) {
-      rows.push(row ?? rowOf(c));
+      rows.push(row ?? rowOf(c, norm));
     }
   }
   if (heap && cmp) {
@@ -104,6 +106,7 @@ export async function* streamRecords(
   q: CompiledQuery,
   options: { readonly offset: number; readonly limit?: number },
 ): AsyncGenerator<QueryRow> {
+  const norm = valueNormaliser(dataset);
   const { filter, raw, order } = q;
   const limit = options.limit ?? Infinity;
   if (limit <= 0) return;
@@ -113,7 +116,7 @@ export async function* streamRecords(
     for await (const c of store.current(dataset.name, { epoch: dataset.epoch, atLeast: dataset.lastSeq })) {
       if (c.kind !== RECORD_KIND) continue;
       if (raw && !raw(rawDoc(c.doc))) continue;
-      const row = rowOf(c);
+      const row = rowOf(c, norm);
       if (filter && !filter(row)) continue;
       if (skipped < options.offset) {
         skipped++;
@@ -129,7 +132,7 @@ export async function* streamRecords(
   for await (const c of store.current(dataset.name, { epoch: dataset.epoch, atLeast: dataset.lastSeq })) {
     if (c.kind !== RECORD_KIND) continue;
     if (raw && !raw(rawDoc(c.doc))) continue;
-    const row = rowOf(c);
+    const row = rowOf(c, norm);
     if (filter && !filter(row)) continue;
     matches.push({ id: row.recordid, keys: order.keys(row) });
   }
@@ -138,7 +141,7 @@ export async function* streamRecords(
   for (let i = options.offset; i < end; i++) {
     const c = await store.get(dataset.name, matches[i]!.id);
     if (!c || c.deleted || c.kind !== RECORD_KIND) continue;
-    const row = rowOf(c);
+    const row = rowOf(c, norm);
     if (filter && !filter(row)) continue;
     yield row;
   }
@@ -165,13 +168,14 @@ export async function analyzeRecords(
   q: CompiledQuery,
   page: AnalysisPage,
 ): Promise<{ total: number; rows: JsonObject[] }> {
+  const norm = valueNormaliser(dataset);
   const { filter, raw, analysis } = q;
   if (!analysis) throw new Error('analyzeRecords needs an analysis query');
   const run = analysis.start();
   for await (const c of store.current(dataset.name, { epoch: dataset.epoch, atLeast: dataset.lastSeq })) {
     if (c.kind !== RECORD_KIND) continue;
     if (raw && !raw(rawDoc(c.doc))) continue;
-    const row = rowOf(c);
+    const row = rowOf(c, norm);
     if (filter && !filter(row)) continue;
     run.add(row);
   }

@@ -84,6 +84,8 @@ function typeOf(v: JsonValue): FieldType | undefined {
       return looksLikePoint(v) ? 'geo_point_2d' : 'text';
   }
   if (v === null) return undefined;
+  // [lat, lon] is a point, not a multi-valued field (geo.ts says which pairs)
+  if (Array.isArray(v) && looksLikePoint(v)) return 'geo_point_2d';
   if (Array.isArray(v)) {
     let t: FieldType | undefined;
     for (const x of v) {

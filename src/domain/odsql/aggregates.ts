@@ -1,7 +1,7 @@
 import type { JsonValue } from '../../store/types.js';
 import type { Expr } from './ast.js';
 import { registerFunction, type AccumulatorFactory, type CompileArg } from './functions.js';
-import { sortCompare, type Value } from './values.js';
+import { sortCompare, type QueryRow, type Value } from './values.js';
 
 /**
  * Aggregates of an analysis (`select=count(*), avg(weight) as w&group_by=robot`), SQL-style:
@@ -107,3 +107,51 @@ function extreme(name: 'min' | 'max') {
 }
 extreme('min');
 extreme('max');
+
+/**
+ * The p-th percentile of a group's numbers with linear interpolation between the two nearest
+ * ranks (p = 50 is the median; the method of numpy's and PostgreSQL's percentile_cont). The
+ * numbers of each group are held until the end: memory grows with the records of the group.
+ */
+function percentileOf(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  values.sort((a, b) => a - b);
+  const rank = (p / 100) * (values.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  return values[lo]! + (values[hi]! - values[lo]!) * (rank - lo);
+}
+
+function percentileAccumulator(ev: (row: QueryRow) => Value, p: number): AccumulatorFactory {
+  return () => {
+    const values: number[] = [];
+    const add = (x: Value): void => {
+      if (typeof x === 'number') values.push(x);
+    };
+    return { add: (row) => each(ev(row), add), result: () => percentileOf(values, p) };
+  };
+}
+
+registerFunction({
+  name: 'median',
+  aggregate: true,
+  check: oneArgument('median'),
+  accumulator: (args, compileArg) => percentileAccumulator(compileArg(args[0]!), 50),
+});
+
+registerFunction({
+  name: 'percentile',
+  aggregate: true,
+  check(args) {
+    const usage = 'percentile() takes a field and a percentage: percentile(kg, 90)';
+    if (args.length !== 2) return { message: usage };
+    if (args[0]!.kind === 'star')
+      return { message: 'percentile(*) is not allowed: name a field', at: args[0]!.start };
+    const p = args[1]!;
+    if (p.kind !== 'literal' || typeof p.value !== 'number' || p.value < 0 || p.value > 100)
+      return { message: `the percentage must be a number from 0 to 100: ${usage}`, at: p.start };
+    return undefined;
+  },
+  accumulator: (args, compileArg) =>
+    percentileAccumulator(compileArg(args[0]!), (args[1] as { value: number }).value),
+});

@@ -5,7 +5,7 @@ import type { Expr, OrderItem, SelectItem } from './ast.js';
 import { compileExpr, type CompileContext } from './compile.js';
 import { odsqlError, type Clause } from './errors.js';
 import { lookupFunction, type AccumulatorFactory, type Accumulator } from './functions.js';
-import { sortCompare, type Evaluator, type QueryRow, type Value } from './values.js';
+import { sortCompare, UTC_ENV, type Evaluator, type QueryEnv, type QueryRow, type Value } from './values.js';
 
 /**
  * Analyses (docs/ods.md#analyses): `group_by` and aggregates in `select`/`order_by`.
@@ -30,6 +30,7 @@ export interface AnalysisInput {
   readonly groupText: string;
   readonly orderBy: readonly OrderItem[] | undefined;
   readonly orderText: string;
+  readonly env?: QueryEnv;
 }
 
 export interface AnalysisPage {
@@ -151,6 +152,7 @@ interface Column {
 const slotName = (kind: 'g' | 'a', i: number): string => `${kind}${i}`;
 
 export function compileAnalysis(input: AnalysisInput): CompiledAnalysis {
+  const env = input.env ?? UTC_ENV;
   const select = input.select ?? [];
   const star = select.find((i) => i.expr.kind === 'star');
   if (star) {
@@ -170,12 +172,12 @@ export function compileAnalysis(input: AnalysisInput): CompiledAnalysis {
           .filter((i) => isGroupingCall(i.expr))
           .map((item) => ({ item, clause: 'select', source: input.selectText }));
   const groups: GroupDef[] = groupItems.map(({ item, clause, source }) => {
-    const rowCtx: CompileContext = { clause, source };
+    const rowCtx: CompileContext = { clause, source, env };
     const compileArg = (e: Expr): Evaluator => compileExpr(e, rowCtx);
     const fn = item.expr.kind === 'call' ? lookupFunction(item.expr.name) : undefined;
     const summary =
       fn && !fn.aggregate && fn.groupSummary && item.expr.kind === 'call'
-        ? fn.groupSummary(item.expr.args, compileArg)
+        ? fn.groupSummary(item.expr.args, compileArg, env)
         : undefined;
     return { name: item.name, sig: signature(item.expr), key: compileExpr(item.expr, rowCtx), summary };
   });
@@ -189,7 +191,7 @@ export function compileAnalysis(input: AnalysisInput): CompiledAnalysis {
     if (slot === undefined) {
       const fn = lookupFunction(call.name);
       if (!fn?.aggregate) throw odsqlError(clause, source, call.start, `'${call.name}' is not an aggregate`);
-      const rowCtx: CompileContext = { clause, source };
+      const rowCtx: CompileContext = { clause, source, env };
       aggregates.push(fn.accumulator(call.args, (e) => compileExpr(e, rowCtx)));
       slot = aggregates.length - 1;
       aggregateSlots.set(sig, slot);
@@ -202,6 +204,7 @@ export function compileAnalysis(input: AnalysisInput): CompiledAnalysis {
     const ctx: CompileContext = {
       clause,
       source,
+      env,
       resolve(e) {
         const sig = signature(e);
         const g = groups.findIndex((d) => d.sig === sig);

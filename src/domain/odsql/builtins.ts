@@ -5,3 +5,4 @@
 import './aggregates.js';
 import './dates.js';
 import './geo-functions.js';
+import './range.js';

@@ -2,6 +2,7 @@ import type { JsonObject, JsonValue } from '../../store/types.js';
 import type { CompareOp, Expr, OrderItem, SelectItem } from './ast.js';
 import { setField } from '../json-object.js';
 import { odsqlError, type Clause } from './errors.js';
+import { durationOf, shift, timeOf } from './dates.js';
 import { lookupFunction } from './functions.js';
 import { parseGeometry, pointJson } from './geo.js';
 import {
@@ -13,8 +14,10 @@ import {
   isoTime,
   sortCompare,
   type Evaluator,
+  type QueryEnv,
   type QueryRow,
   type Value,
+  UTC_ENV,
 } from './values.js';
 
 /**
@@ -30,6 +33,8 @@ export interface CompileContext {
    * use it to read group keys and aggregate results instead of record fields (analysis.ts).
    */
   readonly resolve?: (expr: Expr) => Evaluator | undefined;
+  /** the query's timezone and now (UTC, epoch 0 when not given) */
+  readonly env?: QueryEnv;
 }
 
 const COMPARE: Record<CompareOp, (c: number) => boolean> = {
@@ -141,6 +146,17 @@ export function compileExpr(expr: Expr, ctx: CompileContext): Evaluator {
       return (row) => anyPair(l(row), r(row), pair);
     }
     case 'arith': {
+      const duration = durationOf(expr.right);
+      if (duration && (expr.op === '+' || expr.op === '-')) {
+        // date arithmetic: now() - 7 days, ts + 1 month (calendar units in the query's timezone)
+        const l = c(expr.left);
+        const n = expr.op === '-' ? -duration.n : duration.n;
+        const zone = (ctx.env ?? UTC_ENV).timezone;
+        return (row) => {
+          const t = timeOf(l(row));
+          return t === undefined ? undefined : new Date(shift(t, n, duration.unit, zone));
+        };
+      }
       const l = c(expr.left);
       const r = c(expr.right);
       const op = expr.op;
@@ -186,7 +202,7 @@ export function compileExpr(expr: Expr, ctx: CompileContext): Evaluator {
           expr.start,
           `the aggregate ${fn.name}() is not allowed here: ${AGGREGATE_PLACES[ctx.clause] ?? 'aggregates go in select and order_by'}`,
         );
-      return fn.compile(expr.args, c);
+      return fn.compile(expr.args, c, ctx.env ?? UTC_ENV);
     }
   }
 }
@@ -228,12 +244,20 @@ export function defaultProjection(row: QueryRow): JsonObject {
 export type Projection = (row: QueryRow) => JsonObject;
 
 /** select items → a function building each result object, in the order of the items. */
-export function compileSelect(items: readonly SelectItem[] | undefined, source: string): Projection {
+export function compileSelect(
+  items: readonly SelectItem[] | undefined,
+  source: string,
+  env: QueryEnv = UTC_ENV,
+): Projection {
   if (!items || items.length === 0) return defaultProjection;
   const parts = items.map((item) =>
     item.expr.kind === 'star'
       ? { star: true as const, name: '*', ev: undefined }
-      : { star: false as const, name: item.name, ev: compileExpr(item.expr, { clause: 'select', source }) },
+      : {
+          star: false as const,
+          name: item.name,
+          ev: compileExpr(item.expr, { clause: 'select', source, env }),
+        },
   );
   return (row) => {
     const out: JsonObject = {};

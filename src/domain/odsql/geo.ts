@@ -33,6 +33,7 @@ export function toPoint(v: Value): Point | undefined {
     const lon = Number(m[2]);
     return inRange(lat, lon) ? { lat, lon } : undefined;
   }
+  if (isLatLonPair(v)) return inRange(v[0], v[1]) ? { lat: v[0], lon: v[1] } : undefined;
   if (!isObject(v)) return undefined;
   const { lat, lon } = v;
   if (typeof lat === 'number' && typeof lon === 'number') return inRange(lat, lon) ? { lat, lon } : undefined;
@@ -48,6 +49,20 @@ export function toPoint(v: Value): Point | undefined {
  * Is this value a geo_point_2d for field-type inference? Stricter than toPoint for text: both parts
  * need a decimal point, so a decimal comma ("12,5") or a pair of counts ("3,4") stays text.
  */
+/**
+ * `[lat, lon]`, the array form ODS pushes take for a geo_point_2d: two numbers, one at least with a
+ * fraction (so that a multi-valued integer field [3, 4] is not taken for a point).
+ */
+function isLatLonPair(v: Value): v is [number, number] {
+  return (
+    Array.isArray(v) &&
+    v.length === 2 &&
+    typeof v[0] === 'number' &&
+    typeof v[1] === 'number' &&
+    !(Number.isInteger(v[0]) && Number.isInteger(v[1]))
+  );
+}
+
 export function looksLikePoint(v: JsonValue): boolean {
   if (typeof v === 'string') {
     const m = LAT_LON.exec(v);

@@ -1,6 +1,7 @@
 import type { ArithOp, CompareOp, Expr, OrderItem, SelectItem } from './ast.js';
 import { odsqlError, type Clause } from './errors.js';
 import './builtins.js';
+import { timeUnit } from './dates.js';
 import { lookupFunction } from './functions.js';
 import { parseGeometry } from './geo.js';
 import { KEYWORDS, tokenize, type Operator, type Token } from './lexer.js';
@@ -248,6 +249,25 @@ class Parser {
         this.next();
         if (t.unit !== undefined)
           return { kind: 'quantity', value: t.value, unit: t.unit, start: t.start, end: t.end };
+        {
+          // a duration written with a space: `1 day`, `2 hours` (range(ts, 1 day), now() - 7 days)
+          const u = this.peek();
+          if (
+            u.type === 'ident' &&
+            !u.quoted &&
+            timeUnit(u.value) !== undefined &&
+            !this.isOp(this.peek(1), '(')
+          ) {
+            this.next();
+            return {
+              kind: 'quantity',
+              value: t.value,
+              unit: u.value.toLowerCase(),
+              start: t.start,
+              end: u.end,
+            };
+          }
+        }
         return { kind: 'literal', value: t.value, start: t.start, end: t.end };
       case 'typed':
         this.next();

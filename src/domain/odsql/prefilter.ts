@@ -89,10 +89,11 @@ export function rawFilterOf(expr: Expr | undefined): RawFilter | undefined {
     }
     case 'call': {
       if (GEO_PREDICATES.has(expr.name)) return hasField(expr.args[0]!);
-      if (expr.name !== 'search') return undefined;
+      // the text of search/startswith/suggest appears in the record's text, in some case
+      if (!TEXT_PREDICATES.has(expr.name)) return undefined;
       const text = stringLit(expr.args[expr.args.length - 1]!);
       if (text === undefined || !safe(text)) return undefined;
-      if (expr.args.length === 2 && !ownField(expr.args[0]!)) return undefined;
+      if (!expr.args.slice(0, -1).every(ownField)) return undefined;
       return insensitive(text);
     }
     default:
@@ -105,6 +106,8 @@ export function rawFilterOfRefine(value: string): RawFilter | undefined {
   if (!safeText(value)) return undefined;
   return (d) => d.text.includes(value);
 }
+
+const TEXT_PREDICATES = new Set(['search', 'startswith', 'suggest']);
 
 export function rawDoc(text: string): RawDoc {
   let lower: string | undefined;

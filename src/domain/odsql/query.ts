@@ -12,7 +12,8 @@ import {
 import { compileAnalysis, hasAggregate, isGroupingCall, type CompiledAnalysis } from './analysis.js';
 import { parseGroupBy, parseOrderBy, parseSelect, parseWhere } from './parser.js';
 import { rawFilterOf, rawFilterOfRefine, type RawFilter } from './prefilter.js';
-import type { QueryRow, Value } from './values.js';
+import type { QueryEnv, QueryRow, Value } from './values.js';
+import { checkTimezone, localParts } from './zone.js';
 import { fieldValue } from './values.js';
 
 /** A query as the explore APIs receive it: ODSQL texts and facet refinements. */
@@ -28,6 +29,8 @@ export interface QuerySpec {
   readonly q?: string;
   /** analyses: group keys (`robot, year(ts) as y`); aggregates in select then make one result per group */
   readonly groupBy?: string;
+  /** the IANA time zone of date functions, date refines and range buckets (UTC by default) */
+  readonly timezone?: string;
 }
 
 /** A query compiled once, evaluated per record. */
@@ -69,19 +72,29 @@ function parseRefinement(param: 'refine' | 'exclude', text: string): Refinement 
 
 const DATE_PREFIX = /^\d{4}([-/]\d{2}){0,2}$/;
 const ISO_DATE = /^\d{4}-\d{2}/;
+/** a date-time with a time of day and a zone (Z or an offset) */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*(Z|[+-]\d{2}:?\d{2})$/i;
+
+function localDay(t: number, tz: string): string {
+  const [y, m, d] = localParts(t, tz);
+  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
 
 /**
  * A facet value matches a field value when their texts are equal (numbers and booleans by their
  * JSON text); on dates, a year, year/month or day refines (`refine=date:2024/05`), as ODS date
  * facets do. Multi-valued fields match when any element does.
  */
-function refineMatch(v: Value, want: string): boolean {
-  if (Array.isArray(v)) return v.some((x) => refineMatch(x, want));
+function refineMatch(v: Value, want: string, tz: string): boolean {
+  if (Array.isArray(v)) return v.some((x) => refineMatch(x, want, tz));
   if (typeof v === 'string') {
     if (v === want) return true;
     if (DATE_PREFIX.test(want) && ISO_DATE.test(v)) {
       const prefix = want.replace(/\//g, '-');
-      return v.startsWith(prefix) && (v.length === prefix.length || !/\d/.test(v[prefix.length]!));
+      // a date-time is refined by its day in the query's timezone; a plain date by its text
+      const t = DATE_TIME.test(v) ? Date.parse(v) : NaN;
+      const text = Number.isNaN(t) ? v : localDay(t, tz);
+      return text.startsWith(prefix) && (text.length === prefix.length || !/\d/.test(text[prefix.length]!));
     }
     return false;
   }
@@ -117,15 +130,17 @@ function both<T>(
 
 /** Parses and compiles every part of a query; ODSQL errors are 400s pointing at the character. */
 export function compileQuery(spec: QuerySpec): CompiledQuery {
+  const tz = spec.timezone === undefined || spec.timezone === '' ? 'UTC' : checkTimezone(spec.timezone);
+  const env: QueryEnv = { timezone: tz, now: Date.now() };
   const whereText = spec.where ?? '';
   const where = parseWhere(whereText);
-  let filter = where ? compileFilter(where, { clause: 'where', source: whereText }) : undefined;
+  let filter = where ? compileFilter(where, { clause: 'where', source: whereText, env }) : undefined;
   let raw = rawFilterOf(where);
 
   const qText = spec.q ?? '';
   const q = fullTextExpr(qText);
   if (q) {
-    filter = both(filter, compileFilter(q, { clause: 'q', source: qText }));
+    filter = both(filter, compileFilter(q, { clause: 'q', source: qText, env }));
     raw = both(raw, rawFilterOf(q));
   }
 
@@ -134,7 +149,7 @@ export function compileQuery(spec: QuerySpec): CompiledQuery {
     ...(spec.exclude ?? []).map((r) => parseRefinement('exclude', r)),
   ];
   for (const r of refinements) {
-    const test = (row: QueryRow): boolean => refineMatch(fieldValue(row, r.path), r.value) !== r.negated;
+    const test = (row: QueryRow): boolean => refineMatch(fieldValue(row, r.path), r.value, tz) !== r.negated;
     filter = both(filter, test);
     // date facets (2024/05) match 2024-05-… text: no cheap test for those
     if (!r.negated && !DATE_PREFIX.test(r.value)) raw = both(raw, rawFilterOfRefine(r.value));
@@ -157,14 +172,17 @@ export function compileQuery(spec: QuerySpec): CompiledQuery {
       groupText,
       orderBy: orderItems,
       orderText,
+      env,
     });
     return { filter, raw, project: defaultProjection, order: undefined, columns: analysis.columns, analysis };
   }
-  const order = orderItems ? compileOrder(orderItems, { clause: 'order_by', source: orderText }) : undefined;
+  const order = orderItems
+    ? compileOrder(orderItems, { clause: 'order_by', source: orderText, env })
+    : undefined;
   return {
     filter,
     raw,
-    project: compileSelect(select, selectText),
+    project: compileSelect(select, selectText, env),
     order,
     columns: selectColumns(select),
     analysis: undefined,

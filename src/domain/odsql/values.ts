@@ -132,3 +132,15 @@ export function sortCompare(a: Value, b: Value, descending: boolean): number {
 
 /** A compiled expression: evaluates against one record. */
 export type Evaluator = (row: QueryRow) => Value;
+
+/**
+ * What a query is evaluated against besides records: the `timezone` parameter (an IANA name, UTC by
+ * default) that date parts, date_format, range buckets, date refines and calendar arithmetic use,
+ * and the instant `now()` reads (one per query, so every record sees the same now).
+ */
+export interface QueryEnv {
+  readonly timezone: string;
+  readonly now: number;
+}
+
+export const UTC_ENV: QueryEnv = { timezone: 'UTC', now: 0 };

@@ -2,6 +2,8 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { stringify } from 'csv-stringify/sync';
 import { analyzeRecords, columnsOf, rowOf, searchRecords, streamRecords } from '../../domain/explore.js';
+import { valueNormaliser } from '../../domain/field-values.js';
+import { recordFields } from '../../domain/field-types.js';
 import { compileQuery, type CompiledQuery } from '../../domain/odsql/query.js';
 import { RECORD_KIND } from '../../domain/records.js';
 import { hubError } from '../../errors.js';
@@ -13,12 +15,14 @@ import type { DatasetRecord, JsonObject, JsonValue } from '../../store/types.js'
 import type { ProtocolDeps } from '../deps.js';
 import { queryString } from '../pull/query.js';
 import { renderOdsExploreError } from './errors.js';
+import { readRoute } from './read-route.js';
+import { geojsonFeatures, parquetStream, xlsxStream } from './export-formats.js';
 import { FILE_ID } from './files.js';
 import { exportParams, recordsParams, v1Params } from './params.js';
 import { v1Record } from './render.js';
 
 const V21 = '/api/explore/v2.1/catalog/datasets/:dataset';
-const EXPORT_FORMATS = ['json', 'jsonl', 'csv'] as const;
+const EXPORT_FORMATS = ['json', 'jsonl', 'csv', 'geojson', 'xlsx', 'parquet'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 async function* map<T, U>(items: AsyncIterable<T>, f: (item: T) => U): AsyncGenerator<U> {
@@ -68,7 +72,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     return fromArray(rows);
   };
 
-  router.get(`${V21}/records`, errors, async (ctx) => {
+  readRoute(router, `${V21}/records`, errors, async (ctx) => {
     const dataset = await access(ctx, ctx.params.dataset!);
     const callback = jsonpCallback(ctx);
     const { spec, page } = recordsParams(ctx);
@@ -83,7 +87,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     sendJson(ctx, { total_count: total, results: rows.map(q.project) }, callback);
   });
 
-  router.get(`${V21}/records/:recordId`, errors, async (ctx) => {
+  readRoute(router, `${V21}/records/:recordId`, errors, async (ctx) => {
     const dataset = await access(ctx, ctx.params.dataset!);
     const callback = jsonpCallback(ctx);
     const q = compileQuery({ select: queryString(ctx, 'select') });
@@ -95,10 +99,10 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
         `no record with id '${ctx.params.recordId!}' in dataset '${dataset.name}'`,
       );
     }
-    sendJson(ctx, q.project(rowOf(c)), callback);
+    sendJson(ctx, q.project(rowOf(c, valueNormaliser(dataset))), callback);
   });
 
-  router.get(`${V21}/exports/:format`, errors, async (ctx) => {
+  readRoute(router, `${V21}/exports/:format`, errors, async (ctx) => {
     // who may ask comes first: nothing about the request is judged for a caller without access
     const dataset = await access(ctx, ctx.params.dataset!);
     const format = ctx.params.format as ExportFormat;
@@ -111,6 +115,27 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     const results = q.analysis
       ? await analysisResults(dataset, q, offset, limit)
       : map(streamRecords(hub.store, dataset, q, { offset, limit }), q.project);
+    if (format === 'geojson') {
+      const geo = recordFields(dataset.attrs)
+        .filter((f) => f.type === 'geo_point_2d')
+        .map((f) => f.name);
+      ctx.set('Content-Disposition', `attachment; filename="${dataset.name}.geojson"`);
+      sendStream(ctx, geojsonFeatures(results, geo), { contentType: 'application/geo+json' });
+      return;
+    }
+    if (format === 'xlsx' || format === 'parquet') {
+      const columns = await columnsOf(hub.store, dataset, q);
+      ctx.set('Content-Disposition', `attachment; filename="${dataset.name}.${format}"`);
+      if (format === 'xlsx') {
+        ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+        ctx.body = xlsxStream(dataset.name, columns, results);
+      } else {
+        const types = new Map(recordFields(dataset.attrs).map((f) => [f.name, f.type] as const));
+        ctx.type = 'application/vnd.apache.parquet';
+        ctx.body = parquetStream(columns, q.analysis ? new Map() : types, results);
+      }
+      return;
+    }
     if (format === 'csv') {
       const columns = await columnsOf(hub.store, dataset, q);
       ctx.set('Content-Disposition', `attachment; filename="${dataset.name}.csv"`);
@@ -128,7 +153,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     }
   });
 
-  router.get('/api/records/1.0/search', errors, async (ctx) => {
+  readRoute(router, '/api/records/1.0/search', errors, async (ctx) => {
     const id = queryString(ctx, 'dataset');
     if (id === undefined || id === '')
       throw hubError('INVALID_PARAMETER', "the 'dataset' parameter is required");

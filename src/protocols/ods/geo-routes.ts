@@ -9,6 +9,7 @@ import { jsonpCallback, sendJson } from '../../http/jsonp.js';
 import type { ProtocolDeps } from '../deps.js';
 import { queryString } from '../pull/query.js';
 import { renderOdsExploreError } from './errors.js';
+import { readRoute } from './read-route.js';
 import { geoclusterParams } from './params.js';
 import { v1GeoClusters } from './render.js';
 
@@ -22,7 +23,7 @@ export function mountOdsGeo(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   const errors = errorBody(renderOdsExploreError);
 
-  router.get('/api/records/1.0/geocluster', errors, async (ctx) => {
+  readRoute(router, '/api/records/1.0/geocluster', errors, async (ctx) => {
     const id = queryString(ctx, 'dataset');
     if (id === undefined || id === '')
       throw hubError('INVALID_PARAMETER', "the 'dataset' parameter is required");

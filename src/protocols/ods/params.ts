@@ -27,6 +27,7 @@ function specOf(ctx: Context): QuerySpec {
     orderBy: queryString(ctx, 'order_by'),
     refine: many(ctx, 'refine'),
     exclude: many(ctx, 'exclude'),
+    timezone: queryString(ctx, 'timezone'),
   };
 }
 
@@ -115,14 +116,15 @@ export function v1Params(ctx: Context): V1Params {
   const sort = queryString(ctx, 'sort');
   const refine = v1Facets(ctx, 'refine.');
   const exclude = v1Facets(ctx, 'exclude.');
-  const echo: Record<string, unknown> = { dataset, timezone: 'UTC', rows, start, format: 'json' };
+  const timezone = queryString(ctx, 'timezone');
+  const echo: Record<string, unknown> = { dataset, timezone: timezone || 'UTC', rows, start, format: 'json' };
   if (q !== undefined && q !== '') echo.q = q;
   if (sort !== undefined && sort !== '') echo.sort = sort.split(',').map((s) => s.trim());
   if (refine.list.length > 0) echo.refine = refine.shown;
   if (exclude.list.length > 0) echo.exclude = exclude.shown;
   return {
     dataset,
-    spec: { q, orderBy: v1Sort(sort), refine: refine.list, exclude: exclude.list },
+    spec: { q, orderBy: v1Sort(sort), refine: refine.list, exclude: exclude.list, timezone },
     page: { offset: start, limit: rows },
     echo,
   };

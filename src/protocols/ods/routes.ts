@@ -4,9 +4,11 @@ import { RECORD_KIND } from '../../domain/records.js';
 import type { ProtocolDeps } from '../deps.js';
 import { mountOdsCatalog } from './catalog-routes.js';
 import { mountOdsExplore } from './explore-routes.js';
+import { mountOdsFacets } from './facets-routes.js';
 import { mountOdsGeo } from './geo-routes.js';
 import { ODS_PUSH_PREFIX, mountOdsPush } from './push-routes.js';
 import { recordRenderer } from './render.js';
+export { odsErrorScope } from './read-route.js';
 import { ODS_PROTOCOL, odsTranslator } from './translate.js';
 
 /**
@@ -18,6 +20,7 @@ export function mountOds(router: Router, deps: ProtocolDeps): void {
   deps.renderers.register(RECORD_KIND, recordRenderer(deps.jsonld));
   mountOdsPush(router, deps);
   mountOdsExplore(router, deps);
+  mountOdsFacets(router, deps);
   mountOdsCatalog(router, deps);
   mountOdsGeo(router, deps);
 }
