@@ -120,7 +120,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
         .filter((f) => f.type === 'geo_point_2d')
         .map((f) => f.name);
       ctx.set('Content-Disposition', `attachment; filename="${dataset.name}.geojson"`);
-      sendStream(ctx, geojsonFeatures(results, geo), { contentType: 'application/geo+json' });
+      await sendStream(ctx, geojsonFeatures(results, geo), { contentType: 'application/geo+json' });
       return;
     }
     if (format === 'xlsx' || format === 'parquet') {
