@@ -31,9 +31,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       `hub: generated admin token ${adminToken} (stored in ${config.dataDir}/admin-token)\n`,
     );
   }
-  const store = await openStore({ ...config, maxPendingWriteBytes: config.limits.maxPendingWriteBytes });
+  const store = await openStore({
+    ...config,
+    maxPendingWriteBytes: config.limits.maxPendingWriteBytes,
+    diskFreeFloorBytes: config.limits.diskFreeFloorBytes,
+  });
   const hub = await Hub.create(store, adminToken);
   const metrics = new Metrics();
+  metrics.watchStore(store);
   const stopping = new AbortController();
   const { koa, routes } = createApp({
     hub,

@@ -10,10 +10,11 @@ describe('datasets, keys and auth (API.md §0–1)', () => {
   });
   after(() => hub.close());
 
-  it('when /health is asked, then it answers ok', async () => {
+  it('when /health is asked, then it answers ok and that the store is writable', async () => {
     const r = await call(`${hub.url}/health`);
     expect(r.status).to.equal(200);
-    expect(r.json).to.deep.equal({ status: 'ok' });
+    expect(r.json).to.deep.include({ status: 'ok' });
+    expect((r.json as { store: unknown }).store).to.deep.include({ writable: true, disk: 'ok' });
   });
 
   it('when a dataset is created, then 201 carries 128-bit hex push and read keys, and a second PUT is 200 keeping them', async () => {

@@ -9,6 +9,8 @@ export interface StoreConfig {
   readonly storeUrl?: string;
   /** appends queued in memory before new ones are refused with 503 */
   readonly maxPendingWriteBytes?: number;
+  /** LevelDB: pushes are refused below this much free space on the data disk */
+  readonly diskFreeFloorBytes?: number;
 }
 
 /** Picks the engine: PostgreSQL when STORE_URL says so, else LevelDB under DATA_DIR/leveldb. */
@@ -20,5 +22,13 @@ export async function openStore(config: StoreConfig): Promise<Store> {
       `STORE_URL '${redactStoreUrl(config.storeUrl)}' is not supported: use postgres://… or leave it unset for LevelDB`,
     );
   }
-  return LevelStore.open(join(config.dataDir, 'leveldb'), { maxPendingBytes: config.maxPendingWriteBytes });
+  return LevelStore.open(levelLocation(config.dataDir), {
+    maxPendingBytes: config.maxPendingWriteBytes,
+    diskFreeFloorBytes: config.diskFreeFloorBytes,
+  });
+}
+
+/** Where the LevelDB engine keeps its database inside DATA_DIR. */
+export function levelLocation(dataDir: string): string {
+  return join(dataDir, 'leveldb');
 }

@@ -12,6 +12,10 @@
  * The store knows no protocol: kinds, attrs, journal entries and aux namespaces are opaque to it.
  */
 
+import type { StoreHealth } from './faults.js';
+
+export type { StoreHealth };
+
 /** JSON text, already serialised. Stored and streamed as is. */
 export type JsonText = string;
 
@@ -178,6 +182,9 @@ export interface ChangeNotice {
 export interface Store {
   /** Which engine this is, for /health and logs. */
   readonly engine: string;
+
+  /** The state of the storage for writes (disk full, below the floor, I/O errors): cheap, no I/O. */
+  health(): StoreHealth;
 
   close(): Promise<void>;
 

@@ -43,8 +43,10 @@ export function mountAdmin(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   const hubErrors = errorBody(renderHubError);
 
+  // the hub serves while its disk is full (pulls work): 200 either way, "degraded" says pushes are refused
   router.get('/health', hubErrors, (ctx) => {
-    ctx.body = { status: 'ok' };
+    const store = hub.store.health();
+    ctx.body = { status: store.writable ? 'ok' : 'degraded', store };
   });
 
   router.get('/metrics', hubErrors, async (ctx) => {

@@ -38,6 +38,8 @@ import {
 import { migrate } from './schema.js';
 import { checkKeyLength, decodeText, encodeText } from './text.js';
 import { parsePgUrl, type PgUrlOptions } from './url.js';
+import { classifyPgError } from './faults.js';
+import { faultError, type FaultKind, type StoreHealth } from '../faults.js';
 
 export interface PgStoreOptions {
   /** Appends waiting in this process across all datasets before new ones get 503 OVERLOADED. */
@@ -59,6 +61,8 @@ const newId = (): string => randomBytes(8).toString('hex');
 const REBUILD_FLUSH_ROWS = 5_000;
 const REBUILD_FLUSH_BYTES = 16 * 1024 * 1024;
 const JANITOR_EVERY_MS = 60_000;
+/** A disk fault no write has run into for this long is no longer reported (nobody may be pushing). */
+const FAULT_SHOWN_MS = 60_000;
 
 function notFoundDataset(name: string): HubError {
   return notFound('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
@@ -94,6 +98,8 @@ export class PgStore implements Store {
   private janitorTimer: NodeJS.Timeout | undefined;
   private janitorRun: Promise<void> | undefined;
   private readonly channel: string;
+  /** the last disk fault a commit ran into, until a commit succeeds (the server's disk is not ours to statfs) */
+  private fault: { kind: FaultKind; code: string; at: number } | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -163,6 +169,29 @@ export class PgStore implements Store {
 
   async secret(): Promise<string> {
     return this.hubSecret;
+  }
+
+  health(): StoreHealth {
+    const f = this.fault;
+    if (!f || Date.now() - f.at > FAULT_SHOWN_MS) return { writable: true, disk: 'ok' };
+    return {
+      writable: false,
+      disk: f.kind === 'disk-full' ? 'full' : 'io-error',
+      fault: { code: f.code, at: f.at },
+    };
+  }
+
+  /** A failed commit's answer: a disk fault in words (and remembered for health), else STORE_WRITE_FAILED. */
+  private commitFailure(err: unknown): HubError {
+    const cause = err instanceof StoreFailure ? err.cause : err;
+    const kind = classifyPgError(cause);
+    const failure = kind
+      ? faultError(kind)
+      : new HubError(503, 'STORE_WRITE_FAILED', 'the write could not be made durable');
+    if (kind) this.fault = { kind, code: failure.code, at: Date.now() };
+    // for the log of the 5xx, never for the client
+    failure.cause = cause;
+    return failure;
   }
 
   /** The PostgreSQL schema this store works in. */
@@ -422,16 +451,11 @@ export class PgStore implements Store {
         return;
       }
     } catch (err) {
-      let failure: HubError;
-      if (err instanceof HubError) failure = err;
-      else {
-        failure = new HubError(503, 'STORE_WRITE_FAILED', 'the write could not be made durable');
-        // for the log of the 5xx, never for the client
-        failure.cause = err instanceof StoreFailure ? err.cause : err;
-      }
+      const failure = err instanceof HubError ? err : this.commitFailure(err);
       for (const j of jobs) j.reject(failure);
       return;
     }
+    this.fault = undefined;
     if (notice) this.notify(notice);
     for (const s of settled) {
       if (s.result) s.job.resolve(s.result);
