@@ -29,6 +29,8 @@ import { readAhead } from './read.js';
 import { packJournal, readJournalValue } from './journal.js';
 import { RecentWrites, type EarlyReads } from './recent.js';
 import { writeBatch } from './write.js';
+import { exportLevel, importLevel } from './backup.js';
+import type { BackupRecord, ImportSummary } from '../backup.js';
 import { classifyLevelError, DiskMonitor } from './disk.js';
 import { diskFull, faultError, type FaultKind, type StoreHealth } from '../faults.js';
 
@@ -163,6 +165,21 @@ export class LevelStore implements Store {
 
   async secret(): Promise<string> {
     return this.hubSecret;
+  }
+
+  // ---- backup ---------------------------------------------------------------------------------
+
+  exportAll(): AsyncIterable<BackupRecord> {
+    return exportLevel(this.db, this.hubSecret);
+  }
+
+  async importAll(records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
+    this.ensureOpen();
+    await this.admitWrite();
+    const summary = await importLevel(this.db, records);
+    await this.loadRecords();
+    this.hubSecret = (await this.db.get(keys.global('secret'))) ?? this.hubSecret;
+    return summary;
   }
 
   // ---- the disk -------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ import { migrate } from './schema.js';
 import { checkKeyLength, decodeText, encodeText } from './text.js';
 import { parsePgUrl, type PgUrlOptions } from './url.js';
 import { classifyPgError } from './faults.js';
+import { exportPg, importPg } from './backup.js';
+import type { BackupRecord, ImportSummary } from '../backup.js';
 import { faultError, type FaultKind, type StoreHealth } from '../faults.js';
 
 export interface PgStoreOptions {
@@ -192,6 +194,18 @@ export class PgStore implements Store {
     // for the log of the 5xx, never for the client
     failure.cause = cause;
     return failure;
+  }
+
+  exportAll(): AsyncIterable<BackupRecord> {
+    return exportPg(this.pool);
+  }
+
+  async importAll(records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
+    this.ensureOpen();
+    const summary = await importPg(this.pool, records);
+    const r = await this.pool.query<{ value: string }>(`SELECT value FROM hub_meta WHERE name = 'secret'`);
+    this.hubSecret = r.rows[0]!.value;
+    return summary;
   }
 
   /** The PostgreSQL schema this store works in. */
