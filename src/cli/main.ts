@@ -5,6 +5,7 @@ import { pull } from './pull.js';
 import { MAX_BATCH_BYTES, push, type PushRoute } from './push.js';
 import { openSource } from './source.js';
 import { backupFromHub, backupFromStore, restore } from './backup.js';
+import { repair } from './repair.js';
 
 /**
  * `hub`: run the hub, push files to it, pull changes from it, list datasets. Progress goes to
@@ -18,7 +19,8 @@ function positiveInt(value: string): number {
 
 const EXIT_HELP = `
 Exit codes: 0 ok, 1 unexpected failure, 2 usage or input error, 3 refused by the hub (4xx),
-4 hub unreachable or failing (network, timeout, 5xx) after retries.
+4 hub unreachable or failing (network, timeout, 5xx) after retries, 5 damaged data directory
+(serve could not open it; repair found changelog gaps it cannot fix).
 
 Environment: HUB_URL (default http://127.0.0.1:3000) and HUB_KEY stand in for --url and --key.`;
 
@@ -167,6 +169,20 @@ export function program(): Command {
       };
       const s = await restore(opts.from, where);
       process.stdout.write(`restored ${s.datasets} datasets, ${s.changes} changes from ${opts.from}\n`);
+    });
+
+  cli
+    .command('repair')
+    .description(
+      "repair a stopped hub's LevelDB data directory: LevelDB's repair, then a check of the changelog " +
+        'against its indexes (current state, heads) that rewrites them from the changelog; prints the report as JSON',
+    )
+    .option('--data-dir <dir>', 'the data directory (env DATA_DIR, default ./data)')
+    .option('--check-only', 'only check and report; change nothing')
+    .action(async (opts: { dataDir?: string; checkOnly?: boolean }) => {
+      const code = await repair(opts.dataDir ?? process.env.DATA_DIR ?? './data', opts.checkOnly === true);
+      if (code !== EXIT.ok)
+        throw new CliError(code, 'the changelog has gaps the repair cannot fill: see the report');
     });
 
   return cli;

@@ -32,6 +32,7 @@ import { writeBatch } from './write.js';
 import { exportLevel, importLevel } from './backup.js';
 import type { BackupRecord, ImportSummary } from '../backup.js';
 import { classifyLevelError, DiskMonitor } from './disk.js';
+import { checkTableFooters } from './tables.js';
 import { diskFull, faultError, type FaultKind, type StoreHealth } from '../faults.js';
 
 /** The engine's own view of a dataset: the public record plus where its data lives. */
@@ -117,6 +118,7 @@ export class LevelStore implements Store {
   }
 
   static async open(location: string, options: LevelStoreOptions = {}): Promise<LevelStore> {
+    await checkTableFooters(location);
     const db = await openDb(location);
     const store = new LevelStore(db, location, {
       maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
