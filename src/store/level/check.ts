@@ -4,7 +4,7 @@ import { decodeChange, decodeHead, encodeChange } from './codec.js';
 import { EPOCH_TABLES, INCARNATION_TABLES, keys, prefixRange } from './layout.js';
 import type { LevelOp } from './apply.js';
 import { writeBatch } from './write.js';
-import { checkTableFooters } from './tables.js';
+import { checkTables } from './tables.js';
 
 /**
  * `hub repair`: LevelDB's own repair (it rebuilds the MANIFEST from the table files it can still
@@ -214,8 +214,7 @@ export async function repairAndCheck(
   location: string,
   options: { checkOnly?: boolean } = {},
 ): Promise<CheckReport> {
-  if (options.checkOnly) await checkTableFooters(location);
-  else await repairLevel(location);
+  if (!options.checkOnly) await repairLevel(location);
   const db = new ClassicLevel<string, string>(location, {
     keyEncoding: 'utf8',
     valueEncoding: 'utf8',
@@ -223,6 +222,7 @@ export async function repairAndCheck(
   });
   await db.open();
   try {
+    if (options.checkOnly) await checkTables(db, location);
     return await checkLevel(db as unknown as Level<string, string>, { fix: !options.checkOnly });
   } finally {
     await db.close();

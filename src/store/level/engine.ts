@@ -32,7 +32,7 @@ import { writeBatch } from './write.js';
 import { exportLevel, importLevel } from './backup.js';
 import type { BackupRecord, ImportSummary } from '../backup.js';
 import { classifyLevelError, DiskMonitor } from './disk.js';
-import { checkTableFooters } from './tables.js';
+import { checkTables } from './tables.js';
 import { diskFull, faultError, type FaultKind, type StoreHealth } from '../faults.js';
 
 /** The engine's own view of a dataset: the public record plus where its data lives. */
@@ -118,7 +118,6 @@ export class LevelStore implements Store {
   }
 
   static async open(location: string, options: LevelStoreOptions = {}): Promise<LevelStore> {
-    await checkTableFooters(location);
     const db = await openDb(location);
     const store = new LevelStore(db, location, {
       maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
@@ -127,6 +126,7 @@ export class LevelStore implements Store {
       diskFreeFloorBytes: options.diskFreeFloorBytes ?? 0,
     });
     try {
+      await checkTables(db, location);
       await store.load();
       await store.disk.refresh();
     } catch (err) {
