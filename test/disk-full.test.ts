@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { startChildHub, type ChildHub } from './helpers/child.js';
 import { CONTEXT, milking } from './helpers/data.js';
 import { call } from './helpers/http.js';
-import { tempDir } from './helpers/hub.js';
 import { eventually } from './helpers/poll.js';
+import { startPgServer, type PgServer } from './helpers/pg-server.js';
+import { startTestHub, tempDir, type TestHub } from './helpers/hub.js';
+import pg from 'pg';
+import { chownSync } from 'node:fs';
 
 /**
  * A small disk: a 40 MB tmpfs mounted as the data directory of a child hub (mounting needs root;
@@ -218,5 +221,101 @@ describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', fun
     expect(
       (await call(`${h.url}/datasets/${t.dataset}/changes?limit=1`, { token: t.readKey })).status,
     ).to.equal(200);
+  });
+});
+
+/**
+ * PostgreSQL out of disk: a server of the test's own whose hub tables live in a tablespace on a
+ * small tmpfs (the WAL stays on the big disk, so PostgreSQL answers SQLSTATE 53100 "could not
+ * extend file" instead of stopping, as it does when the WAL cannot be written).
+ */
+describe('disk full on PostgreSQL: the tables on a 24 MB tmpfs tablespace', function () {
+  this.timeout(180_000);
+  let server: PgServer | undefined;
+  let hub: TestHub | undefined;
+  let dir = '';
+
+  before(async function () {
+    if (!IS_ROOT) {
+      console.log('      skipped: mounting a tmpfs needs root');
+      this.skip();
+    }
+    dir = tempDir('hub-pg-disk-');
+    mountTmpfs(dir, 24);
+    const space = join(dir, 'space');
+    mkdirSync(space);
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    chownSync(space, uid, gid);
+    server = await startPgServer();
+    const admin = new pg.Client({ connectionString: server.adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE TABLESPACE small LOCATION '${space}'`);
+      await admin.query(`GRANT CREATE ON TABLESPACE small TO hub_test`);
+      await admin.query(`ALTER DATABASE hub_test SET default_tablespace = small`);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  after(async () => {
+    await hub?.close().catch(() => undefined);
+    await server?.destroy();
+    if (dir) umount(dir);
+  });
+
+  it('when pushes fill the tablespace, then they are refused with 503 STORE_DISK_FULL and Retry-After, /health says full, acknowledged batches are whole, and pushes succeed again once space is freed', async () => {
+    const ballast = join(dir, 'ballast');
+    writeFileSync(ballast, Buffer.alloc(4 * 1024 * 1024, 1));
+    const u = new URL(server!.url);
+    u.searchParams.set('schema', 'hub');
+    u.searchParams.set('partitions', '1');
+    hub = await startTestHub({ storeUrl: u.toString() });
+    const h = hub;
+    const created = await call(`${h.url}/datasets/pgfull`, { method: 'PUT', token: h.adminToken, body: {} });
+    const t = { dataset: 'pgfull', ...(created.json as { pushKey: string; readKey: string }) };
+    const sizes = new Map<string, number>();
+    const acked: string[] = [];
+    let refusal: { status: number; code?: string; retryAfter: string | null } | undefined;
+    for (let n = 0; n < 20_000 && !refusal; n++) {
+      const batch = `b${n}`;
+      sizes.set(batch, 40);
+      const r = await call(`${h.url}/datasets/${t.dataset}/resources`, {
+        token: t.pushKey,
+        body: [CONTEXT, ...Array.from({ length: 40 }, (_, i) => ({ ...milking(i, `src.${batch}`), batch }))],
+      });
+      if (r.status === 200) acked.push(batch);
+      else
+        refusal = {
+          status: r.status,
+          code: (r.json as { error?: { code?: string } }).error?.code,
+          retryAfter: r.headers.get('retry-after'),
+        };
+    }
+    console.log(`      PostgreSQL disk full: ${acked.length} batches acknowledged before the refusal`);
+    expect(refusal).to.deep.equal({ status: 503, code: 'STORE_DISK_FULL', retryAfter: '30' });
+    expect((await call(`${h.url}/health`)).json).to.deep.include({ status: 'degraded' });
+    const pulled = new Map<string, number>();
+    const f = await call(`${h.url}/datasets/${t.dataset}/changes?limit=100000`, { token: t.readKey });
+    expect(f.status).to.equal(200);
+    for (const item of (f.json as Record<string, unknown>[]).slice(1, -1))
+      pulled.set(item.batch as string, (pulled.get(item.batch as string) ?? 0) + 1);
+    for (const b of acked) expect(pulled.get(b), `batch ${b}`).to.equal(40);
+    expect(pulled.size).to.equal(acked.length);
+
+    rmSync(ballast);
+    await eventually(
+      async () => {
+        const r = await call(`${h.url}/datasets/${t.dataset}/resources`, {
+          token: t.pushKey,
+          body: [CONTEXT, { ...milking(1, 'src.after'), batch: 'after' }],
+        });
+        return r.status === 200 ? true : undefined;
+      },
+      30_000,
+      'a push to succeed once space was freed',
+    );
+    expect(((await call(`${h.url}/health`)).json as { status: string }).status).to.equal('ok');
   });
 });
