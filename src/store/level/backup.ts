@@ -30,6 +30,8 @@ interface Stored {
 
 const PAGE = 1000;
 const FLUSH_OPS = 20_000;
+/** State entries looked up (getMany of their changes) at once. */
+const STATE_PAGE = 5_000;
 
 async function* scan<V extends string | Buffer>(
   db: Db,
@@ -114,16 +116,27 @@ export async function importLevel(db: Db, records: AsyncIterable<BackupRecord>):
     throw conflict('STORE_NOT_EMPTY', 'the store already holds datasets: restore into an empty one');
   let ops: LevelOp[] = [];
   const finals: LevelOp[] = [];
+  // one batch is written while the next is parsed (the write runs on LevelDB's thread)
+  let writing: Promise<void> = Promise.resolve();
   const flush = async (): Promise<void> => {
+    await writing;
     if (ops.length === 0) return;
-    await writeBatch(db, ops, false);
+    writing = writeBatch(db, ops, false);
+    writing.catch(() => undefined);
     ops = [];
+  };
+  const settle = async (): Promise<void> => {
+    await flush();
+    await writing;
   };
   let current: { incarnation: string; epoch: string } | undefined;
   let states: Array<{ key: string; seq: number; hash: string }> = [];
+  let changesUnwritten = false;
   const flushStates = async (): Promise<void> => {
     if (states.length === 0 || !current) return;
-    await flush();
+    // the changes the states name must be readable (they all come before the first state)
+    if (changesUnwritten) await settle();
+    changesUnwritten = false;
     const { epoch } = current;
     const values = await db.getMany(states.map((s) => keys.change(epoch, s.seq)));
     states.forEach((s, i) => {
@@ -156,13 +169,14 @@ export async function importLevel(db: Db, records: AsyncIterable<BackupRecord>):
       case 'change': {
         const { t: _t, ...c } = r;
         ops.push({ type: 'put', key: keys.change(need(current).epoch, c.seq), value: encodeChange(c, '') });
+        changesUnwritten = true;
         changes++;
         break;
       }
       case 'state':
         need(current);
         states.push(r);
-        if (states.length >= PAGE) await flushStates();
+        if (states.length >= STATE_PAGE) await flushStates();
         break;
       case 'idem':
         ops.push({
@@ -194,7 +208,7 @@ export async function importLevel(db: Db, records: AsyncIterable<BackupRecord>):
     if (ops.length >= FLUSH_OPS) await flush();
   }
   await flushStates();
-  await flush();
+  await settle();
   await writeBatch(db, finals, true);
   return { datasets, changes };
 }
