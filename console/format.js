@@ -21,13 +21,16 @@ export function duration(ms) {
   return plural(Math.floor(hours / 24), 'day');
 }
 
-/** "14:03:27 (7 minutes ago)", or the date too when it is not today. @param {string} iso @param {number} now */
+/**
+ * "14:03:27 (7 minutes ago)", "07:00:00 (in 3 hours)", or the date too when it is not today.
+ * @param {string} iso @param {number} now
+ */
 export function when(iso, now) {
   const t = new Date(iso);
   const sameDay = t.toDateString() === new Date(now).toDateString();
   const clock = sameDay ? t.toLocaleTimeString() : t.toLocaleString();
   const ms = now - t.getTime();
-  return ms >= 0 ? `${clock} (${duration(ms)} ago)` : clock;
+  return ms >= 0 ? `${clock} (${duration(ms)} ago)` : `${clock} (in ${duration(-ms)})`;
 }
 
 /** @param {number} n */

@@ -48,10 +48,27 @@ export function statusEntries(d) {
   return out;
 }
 
+/**
+ * A scheduled pull's rule in words: "every 60 min", "cron 0 7 * * MON (Europe/Paris)".
+ * @param {unknown} rule
+ */
+function ruleText(rule) {
+  if (!isObject(rule)) return JSON.stringify(rule);
+  if (typeof rule.everyMinutes === 'number') return `every ${minutes(rule.everyMinutes)}`;
+  if (typeof rule.cron === 'string')
+    return `cron ${rule.cron}${rule.timeZone ? ` (${String(rule.timeZone)})` : ''}`;
+  return JSON.stringify(rule);
+}
+
 /** @param {string} field @param {unknown} value @param {number} now */
 function valueCell(field, value, now) {
   const dd = h('dd');
-  if (value === null || value === undefined) {
+  if (Array.isArray(value) && value.length > 0 && value.every(isIsoTime)) {
+    // the next due times of a schedule: one line each
+    dd.append(h('ul', { class: 'times' }, ...value.map((t) => h('li', {}, when(t, now)))));
+  } else if (field === 'rules' && Array.isArray(value)) {
+    dd.append(h('ul', { class: 'times' }, ...value.map((r) => h('li', {}, ruleText(r)))));
+  } else if (value === null || value === undefined) {
     dd.textContent = '—';
     dd.className = 'muted';
   } else if (isIsoTime(value)) {

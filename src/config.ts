@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-/** Everything the hub reads from its environment (API.md §0), typed. */
+/** Everything the hub reads from its environment (docs/operations.md#environment), typed. */
 export interface HubConfig {
   readonly port: number;
   readonly host: string;

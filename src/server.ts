@@ -6,7 +6,7 @@ import { resolveAdminToken, type HubConfig } from './config.js';
 import { Hub } from './domain/hub.js';
 import { createLogger } from './http/logging.js';
 import { Metrics } from './http/metrics.js';
-import { startOperations } from './ops/index.js';
+import { startOperations, type OperationsOptions } from './ops/index.js';
 import { openStore } from './store/open.js';
 
 export interface RunningHub {
@@ -21,8 +21,13 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
+/** What a hub in the tests' own process may be given beyond its environment (a fake clock…). */
+export interface HubRuntime {
+  readonly operations?: Partial<OperationsOptions>;
+}
+
 /** Opens the store, builds the app and listens. Used by main.ts and by the tests (port 0). */
-export async function startHub(config: HubConfig): Promise<RunningHub> {
+export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Promise<RunningHub> {
   const logger = createLogger(config.logLevel);
   const { token: adminToken, generated } = resolveAdminToken(config);
   if (generated) {
@@ -78,7 +83,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, engine: store.engine, dataDir: config.dataDir }, 'hub listening');
   // alerts, scheduled pulls, forwarding: started once the hub serves, stopped before the store closes
-  const operations = startOperations(hub, logger, { retryMaxMs: config.opsRetryMaxMs });
+  const operations = startOperations(hub, logger, {
+    retryMaxMs: config.opsRetryMaxMs,
+    ...runtime.operations,
+  });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

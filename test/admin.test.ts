@@ -3,7 +3,7 @@ import { createDataset, pushResources, milking, uniqueId } from './helpers/data.
 import { call } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 
-describe('datasets, keys and auth (API.md §0–1)', () => {
+describe('datasets, keys and auth (docs/datasets.md)', () => {
   let hub: TestHub;
   before(async () => {
     hub = await startTestHub();

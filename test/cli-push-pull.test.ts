@@ -29,7 +29,7 @@ function hubCli(args: string[], env: Record<string, string> = {}): Promise<Run> 
   });
 }
 
-describe('the hub CLI (API.md §9)', () => {
+describe('the hub CLI (docs/operations.md#cli)', () => {
   let hub: TestHub;
   let dir: string;
   before(async () => {

@@ -5,12 +5,18 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { createDataset, milking, pushResources, uniqueId } from './helpers/data.js';
 import { call } from './helpers/http.js';
+import { installDebianPackage } from './helpers/apt.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { eventually } from './helpers/poll.js';
 import { fakeServer, type FakeServer } from './ops-support.js';
 
-/** Debian's Chromium (`.ci/run` installs it); playwright-core never downloads a browser. */
+/**
+ * Debian's Chromium, installed by the set-up below when missing (as root); playwright-core never
+ * downloads a browser of its own. CHROMIUM_PATH points at another one.
+ */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** a fresh machine downloads Chromium and its libraries first */
+const INSTALL_TIMEOUT_MS = 15 * 60_000;
 /** No background traffic: this machine's network is closed, and the page must need none. */
 const CHROMIUM_FLAGS = [
   '--disable-gpu',
@@ -55,12 +61,12 @@ describe('console page in headless Chromium (sign in, create, live figures and t
 
   const card = (name: string): Locator => page.locator(`article[data-dataset="${name}"]`);
 
-  before(async () => {
+  before(async function () {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}: the console's browser test needs Debian's chromium ` +
-          `('apt-get install -y chromium', as .ci/run does), or CHROMIUM_PATH pointing at one`,
-      );
+      if (process.env.CHROMIUM_PATH !== undefined)
+        throw new Error(`CHROMIUM_PATH: no browser at ${CHROMIUM}`);
+      this.timeout(INSTALL_TIMEOUT_MS);
+      await installDebianPackage('chromium', `the console's browser test needs Chromium at ${CHROMIUM}`);
     }
     farm = await fakeServer((req, res) => {
       if (req.url === '/snapshot.json') {
@@ -347,6 +353,11 @@ describe('console page in headless Chromium (sign in, create, live figures and t
     const status = card(pulled).locator('[data-status="schedule"]');
     expect(await status.locator('h4').textContent()).to.equal('Scheduled pull');
     expect(await status.textContent()).to.match(/Last run at.*ago\)/);
+    // the rules and the next due times, one per line (every 60 minutes: the next whole hour first)
+    expect(await status.locator('dd ul.times li').first().textContent()).to.equal('every 60 min');
+    const next = await status.locator('dt:text-is("Next runs") + dd li').allTextContents();
+    expect(next).to.have.length(5);
+    expect(next[0]).to.match(/\(in \d+ (second|minute)s?\)$/);
     // no schedule, no button
     expect(await card(id).locator('[data-action="run-schedule"]').isVisible()).to.equal(false);
     await page.screenshot({ path: join(shots, 'console-desktop-status.png'), fullPage: true });

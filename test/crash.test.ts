@@ -114,7 +114,7 @@ async function feed(
   };
 }
 
-describe('crash safety: SIGKILL while 16 clients push through every protocol (API.md §2)', function () {
+describe('crash safety: SIGKILL while 16 clients push through every protocol (docs/datasets.md#the-changelog)', function () {
   this.timeout(60_000 + ROUNDS * 40_000);
 
   it(`when the hub is killed with SIGKILL mid-push ${ROUNDS} times, then every acknowledged batch is whole, none is partial, sequences have no gaps and old tokens still work`, async () => {

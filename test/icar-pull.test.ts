@@ -17,7 +17,7 @@ interface ErrorBody {
   error: { code: string; message: string };
 }
 
-describe('ICAR pull: changes feed and current state (API.md §2–3)', () => {
+describe('ICAR pull: changes feed and current state (docs/icar.md#pull)', () => {
   let hub: TestHub;
   before(async () => {
     hub = await startTestHub();

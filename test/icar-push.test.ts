@@ -16,7 +16,7 @@ interface ErrorBody {
   error: { code: string; message: string; index?: number };
 }
 
-describe('ICAR push (API.md §2–3)', () => {
+describe('ICAR push (docs/icar.md#push)', () => {
   let hub: TestHub;
   before(async () => {
     hub = await startTestHub();

@@ -6,11 +6,16 @@ import { call, parseNdjson, type Reply } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 
 type Item = Record<string, unknown>;
-type ErrorBody = { error: { code: string; message: string; jsonldError?: string } };
+type ErrorBody = { error: { code: string; message: string; jsonldCode?: string; jsonldError?: string } };
 
 const ICAR = 'http://data.adewg.icar.org/core/';
 const UDA = 'http://data.mimiro.io/core/uda/';
 const code = (r: Reply): string => (r.json as ErrorBody).error.code;
+/** jsonld.js's own code of an INVALID_JSONLD answer, the hub's code otherwise. */
+const jsonldCode = (r: Reply): string => {
+  const e = (r.json as ErrorBody).error;
+  return e.code === 'INVALID_JSONLD' ? `INVALID_JSONLD/${e.jsonldCode}` : e.code;
+};
 
 /** A "remote" context server on loopback: if the hub ever fetched a context, it would show here. */
 async function remoteServer(): Promise<{ url: string; hits: string[]; close: () => Promise<void> }> {
@@ -33,7 +38,7 @@ function compactOn(hub: TestHub, document: unknown, context: unknown): Promise<R
   return call(`${hub.url}/jsonld/compact`, { body: { document, context } });
 }
 
-describe('JSON-LD (API.md §5)', () => {
+describe('JSON-LD (docs/jsonld.md)', () => {
   let hub: TestHub;
   let remote: Awaited<ReturnType<typeof remoteServer>>;
   before(async () => {
@@ -106,7 +111,7 @@ describe('JSON-LD (API.md §5)', () => {
       }
     });
 
-    it('when a document points at an unknown remote context, then 400 CONTEXT_NOT_FOUND and nothing is fetched', async () => {
+    it('when a document points at an unknown remote context, then 400 UNKNOWN_CONTEXT and nothing is fetched', async () => {
       const url = `${remote.url}/ctx.jsonld`;
       const cases: Array<() => Promise<Reply>> = [
         () => expand({ '@context': url, a: 1 }),
@@ -120,23 +125,26 @@ describe('JSON-LD (API.md §5)', () => {
       for (const attempt of cases) {
         const r = await attempt();
         expect(r.status, r.text).to.equal(400);
-        expect(code(r)).to.equal('CONTEXT_NOT_FOUND');
+        expect(code(r)).to.equal('UNKNOWN_CONTEXT');
       }
       expect(remote.hits).to.deep.equal([]);
     });
 
-    it('when jsonld.js rejects the document, then 400 with jsonld’s error code, never a 5xx', async () => {
+    it('when jsonld.js rejects the document, then 400 INVALID_JSONLD with jsonld’s error code, never a 5xx', async () => {
       const cases: Array<[() => Promise<Reply>, string]> = [
-        [() => expand({ '@context': { '@vocab': 5 }, a: 1 }), 'invalid vocab mapping'],
-        [() => expand({ '@context': { '@vocab': 'http://v.example/' }, '@id': 5 }), 'invalid @id value'],
-        [() => expand({ '@context': 'not a context', a: 1 }), 'CONTEXT_NOT_FOUND'],
-        [() => compact({ a: 1 }, null), 'invalid local context'],
-        [() => compact({ a: 1 }, 7), 'invalid local context'],
+        [() => expand({ '@context': { '@vocab': 5 }, a: 1 }), 'INVALID_JSONLD/invalid vocab mapping'],
+        [
+          () => expand({ '@context': { '@vocab': 'http://v.example/' }, '@id': 5 }),
+          'INVALID_JSONLD/invalid @id value',
+        ],
+        [() => expand({ '@context': 'not a context', a: 1 }), 'UNKNOWN_CONTEXT'],
+        [() => compact({ a: 1 }, null), 'INVALID_JSONLD/invalid local context'],
+        [() => compact({ a: 1 }, 7), 'INVALID_JSONLD/invalid local context'],
       ];
       for (const [attempt, expected] of cases) {
         const r = await attempt();
         expect(r.status, r.text).to.equal(400);
-        expect(code(r), r.text).to.equal(expected);
+        expect(jsonldCode(r), r.text).to.equal(expected);
       }
       const notJson = await call(`${hub.url}/jsonld/expand`, {
         raw: '{"@context":',

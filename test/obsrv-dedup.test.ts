@@ -4,7 +4,7 @@ import { startTestHub, type TestHub } from './helpers/hub.js';
 import { eventually } from './helpers/poll.js';
 import { envelope, figures, ingest, sendAndHangUp, telemetry, type ObsrvErrorBody } from './helpers/obsrv.js';
 
-describe('Obsrv ingest: idempotent retries and dedupKey (API.md §7)', () => {
+describe('Obsrv ingest: idempotent retries and dedupKey (docs/obsrv.md#keys-retries-and-dedup)', () => {
   let hub: TestHub;
   before(async () => {
     hub = await startTestHub();

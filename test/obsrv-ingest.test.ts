@@ -44,7 +44,7 @@ function obsrvError(
   return body;
 }
 
-describe('Obsrv ingest: POST /v2/data/in/{dataset_id} (API.md §7)', () => {
+describe('Obsrv ingest: POST /v2/data/in/{dataset_id} (docs/obsrv.md)', () => {
   let hub: TestHub;
   before(async () => {
     hub = await startTestHub();

@@ -4,7 +4,7 @@ import { call } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { exploreUrl, odsPush, odsPushUrl } from './helpers/ods.js';
 
-describe('ODS cross-origin access, JSONP and quotas (API.md §6)', () => {
+describe('ODS cross-origin access, JSONP and quotas (docs/ods.md#cors-jsonp-and-quotas)', () => {
   let hub: TestHub;
   let ds: string;
   let keys: DatasetKeys;

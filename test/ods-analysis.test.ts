@@ -64,7 +64,7 @@ function perRobotAndDay(ms: Milking[]): Map<string, { n: number; total: number; 
 type Row = Record<string, unknown>;
 type ExploreError = { error_code: string; message: string };
 
-describe('ODS analysis: group_by and aggregates on the explore API (API.md §6)', () => {
+describe('ODS analysis: group_by and aggregates on the explore API (docs/ods.md#analyses)', () => {
   let hub: TestHub;
   let ds: string;
   let keys: DatasetKeys;

@@ -21,7 +21,7 @@ interface CatalogAnswer {
 const PNG_1PX =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
 
-describe('ODS catalog: dataset search and lookup (API.md §6)', () => {
+describe('ODS catalog: dataset search and lookup (docs/ods.md#catalog)', () => {
   let hub: TestHub;
   const tag = uniqueId('cat');
   let milk: { id: string; keys: DatasetKeys };

@@ -39,7 +39,7 @@ const ns = (pred: (m: Milk) => boolean): number[] => ALL.filter(pred).map((m) =>
 
 type ExploreError = { error_code: string; message: string };
 
-describe('ODS explore and search APIs (API.md §6)', () => {
+describe('ODS explore and search APIs (docs/ods.md#explore)', () => {
   let hub: TestHub;
   let ds: string;
   let keys: DatasetKeys;

@@ -71,7 +71,7 @@ function expectedCluster(farms: Farm[]) {
   };
 }
 
-describe('ODS geo: within_distance, in_bbox and geo clustering (API.md §6)', () => {
+describe('ODS geo: within_distance, in_bbox and geo clustering (docs/ods.md#geo)', () => {
   let hub: TestHub;
   let ds: string;
   let keys: DatasetKeys;

@@ -22,7 +22,10 @@ const sampleRecords: Record<string, unknown>[] = [
   },
 ];
 
-/** API.md §6, written out independently of the hub's code: sha1 of the values in field-name order. */
+/**
+ * docs/ods.md#record-ids, written out independently of the hub's code: sha1 of the values in field-name
+ * order.
+ */
 function expectedId(record: Record<string, unknown>, uniqueKeys?: string[]): string {
   const names = uniqueKeys ?? Object.keys(record).sort();
   return createHash('sha1')
@@ -40,7 +43,7 @@ const datasetInfo = async (hub: TestHub, id: string): Promise<DatasetInfo> =>
 
 type OdsError = { status: string; errorcode: number; error: string };
 
-describe('ODS push API (API.md §6)', () => {
+describe('ODS push API (docs/ods.md#push)', () => {
   let hub: TestHub;
   before(async () => {
     hub = await startTestHub();

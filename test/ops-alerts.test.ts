@@ -11,7 +11,7 @@ const INACTIVE_MINUTES = 0.01;
 /** Long enough to see that a spell is not alerted twice (several thresholds). */
 const QUIET_MS = 2_000;
 
-describe('inactivity alerts (API.md §9)', () => {
+describe('inactivity alerts (docs/operations.md#alerts)', () => {
   let hub: TestHub;
   let webhook: FakeServer;
   let failNext = 0;

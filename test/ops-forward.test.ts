@@ -22,7 +22,7 @@ async function forwarding(hub: TestHub, id: string): Promise<Json & { lastSeq: n
 
 const deleted = (r: Json): Json => ({ ...r, meta: { ...(r.meta as object), isDeleted: true } });
 
-describe('hub-to-hub sync (API.md §9)', () => {
+describe('hub-to-hub sync (docs/operations.md#forwarding)', () => {
   let farm: TestHub;
   let cloud: TestHub;
 

@@ -19,7 +19,7 @@ const deleted = (r: Record<string, unknown>) => ({
   meta: { ...(r.meta as object), isDeleted: true },
 });
 
-describe('recovery from the receive log (API.md §9)', () => {
+describe('recovery from the receive log (docs/operations.md#recovery)', () => {
   let hub: TestHub;
   let remote: FakeServer;
   let csv = '';

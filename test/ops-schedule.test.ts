@@ -27,7 +27,7 @@ async function dataset(hub: TestHub, id: string): Promise<Json> {
   return r.json as Json;
 }
 
-describe('scheduled pulls (API.md §9)', () => {
+describe('scheduled pulls (docs/operations.md#schedules)', () => {
   let hub: TestHub;
   let remote: FakeServer;
   const files = new Map<string, { type: string; body: string; status?: number }>();

@@ -28,7 +28,7 @@ function split(r: Reply): { context: Item; items: Item[]; last: Item } {
 
 const code = (r: Reply): string => (r.json as ErrorBody).error.code;
 
-describe('Universal Data API: entities (API.md §4)', () => {
+describe('Universal Data API: entities (docs/uda.md)', () => {
   let hub: TestHub;
   before(async () => {
     hub = await startTestHub();

@@ -34,7 +34,7 @@ async function feed(hub: TestHub, id: string, key: string, path = 'changes'): Pr
 const liveIds = async (hub: TestHub, id: string, key: string): Promise<string[]> =>
   (await feed(hub, id, key, 'entities')).map((e) => e.id as string).sort();
 
-describe('Universal Data API: full sync (API.md §4)', () => {
+describe('Universal Data API: full sync (docs/uda.md#full-sync)', () => {
   let hub: TestHub;
   before(async () => {
     hub = await startTestHub();

@@ -77,7 +77,7 @@ const PROTOCOLS: PushProtocol[] = [
   },
 ];
 
-describe('dataset schema validation on every push route (API.md §8)', () => {
+describe('dataset schema validation on every push route (docs/datasets.md#validation)', () => {
   let hub: TestHub;
   before(async () => {
     hub = await startTestHub();

@@ -37,7 +37,7 @@ export class Report {
     );
   }
 
-  /** A markdown table (the README's Performance section takes it as is). */
+  /** A markdown table (bench/README.md takes it as is). */
   table(): string {
     const head = ['Scenario', 'System', 'Figure', 'Median', 'Min–max', 'Target / note'];
     const lines = [

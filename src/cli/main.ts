@@ -4,8 +4,7 @@ import { CliError, EXIT, fromHttpError } from './errors.js';
 import { pull } from './pull.js';
 import { MAX_BATCH_BYTES, push, type PushRoute } from './push.js';
 import { openSource } from './source.js';
-import { backupFromHub, backupFromStore, restore } from './backup.js';
-import { repair } from './repair.js';
+import { backupFromHub, maintenance } from './backup.js';
 
 /**
  * `hub`: run the hub, push files to it, pull changes from it, list datasets. Progress goes to
@@ -146,7 +145,7 @@ export function program(): Command {
     .action(async (opts: { out: string; dataDir?: string; storeUrl?: string }) => {
       const s =
         opts.dataDir !== undefined || opts.storeUrl !== undefined
-          ? await backupFromStore(opts, opts.out)
+          ? await maintenance((m) => m.backupFromStore(opts, opts.out))
           : await backupFromHub(client(connection(cli.opts<Globals>())), opts.out);
       process.stdout.write(
         `backup ${opts.out}: ${s.datasets} datasets, ${s.changes} changes, ${s.records} records, sha256 ${s.sha256}\n`,
@@ -167,7 +166,7 @@ export function program(): Command {
         dataDir: opts.dataDir ?? process.env.DATA_DIR,
         storeUrl: opts.storeUrl ?? (process.env.STORE_URL || undefined),
       };
-      const s = await restore(opts.from, where);
+      const s = await maintenance((m) => m.restore(opts.from, where));
       process.stdout.write(`restored ${s.datasets} datasets, ${s.changes} changes from ${opts.from}\n`);
     });
 
@@ -180,9 +179,10 @@ export function program(): Command {
     .option('--data-dir <dir>', 'the data directory (env DATA_DIR, default ./data)')
     .option('--check-only', 'only check and report; change nothing')
     .action(async (opts: { dataDir?: string; checkOnly?: boolean }) => {
-      const code = await repair(opts.dataDir ?? process.env.DATA_DIR ?? './data', opts.checkOnly === true);
-      if (code !== EXIT.ok)
-        throw new CliError(code, 'the changelog has gaps the repair cannot fill: see the report');
+      const dir = opts.dataDir ?? process.env.DATA_DIR ?? './data';
+      const verdict = await maintenance((m) => m.repair(dir, opts.checkOnly === true));
+      if (verdict !== 'ok')
+        throw new CliError(EXIT.damaged, 'the data directory is not consistent: see the report');
     });
 
   return cli;

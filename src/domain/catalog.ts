@@ -5,7 +5,7 @@ import type { CompiledQuery } from './odsql/query.js';
 import type { QueryRow } from './odsql/values.js';
 
 /**
- * The dataset catalog (API.md §6, ODS catalog search and lookup): each dataset described by its
+ * The dataset catalog (docs/ods.md#catalog: search and lookup): each dataset described by its
  * id, title, record count, last push time and the field types inferred as its records arrived
  * (field-types.ts). Searched with the same ODSQL as records: a dataset is a row whose fields are
  * `dataset_id`, `title`, `records_count` and `data_processed`.

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import type { JsonObject } from '../store/types.js';
+import { checkScheduleTiming, type ScheduleTiming } from './schedule.js';
 import {
   compileFixedSchema,
   compileRecordSchema,
@@ -8,7 +9,9 @@ import {
   type ValidationMode,
 } from './validation.js';
 
-/** The body of PUT /datasets/{id} (API.md §1), as spec/schemas/dataset-config.json defines it. */
+/**
+ * The body of PUT /datasets/{id} (docs/datasets.md#datasets), as spec/schemas/dataset-config.json defines it.
+ */
 export interface DatasetConfig {
   title?: string;
   uniqueKeys?: string[];
@@ -20,8 +23,17 @@ export interface DatasetConfig {
   recovery?: boolean;
   quota?: { perDay: number };
   alert?: { inactiveMinutes: number; webhook: string };
-  schedule?: { url: string; format?: 'json' | 'ndjson' | 'csv'; everyMinutes: number };
+  schedule?: ScheduleConfig;
   upstream?: { url: string; dataset: string; key: string };
+}
+
+/** A scheduled pull: where from (HTTP(S) or FTP(S)), in which format, and when (domain/schedule.ts). */
+export interface ScheduleConfig extends ScheduleTiming {
+  url: string;
+  format?: 'json' | 'ndjson' | 'csv';
+  /** credentials of the remote resource, when not in the URL; never shown back */
+  username?: string;
+  password?: string;
 }
 
 const schemaFile = new URL('../../spec/schemas/dataset-config.json', import.meta.url);
@@ -31,11 +43,24 @@ const validateConfig = compileFixedSchema(JSON.parse(readFileSync(schemaFile, 'u
 export function parseDatasetConfig(body: unknown): DatasetConfig {
   if (!validateConfig(body)) {
     const first = validateConfig.errors?.[0];
-    throw badRequest('INVALID_CONFIG', first ? formatAjvError(first) : 'invalid dataset configuration');
+    if (!first) throw hubError('INVALID_CONFIG', 'invalid dataset configuration');
+    // the field at fault as a JSON pointer: the property itself when the error is about one
+    const params = first.params as { additionalProperty?: string; missingProperty?: string };
+    const prop = params.additionalProperty ?? params.missingProperty;
+    const field = prop === undefined ? first.instancePath : `${first.instancePath}/${prop}`;
+    throw hubError('INVALID_CONFIG', formatAjvError(first), { field: field === '' ? '/' : field });
   }
   const config = body as DatasetConfig;
   if (config.schema !== undefined) compileRecordSchema(config.schema, config.validationMode ?? 'strict');
+  if (config.schedule) checkSchedule(config.schedule);
   return config;
+}
+
+function checkSchedule(schedule: ScheduleConfig): void {
+  if (!URL.canParse(schedule.url) || new URL(schedule.url).hostname === '') {
+    throw hubError('INVALID_CONFIG', `#/schedule/url is not a valid URL`, { field: '/schedule/url' });
+  }
+  checkScheduleTiming(schedule);
 }
 
 /** The config as stored: it was checked on the way in, so reading it back needs no second check. */
@@ -46,19 +71,47 @@ export function configOf(record: { readonly config: JsonObject }): DatasetConfig
 export const pushEnabled = (c: DatasetConfig): boolean => c.push?.enabled !== false;
 export const recoveryEnabled = (c: DatasetConfig): boolean => c.recovery !== false;
 
-/** What readers see instead of the upstream key. */
+/** What readers see instead of the upstream key, the pull's password and a URL's password. */
 export const MASKED_SECRET = '***';
+
+/** `url` with its password (if any) replaced by the mask. */
+export function maskUrlPassword(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const u = new URL(url);
+  if (u.password === '') return url;
+  u.password = MASKED_SECRET;
+  return u.toString();
+}
 
 /** The config as shown to readers: secrets of outgoing connections are never echoed. */
 export function redactConfig(c: DatasetConfig): DatasetConfig {
-  return c.upstream ? { ...c, upstream: { ...c.upstream, key: MASKED_SECRET } } : c;
+  let out = c;
+  if (c.upstream) out = { ...out, upstream: { ...c.upstream, key: MASKED_SECRET } };
+  if (c.schedule) {
+    const schedule: ScheduleConfig = { ...c.schedule, url: maskUrlPassword(c.schedule.url) };
+    if (schedule.password !== undefined) schedule.password = MASKED_SECRET;
+    out = { ...out, schedule };
+  }
+  return out;
 }
 
 /**
- * A config read back and PUT again carries the mask in place of the upstream key: keep the stored
- * key then, so read-modify-write of a config (the console's push toggle) never loses it.
+ * A config read back and PUT again carries the mask in place of its secrets: keep the stored ones
+ * then, so read-modify-write of a config (the console's push toggle) never loses them. A URL's
+ * password is kept only when the rest of the URL is the stored one's.
  */
 export function keepMaskedSecrets(next: DatasetConfig, stored: DatasetConfig | undefined): DatasetConfig {
-  if (next.upstream?.key !== MASKED_SECRET || stored?.upstream === undefined) return next;
-  return { ...next, upstream: { ...next.upstream, key: stored.upstream.key } };
+  let out = next;
+  if (next.upstream?.key === MASKED_SECRET && stored?.upstream !== undefined) {
+    out = { ...out, upstream: { ...next.upstream, key: stored.upstream.key } };
+  }
+  const schedule = next.schedule;
+  const before = stored?.schedule;
+  if (schedule && before) {
+    const kept: ScheduleConfig = { ...schedule };
+    if (schedule.password === MASKED_SECRET && before.password !== undefined) kept.password = before.password;
+    if (maskUrlPassword(before.url) === schedule.url && before.url !== schedule.url) kept.url = before.url;
+    out = { ...out, schedule: kept };
+  }
+  return out;
 }

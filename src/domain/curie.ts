@@ -1,4 +1,4 @@
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import type { Namespaces } from './namespaces.js';
 
 /**
@@ -29,7 +29,7 @@ export function expandCurie(value: string, namespaces: Namespaces): string {
   const colon = value.indexOf(':');
   if (colon < 0) {
     if (!has(namespaces, DEFAULT_PREFIX)) {
-      throw badRequest(
+      throw hubError(
         'UNKNOWN_PREFIX',
         `'${value}' has no prefix and no default namespace '_' is declared in the @context element`,
       );
@@ -40,7 +40,7 @@ export function expandCurie(value: string, namespaces: Namespaces): string {
   const prefix = value.slice(0, colon);
   if (has(namespaces, prefix)) return namespaces[prefix] + value.slice(colon + 1);
   if (isAbsoluteIri(value)) return value;
-  throw badRequest(
+  throw hubError(
     'UNKNOWN_PREFIX',
     `prefix '${prefix}' of '${value}' is not declared in the @context element`,
   );

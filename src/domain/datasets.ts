@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { HubError, notFound } from '../errors.js';
+import { hubError, HubError } from '../errors.js';
 import type { DatasetRecord, JsonObject, Store } from '../store/types.js';
 import { configOf, keepMaskedSecrets, parseDatasetConfig, type DatasetConfig } from './config.js';
 import { hashKey, newKey, sameHash } from './credentials.js';
@@ -17,11 +17,11 @@ export interface IssuedKeys {
   readonly readKey: string;
 }
 
-const unauthorized = (message: string): HubError => new HubError(401, 'UNAUTHORIZED', message);
-const forbidden = (message: string): HubError => new HubError(403, 'FORBIDDEN', message);
+const unauthorized = (message: string): HubError => hubError('UNAUTHORIZED', message);
+const forbidden = (message: string): HubError => hubError('FORBIDDEN', message);
 
 /**
- * Datasets, their keys and who may do what with them (API.md §1). Emits `deleted` (the dataset's
+ * Datasets, their keys and who may do what with them (docs/datasets.md). Emits `deleted` (the dataset's
  * name) after a delete, so that what is kept in memory about a dataset can go with it.
  */
 export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
@@ -58,7 +58,7 @@ export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
     const issued: IssuedKeys = { pushKey: newKey(), readKey: newKey() };
     await this.require(id);
     await this.store.putDataset(id, (existing) => {
-      if (!existing) throw notFound('DATASET_NOT_FOUND', `dataset '${id}' does not exist`);
+      if (!existing) throw hubError('DATASET_NOT_FOUND', `dataset '${id}' does not exist`);
       return {
         config: existing.config,
         keyHashes: { push: hashKey(issued.pushKey), read: hashKey(issued.readKey) },
@@ -74,7 +74,7 @@ export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
   async require(id: string): Promise<DatasetRecord> {
     checkDatasetId(id);
     const rec = await this.store.getDataset(id);
-    if (!rec) throw notFound('DATASET_NOT_FOUND', `dataset '${id}' does not exist`);
+    if (!rec) throw hubError('DATASET_NOT_FOUND', `dataset '${id}' does not exist`);
     return rec;
   }
 
@@ -112,7 +112,7 @@ export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
       if (principal.role === 'anonymous') throw unauthorized('this route needs the admin token');
       throw forbidden('a dataset key cannot be used on admin routes');
     }
-    if (!dataset) throw new HubError(500, 'INTERNAL', 'authorize without a dataset');
+    if (!dataset) throw hubError('INTERNAL', 'authorize without a dataset');
     if (principal.role === 'anonymous') {
       if (need === 'read' && configOf(dataset).public === true) return;
       throw unauthorized(

@@ -7,12 +7,12 @@ import type { QueryRow, Value } from './odsql/values.js';
 import { RECORD_KIND } from './records.js';
 
 /**
- * Queries over a dataset's current state (API.md §6 explore APIs): searches, exports and analyses
+ * Queries over a dataset's current state (docs/ods.md#explore): searches, exports and analyses
  * (group_by, aggregates, geo clusters). Every query is one pass over the store's current-state
  * iterator, records only (kind `record`: ODS pushes, Obsrv events, scheduled pulls); each stored
  * text is parsed at most once, and a cheap text test skips most non-matching records before
  * parsing. No index: on this hardware one pass over 100,000 records takes a few hundred
- * milliseconds (see the README's figures).
+ * milliseconds (`npm run bench`, scenario 6: bench/README.md).
  */
 
 /** A stored record change as queries see it. Non-object documents (an Obsrv event could be) are `{value}`. */

@@ -1,12 +1,12 @@
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import type { Change, DatasetRecord, Store } from '../store/types.js';
 import { restoredEpochs } from './backup.js';
 import { decodeKeyToken, decodeSeqToken, encodeKeyToken, encodeSeqToken } from './tokens.js';
 
 /**
- * Reading a dataset's changelog with continuation tokens (API.md §2–3). A token names an epoch and
- * a position; a token of an older epoch restarts the reader from the beginning (full sync), a token
- * the hub never issued is a 400.
+ * Reading a dataset's changelog with continuation tokens (docs/datasets.md#the-changelog, docs/icar.md#pull).
+ * A token names an epoch and a position; a token of an older epoch restarts the reader from the beginning
+ * (full sync), a token the hub never issued is a 400.
  */
 export interface ChangesOptions {
   readonly since?: string;
@@ -85,7 +85,7 @@ export function openChanges(
     if (pos.epoch !== dataset.epoch && !continuesAfterRestore(dataset, pos.epoch, pos.seq)) {
       fullSync = true;
     } else if (pos.seq > dataset.lastSeq) {
-      throw badRequest('INVALID_TOKEN', 'the continuation token is beyond the last change of this dataset');
+      throw hubError('INVALID_TOKEN', 'the continuation token is beyond the last change of this dataset');
     } else {
       afterSeq = pos.seq;
     }

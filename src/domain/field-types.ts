@@ -2,7 +2,7 @@ import type { JsonObject, JsonValue } from '../store/types.js';
 import { looksLikePoint } from './odsql/geo.js';
 
 /**
- * The field names and types of a dataset's records (API.md §6 catalog), inferred from the records
+ * The field names and types of a dataset's records (docs/ods.md#catalog), inferred from the records
  * as they arrive and kept in the dataset's attrs — so the catalog never scans records.
  *
  * Types are those of ODS: text, int, double, boolean, date, datetime, geo_point_2d, file. A

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { HubError } from '../errors.js';
+import { hubError } from '../errors.js';
 import type {
   AppendRequest,
   AppendResult,
@@ -86,7 +86,7 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
 
   translator(protocol: string): Translator {
     const t = this.translators.get(protocol);
-    if (!t) throw new HubError(500, 'INTERNAL', `no translator for protocol '${protocol}'`);
+    if (!t) throw hubError('INTERNAL', `no translator for protocol '${protocol}'`);
     return t;
   }
 
@@ -97,11 +97,7 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
   ): Promise<IngestResult> {
     const config = configOf(dataset);
     if (source === 'push' && !pushEnabled(config)) {
-      throw new HubError(
-        403,
-        'PUSH_DISABLED',
-        `push is disabled for dataset '${dataset.name}'; its data is kept`,
-      );
+      throw hubError('PUSH_DISABLED', `push is disabled for dataset '${dataset.name}'; its data is kept`);
     }
     const now = Date.now();
     const t = await this.translator(envelope.protocol)({ envelope, dataset, config, mode: 'live', now });
@@ -131,8 +127,7 @@ export function checkSubjects(config: DatasetConfig, subjects: readonly Subject[
   for (const s of subjects) {
     const problem = validate(s.doc);
     if (problem !== null) {
-      throw new HubError(
-        400,
+      throw hubError(
         'SCHEMA_VIOLATION',
         `element ${s.index} does not match the dataset schema: ${problem.message}`,
         { index: s.index, path: problem.path, keyword: problem.keyword },

@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import jsonld from 'jsonld';
 import type { JsonLdDocument, Options } from 'jsonld';
-import { HubError, badRequest, isHubError } from '../errors.js';
+import { hubError, HubError, isHubError } from '../errors.js';
 
 /**
  * JSON-LD without the network. The hub's contexts live in `contexts/*.jsonld` and are the only
  * documents jsonld.js can ever load: every call goes through `documentLoader`, which serves them by
  * name or by any URL ending in `/contexts/{name}` and refuses everything else with 400
- * CONTEXT_NOT_FOUND. jsonld.js's own default loader (which would fetch over HTTP) is replaced as
+ * UNKNOWN_CONTEXT. jsonld.js's own default loader (which would fetch over HTTP) is replaced as
  * well, so that even a call that forgot the option cannot reach the network.
  */
 
@@ -76,8 +76,8 @@ export async function documentLoader(url: string): Promise<RemoteDocument> {
   const name = contextNameOf(url);
   const text = name === undefined ? undefined : contextText(name);
   if (text === undefined) {
-    throw badRequest(
-      'CONTEXT_NOT_FOUND',
+    throw hubError(
+      'UNKNOWN_CONTEXT',
       `context <${url}> is not one of the hub's contexts (${contextNames().join(', ')}); remote documents are never fetched`,
       { url },
     );
@@ -108,20 +108,21 @@ function isJsonLdError(err: unknown): err is JsonLdErrorLike {
 }
 
 /**
- * jsonld.js failures as the hub's 400s: a refusal of our loader stays CONTEXT_NOT_FOUND (jsonld.js
- * wraps it), any other JSON-LD error carries jsonld's own error code (the JSON-LD API's, such as
- * `invalid local context`). Processing never ends in a 5xx: the input is the client's.
+ * jsonld.js failures as the hub's 400s: a refusal of our loader stays UNKNOWN_CONTEXT (jsonld.js
+ * wraps it), any other JSON-LD error is INVALID_JSONLD carrying jsonld's own error code (the JSON-LD
+ * API's, such as `invalid local context`) as `jsonldCode`: the hub's codes stay one catalogue.
+ * Processing never ends in a 5xx: the input is the client's.
  */
 export function toJsonLdError(err: unknown): HubError {
   if (isHubError(err)) return err;
   if (isJsonLdError(err)) {
     const cause = err.details?.cause;
     if (isHubError(cause)) return cause;
-    const code = typeof err.details?.code === 'string' ? err.details.code : err.name;
-    return badRequest(code, err.message, { jsonldError: err.name });
+    const jsonldCode = typeof err.details?.code === 'string' ? err.details.code : err.name;
+    return hubError('INVALID_JSONLD', err.message, { jsonldCode, jsonldError: err.name });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return badRequest('INVALID_JSONLD', `the document could not be processed as JSON-LD: ${message}`);
+  return hubError('INVALID_JSONLD', `the document could not be processed as JSON-LD: ${message}`);
 }
 
 /** jsonld.expand with the hub's loader; errors as 400s. */

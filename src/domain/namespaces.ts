@@ -1,4 +1,4 @@
-import { conflict } from '../errors.js';
+import { hubError } from '../errors.js';
 import type { JsonObject } from '../store/types.js';
 
 /** prefix → IRI, as the `@context` element of ICAR and UDA requests carries them. */
@@ -22,7 +22,7 @@ export function mergeNamespaces(attrs: JsonObject, incoming: Namespaces): JsonOb
     const had = Object.prototype.hasOwnProperty.call(known, prefix) ? known[prefix] : undefined;
     if (had === undefined) added.push([prefix, iri]);
     else if (had !== iri) {
-      throw conflict(
+      throw hubError(
         'NAMESPACE_CONFLICT',
         `prefix '${prefix}' is already bound to <${had}> in this dataset, not <${iri}>`,
       );

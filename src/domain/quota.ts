@@ -1,7 +1,7 @@
 import type { Store } from '../store/types.js';
 
 /**
- * Per-key daily request quotas (API.md §1, §6): UTC calendar days. The count lives in the store
+ * Per-key daily request quotas (docs/datasets.md#quotas): UTC calendar days. The count lives in the store
  * (an aux entry of the dataset, counted atomically), so it survives a restart and is shared by
  * every hub process on a PostgreSQL store: restarting the hub or adding a process does not give a
  * key a fresh day. A renewed key starts its own count; a deleted dataset takes its counts along.

@@ -4,10 +4,9 @@ import { createHash } from 'node:crypto';
 export const RECORD_KIND = 'record';
 
 /**
- * The Opendatasoft record id (API.md §6): sha1 hex of JSON.stringify(values), where values are the
- * record's values of the `uniqueKeys` fields — or of all its fields when there are none — taken in
- * field-name order (JavaScript's default sort of the names). Records with the same id replace each
- * other.
+ * The Opendatasoft record id (docs/ods.md#record-ids): sha1 hex of JSON.stringify(values), where values are
+ * the record's values of the `uniqueKeys` fields — or of all its fields when there are none — taken in
+ * field-name order (JavaScript's default sort of the names). Records with the same id replace each other.
  */
 export function recordId(record: Record<string, unknown>, uniqueKeys?: readonly string[]): string {
   const names = uniqueKeys && uniqueKeys.length > 0 ? [...uniqueKeys].sort() : Object.keys(record).sort();

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 
 /**
  * Continuation tokens are opaque to clients: base64url of `<type>.<epoch>.<position>.<mac>`. The
@@ -23,7 +23,7 @@ function decode(
   type: string,
   token: string,
 ): { epoch: string; position: string } {
-  const invalid = badRequest(
+  const invalid = hubError(
     'INVALID_TOKEN',
     'the continuation token is malformed or was not issued for this dataset',
   );
@@ -49,7 +49,7 @@ export function encodeSeqToken(secret: string, dataset: string, pos: SeqPosition
 export function decodeSeqToken(secret: string, dataset: string, token: string): SeqPosition {
   const { epoch, position } = decode(secret, dataset, 's', token);
   if (!/^(0|[1-9][0-9]{0,15})$/.test(position))
-    throw badRequest('INVALID_TOKEN', 'the continuation token is malformed');
+    throw hubError('INVALID_TOKEN', 'the continuation token is malformed');
   return { epoch, seq: Number(position) };
 }
 

@@ -1,6 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import { canonicalJson, hashText } from './canonical.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on .default
@@ -78,12 +78,12 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * `ignore-new-fields` (API.md §8): a document passes when its only violations are fields the schema
- * does not declare. Rather than validating with every error and filtering (which misses closed
- * objects inside oneOf/anyOf branches, whose failure surfaces as a `oneOf` error), the schema itself
- * is opened: every `additionalProperties: false` / `unevaluatedProperties: false` in a positive
- * position is dropped. Under `not` and `if` the schema is kept as written: there "closed" is a
- * condition, not a constraint, and removing it would invert its meaning.
+ * `ignore-new-fields` (docs/datasets.md#validation): a document passes when its only violations are fields
+ * the schema does not declare. Rather than validating with every error and filtering (which misses closed
+ * objects inside oneOf/anyOf branches, whose failure surfaces as a `oneOf` error), the schema itself is
+ * opened: every `additionalProperties: false` / `unevaluatedProperties: false` in a positive position is
+ * dropped. Under `not` and `if` the schema is kept as written: there "closed" is a condition, not a
+ * constraint, and removing it would invert its meaning.
  */
 export function openObjects(schema: unknown): unknown {
   if (!isPlainObject(schema)) return schema;
@@ -118,7 +118,7 @@ function compile(schema: unknown, mode: ValidationMode): RecordValidator {
     const effective = mode === 'ignore-new-fields' ? openObjects(schema) : schema;
     validate = newAjv(false).compile(effective as object);
   } catch (err) {
-    throw badRequest('INVALID_SCHEMA', `schema does not compile: ${(err as Error).message}`);
+    throw hubError('INVALID_SCHEMA', `schema does not compile: ${(err as Error).message}`);
   }
   compilations++;
   return (doc) => {

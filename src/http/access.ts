@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { HubError } from '../errors.js';
+import { hubError } from '../errors.js';
 import { configOf } from '../domain/config.js';
 import type { Need, Principal } from '../domain/datasets.js';
 import type { Hub } from '../domain/hub.js';
@@ -27,8 +27,7 @@ export async function datasetAccess(hub: Hub, ctx: Context, datasetId: string, n
     ctx.set('X-RateLimit-Remaining', String(q.remaining));
     ctx.set('X-RateLimit-Reset', String(q.reset));
     if (!q.allowed) {
-      throw new HubError(
-        429,
+      throw hubError(
         'QUOTA_EXCEEDED',
         'Too many requests on the API: the daily quota of this key is used up',
         {

@@ -1,4 +1,4 @@
-import { HubError } from '../errors.js';
+import { hubError } from '../errors.js';
 
 /**
  * Bounds the memory taken by request bodies being read and processed at once. Every push body is
@@ -14,7 +14,7 @@ export class BodyBudget {
   /** Charges `bytes`; returns the function that gives them back (call once, when the request ends). */
   acquire(bytes: number): () => void {
     if (this.used > 0 && this.used + bytes > this.maxBytes) {
-      throw new HubError(503, 'OVERLOADED', 'the hub is busy with other uploads; retry shortly', {
+      throw hubError('OVERLOADED', 'the hub is busy with other uploads; retry shortly', {
         retryAfter: 1,
       });
     }

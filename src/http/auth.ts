@@ -1,10 +1,11 @@
 import type { Context } from 'koa';
-import { HubError } from '../errors.js';
+import { hubError, HubError } from '../errors.js';
 
-const garbled = (): HubError => new HubError(401, 'UNAUTHORIZED', 'the Authorization header is malformed');
+const garbled = (): HubError => hubError('UNAUTHORIZED', 'the Authorization header is malformed');
 
 /**
- * The credential of a request, in every form API.md §1 accepts: `Authorization: Bearer <key>`,
+ * The credential of a request, in every form docs/datasets.md#credentials accepts: `Authorization: Bearer
+ * <key>`,
  * `Authorization: Apikey <key>`, HTTP Basic with the key as password (or as user name when the
  * password is empty, as some clients send it), `?apikey=` and `?pushkey=`. Undefined when none is
  * given; a header that cannot be read is a 401, never a 5xx.
@@ -30,7 +31,7 @@ export function credentialOf(ctx: Context): string | undefined {
   }
   for (const name of ['apikey', 'pushkey']) {
     const v = ctx.query[name];
-    if (Array.isArray(v)) throw new HubError(401, 'UNAUTHORIZED', `'${name}' is given more than once`);
+    if (Array.isArray(v)) throw hubError('UNAUTHORIZED', `'${name}' is given more than once`);
     if (typeof v === 'string') return v;
   }
   return undefined;

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
-import { HubError, badRequest } from '../errors.js';
+import { hubError, HubError } from '../errors.js';
 
-/** API.md §0: every push route takes at most 5 MiB of (decompressed) body. */
+/** docs/datasets.md#requests: every push route takes at most 5 MiB of (decompressed) body. */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 /** Deeper JSON than this is refused before it is parsed: no record needs it, and it costs stacks. */
 export const MAX_JSON_DEPTH = 128;
@@ -18,7 +18,7 @@ export interface BodyOptions {
 const DEFAULT_IDLE_MS = 10_000;
 
 function tooLarge(limit: number, message?: string): HubError {
-  return new HubError(413, 'PAYLOAD_TOO_LARGE', message ?? `the request body is larger than ${limit} bytes`, {
+  return hubError('PAYLOAD_TOO_LARGE', message ?? `the request body is larger than ${limit} bytes`, {
     limit,
     closeConnection: true,
   });
@@ -38,7 +38,7 @@ export function readBody(req: IncomingMessage, options: BodyOptions = {}): Promi
   else if (encoding === 'deflate') decoder = createInflate();
   else if (encoding !== 'identity' && encoding !== '') {
     return Promise.reject(
-      new HubError(415, 'UNSUPPORTED_ENCODING', `Content-Encoding '${encoding}' is not supported; use gzip`),
+      hubError('UNSUPPORTED_ENCODING', `Content-Encoding '${encoding}' is not supported; use gzip`),
     );
   }
   const declared = Number(req.headers['content-length']);
@@ -79,7 +79,7 @@ export function readBody(req: IncomingMessage, options: BodyOptions = {}): Promi
       idle = setTimeout(
         () =>
           fail(
-            new HubError(408, 'REQUEST_TIMEOUT', `no request data for ${idleMs} ms`, {
+            hubError('REQUEST_TIMEOUT', `no request data for ${idleMs} ms`, {
               closeConnection: true,
             }),
           ),
@@ -100,10 +100,10 @@ export function readBody(req: IncomingMessage, options: BodyOptions = {}): Promi
     const onError = (err: Error): void => {
       const code = (err as NodeJS.ErrnoException).code ?? '';
       if (source === decoder && code.startsWith('Z_'))
-        fail(badRequest('INVALID_GZIP', 'the request body is not valid gzip/deflate data'));
-      else fail(badRequest('REQUEST_ABORTED', 'the request body could not be read'));
+        fail(hubError('INVALID_GZIP', 'the request body is not valid gzip/deflate data'));
+      else fail(hubError('REQUEST_ABORTED', 'the request body could not be read'));
     };
-    const onAborted = (): void => fail(badRequest('REQUEST_ABORTED', 'the client aborted the request'));
+    const onAborted = (): void => fail(hubError('REQUEST_ABORTED', 'the client aborted the request'));
     const onClose = (): void => {
       if (!req.complete) onAborted();
     };
@@ -132,7 +132,7 @@ export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw badRequest('INVALID_UTF8', 'the request body is not valid UTF-8');
+    throw hubError('INVALID_UTF8', 'the request body is not valid UTF-8');
   }
 }
 
@@ -141,15 +141,15 @@ export function decodeUtf8(bytes: Uint8Array): string {
  * measured on the text before parsing, so a 5 MiB run of '[' costs one pass.
  */
 export function parseJsonText(text: string): unknown {
-  if (text.trim() === '') throw badRequest('INVALID_JSON', 'the request body is empty; JSON expected');
+  if (text.trim() === '') throw hubError('INVALID_JSON', 'the request body is empty; JSON expected');
   const depth = jsonDepth(text);
   if (depth > MAX_JSON_DEPTH) {
-    throw badRequest('JSON_TOO_DEEP', `JSON nesting deeper than ${MAX_JSON_DEPTH} levels is not accepted`);
+    throw hubError('JSON_TOO_DEEP', `JSON nesting deeper than ${MAX_JSON_DEPTH} levels is not accepted`);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw badRequest('INVALID_JSON', `the request body is not valid JSON: ${(err as Error).message}`);
+    throw hubError('INVALID_JSON', `the request body is not valid JSON: ${(err as Error).message}`);
   }
 }
 

@@ -18,10 +18,10 @@ export interface CorsOptions {
 }
 
 /**
- * Cross-origin access for browsers (API.md §6): `Access-Control-Allow-Origin: *` on every answer,
- * errors included, and preflights (OPTIONS with Access-Control-Request-Method) answered 204 here.
- * Credentials travel as keys (header or query), never cookies, so `*` is safe: no cookie is ever
- * sent cross-origin with it.
+ * Cross-origin access for browsers (docs/ods.md#cors-jsonp-and-quotas): `Access-Control-Allow-Origin: *` on
+ * every answer, errors included, and preflights (OPTIONS with Access-Control-Request-Method) answered 204
+ * here. Credentials travel as keys (header or query), never cookies, so `*` is safe: no cookie is ever sent
+ * cross-origin with it.
  */
 export function cors(options: CorsOptions = {}): Middleware {
   return async (ctx, next) => {

@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { HubError, isHubError } from '../errors.js';
+import { hubError, type HubError, isHubError } from '../errors.js';
 
 /** Turns a HubError into a protocol's own error body. Each protocol has exactly one. */
 export type ErrorRenderer = (err: HubError, ctx: Context) => unknown;
@@ -30,25 +30,23 @@ export function errorBody(renderer: ErrorRenderer): Middleware {
   };
 }
 
-/** Anything thrown (ours, Koa's, the router's, a bug's) as a HubError; internals never leak. */
+/**
+ * Anything thrown (ours, Koa's, the router's, a bug's) as a HubError; internals never leak. A status
+ * someone else threw becomes its catalogued code; any other 4xx is a 400.
+ */
 export function toHubError(err: unknown): HubError {
   if (isHubError(err)) return err;
   const e = err as { status?: unknown; expose?: unknown; message?: unknown; type?: unknown };
   const status = typeof e?.status === 'number' ? e.status : 500;
   if (status >= 400 && status < 500) {
-    const code =
-      status === 404
-        ? 'NOT_FOUND'
-        : status === 405
-          ? 'METHOD_NOT_ALLOWED'
-          : status === 413
-            ? 'PAYLOAD_TOO_LARGE'
-            : 'BAD_REQUEST';
     const message = e.expose === true && typeof e.message === 'string' ? e.message : 'bad request';
-    return new HubError(status, code, message);
+    if (status === 404) return hubError('NOT_FOUND', message);
+    if (status === 405) return hubError('METHOD_NOT_ALLOWED', message);
+    if (status === 413) return hubError('PAYLOAD_TOO_LARGE', message);
+    return hubError('BAD_REQUEST', message);
   }
-  if (status === 501) return new HubError(501, 'NOT_IMPLEMENTED', 'method not implemented');
-  return new HubError(500, 'INTERNAL', 'internal error');
+  if (status === 501) return hubError('NOT_IMPLEMENTED', 'method not implemented');
+  return hubError('INTERNAL', 'internal error');
 }
 
 /**
@@ -81,8 +79,8 @@ export function errorHandler(logger: Logger): Middleware {
 
 /** A status set without a body (unmatched route, the router's 405/501) as a JSON error. */
 function emptyAnswer(status: number, method: string, path: string): HubError {
-  if (status === 404) return new HubError(404, 'NOT_FOUND', `no route for ${method} ${path}`);
-  if (status === 405) return new HubError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`);
-  if (status === 501) return new HubError(501, 'NOT_IMPLEMENTED', `method ${method} is not implemented`);
+  if (status === 404) return hubError('NOT_FOUND', `no route for ${method} ${path}`);
+  if (status === 405) return hubError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`);
+  if (status === 501) return hubError('NOT_IMPLEMENTED', `method ${method} is not implemented`);
   return toHubError({ status });
 }

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 
 /** A dotted path of JavaScript identifiers (`cb`, `jQuery123_45`, `app.handlers.onData`), nothing else. */
 const CALLBACK = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
@@ -14,7 +14,7 @@ export function jsonpCallback(ctx: Context): string | undefined {
   const v = ctx.query.callback;
   if (v === undefined) return undefined;
   if (Array.isArray(v) || v.length === 0 || v.length > MAX_CALLBACK || !CALLBACK.test(v)) {
-    throw badRequest(
+    throw hubError(
       'INVALID_CALLBACK',
       'callback must be a JavaScript function name such as handleData or app.onData (at most 128 characters)',
     );

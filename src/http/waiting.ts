@@ -1,4 +1,4 @@
-import { HubError } from '../errors.js';
+import { hubError } from '../errors.js';
 
 /**
  * Long-polls and event streams hold a connection and a subscription each. One key (or one
@@ -14,8 +14,7 @@ export class WaitingReaders {
   acquire(holder: string): () => void {
     const n = this.held.get(holder) ?? 0;
     if (n >= this.max) {
-      throw new HubError(
-        429,
+      throw hubError(
         'TOO_MANY_WAITING_READERS',
         `at most ${this.max} long-polls or event streams per key at once`,
         {

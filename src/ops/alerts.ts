@@ -22,7 +22,7 @@ interface Watch {
 }
 
 /**
- * Inactivity alerts (ODS alerting, API.md §9): when a dataset receives no record for
+ * Inactivity alerts (ODS alerting, docs/operations.md#alerts): when a dataset receives no record for
  * `alert.inactiveMinutes`, one `inactive` notice goes to its webhook; when records come again, one
  * `resumed` notice. The state (inactive or not) is kept in the dataset's attrs, so a restart in the
  * middle of a silent spell neither repeats the alert nor forgets to announce the resumption.

@@ -35,13 +35,13 @@ const BATCHES_PER_TURN = 100;
 const targetOf = (u: UpstreamConfig): string => `${u.url.replace(/\/+$/, '')}\n${u.dataset}`;
 
 /**
- * Hub-to-hub sync (API.md §9): forwards one dataset's changelog to another hub. It reads the local
- * changes feed from a durably stored position, sends the changes in order — runs of the same route
- * as one request each (ICAR resources, UDA entities, ODS record pushes and deletes) — and moves the
- * stored position only after the upstream answered 2xx. A failure is retried with exponential
- * backoff; a restart resumes at the stored position. Every upstream request is idempotent (an
- * identical document makes no change), so a batch sent twice after a crash does no harm, and the
- * upstream ends with exactly the local current state.
+ * Hub-to-hub sync (docs/operations.md#forwarding): forwards one dataset's changelog to another hub. It reads
+ * the local changes feed from a durably stored position, sends the changes in order — runs of the same route
+ * as one request each (ICAR resources, UDA entities, ODS record pushes and deletes) — and moves the stored
+ * position only after the upstream answered 2xx. A failure is retried with exponential backoff; a restart
+ * resumes at the stored position. Every upstream request is idempotent (an identical document makes no
+ * change), so a batch sent twice after a crash does no harm, and the upstream ends with exactly the local
+ * current state.
  *
  * It wakes on the store's commit notices instead of polling. When the local dataset moves to a new
  * epoch (a recovery), the forwarder sends the new epoch from its start.

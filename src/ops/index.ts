@@ -9,7 +9,9 @@ import { Forwarder } from './forwarder.js';
 import { httpClient } from './http.js';
 import { OpsLease } from './lease.js';
 import { SCHEDULE_PROTOCOL, translateSchedule } from './schedule-translate.js';
-import { scheduleStatus, Scheduler } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
+import type { Clock } from './clock.js';
+import type { ConnectionOptions } from 'node:tls';
 
 export interface OperationsOptions {
   /** how often dataset configs are checked for new, changed or removed alerts/schedules/upstreams */
@@ -19,6 +21,10 @@ export interface OperationsOptions {
   readonly httpTimeoutMs: number;
   /** a scheduled pull's resource may be at most this big */
   readonly snapshotMaxBytes: number;
+  /** scheduled pulls read due times from this clock (tests pass a fake one) */
+  readonly clock?: Clock;
+  /** TLS settings of outgoing ftps:// connections (a CA of one's own; NODE_EXTRA_CA_CERTS works too) */
+  readonly tls?: ConnectionOptions;
 }
 
 export const DEFAULT_OPERATIONS: OperationsOptions = {
@@ -89,20 +95,24 @@ export function startOperations(
   });
 
   const alerts = new InactivityAlerts(hub, log, client);
+  const armed = new Map<string, Armed>();
+  const lease = new OpsLease(hub.store);
   const scheduler = new Scheduler(hub, log, {
     client: pullClient,
     maxBytes: options.snapshotMaxBytes,
     attempts: 3,
     retryBaseMs: 1_000,
     retryMaxMs: options.retryMaxMs,
+    ftpTimeoutMs: options.httpTimeoutMs,
+    tls: options.tls,
+    clock: options.clock,
+    holder: lease.holder,
   });
-  const armed = new Map<string, Armed>();
-  const lease = new OpsLease(hub.store);
   const onIngested = (e: IngestedEvent): void => alerts.onIngested(e);
   hub.ingestor.on('ingested', onIngested);
 
   hub.registerStatus('alert', alertStatus);
-  hub.registerStatus('schedule', scheduleStatus);
+  hub.registerStatus('schedule', (d) => scheduler.status(d));
   hub.registerStatus('forwarding', (d) => {
     if (!configOf(d).upstream) return undefined;
     const a = armed.get(d.name);

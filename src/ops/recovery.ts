@@ -1,4 +1,4 @@
-import { HubError, conflict, isHubError } from '../errors.js';
+import { hubError, isHubError } from '../errors.js';
 import { configOf, recoveryEnabled } from '../domain/config.js';
 import type { Hub } from '../domain/hub.js';
 import { checkSubjects, type Envelope, type Translator } from '../domain/ingest.js';
@@ -27,11 +27,11 @@ function parseEnvelope(entry: JournalEntry): Envelope {
   try {
     value = JSON.parse(entry.text);
   } catch {
-    throw new HubError(400, 'JOURNAL_ENTRY_UNREADABLE', 'the journal entry is not JSON');
+    throw hubError('JOURNAL_ENTRY_UNREADABLE', 'the journal entry is not JSON');
   }
   const e = value as Partial<Envelope> | null;
   if (e === null || typeof e !== 'object' || typeof e.protocol !== 'string' || e.body === undefined) {
-    throw new HubError(400, 'JOURNAL_ENTRY_UNREADABLE', 'the journal entry is not a request envelope');
+    throw hubError('JOURNAL_ENTRY_UNREADABLE', 'the journal entry is not a request envelope');
   }
   return e as Envelope;
 }
@@ -44,13 +44,14 @@ function parseEnvelope(entry: JournalEntry): Envelope {
  * skipped and counted rather than failing the whole recovery. Anything else (a store failure, a
  * bug) aborts it and leaves the old epoch untouched.
  *
- * An empty journal leaves the dataset as it is (API.md §9): a rebuild from nothing would erase it.
+ * An empty journal leaves the dataset as it is (docs/operations.md#recovery): a rebuild from nothing would
+ * erase it.
  */
 export async function recoverDataset(hub: Hub, name: string): Promise<RecoveryReport> {
   const dataset = await hub.datasets.require(name);
   const config = configOf(dataset);
   if (!recoveryEnabled(config)) {
-    throw conflict(
+    throw hubError(
       'RECOVERY_DISABLED',
       'recovery is off for this dataset ("recovery": false): its receive log is not complete',
     );
@@ -95,7 +96,7 @@ export async function recoverDataset(hub: Hub, name: string): Promise<RecoveryRe
         translate = hub.ingestor.translator(envelope.protocol);
       } catch {
         // leaving a whole protocol's data out would not be a recovery: refuse, keep the old epoch
-        throw conflict(
+        throw hubError(
           'RECOVERY_UNSUPPORTED',
           `the receive log holds requests of protocol '${envelope.protocol}', which this hub cannot replay`,
         );

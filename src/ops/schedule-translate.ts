@@ -1,4 +1,4 @@
-import { badRequest } from '../errors.js';
+import { hubError } from '../errors.js';
 import { documentHash } from '../domain/canonical.js';
 import { FieldTypes } from '../domain/field-types.js';
 import type { Subject, Translation, Translator } from '../domain/ingest.js';
@@ -11,18 +11,18 @@ export const SCHEDULE_PROTOCOL = 'schedule';
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * A scheduled pull's snapshot → one full-sync request: every record keyed as an ODS record (API.md
- * §6: the uniqueKeys values, or all fields), upserted; every live key the snapshot does not contain
- * deleted by the sweep, in the same atomic batch. Two rows with the same record id are one record:
- * the last one wins, so that an unchanged snapshot makes no change however often it is applied.
+ * A scheduled pull's snapshot → one full-sync request: every record keyed as an ODS record
+ * (docs/ods.md#record-ids: the uniqueKeys values, or all fields), upserted; every live key the snapshot does
+ * not contain deleted by the sweep, in the same atomic batch. Two rows with the same record id are one
+ * record: the last one wins, so that an unchanged snapshot makes no change however often it is applied.
  */
 export const translateSchedule: Translator = ({ envelope, config }): Translation => {
   const body = envelope.body;
-  if (!Array.isArray(body)) throw badRequest('INVALID_SNAPSHOT', 'a snapshot must be an array of records');
+  if (!Array.isArray(body)) throw hubError('INVALID_SNAPSHOT', 'a snapshot must be an array of records');
   const byKey = new Map<string, { index: number; record: JsonObject }>();
   body.forEach((record, index) => {
     if (!isObject(record)) {
-      throw badRequest('INVALID_SNAPSHOT', `record ${index} of the snapshot is not a JSON object`, { index });
+      throw hubError('INVALID_SNAPSHOT', `record ${index} of the snapshot is not a JSON object`, { index });
     }
     const key = recordId(record, config.uniqueKeys);
     // delete first so that the Map's order is the order of the last occurrences

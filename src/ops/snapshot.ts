@@ -45,18 +45,20 @@ export function formatOf(
 }
 
 /**
- * Downloads and parses a remote resource as a stream: the body is counted (and hashed) as it
- * arrives and the download is cut as soon as it passes `maxBytes`, so a runaway resource can never
- * exhaust memory; CSV and NDJSON are parsed as they stream in. Any failure rejects: a snapshot is
- * used whole or not at all.
+ * Downloads and parses an HTTP(S) resource as a stream (see readSnapshot); got's own retries are off,
+ * the scheduler retries whole downloads.
  */
 export async function fetchSnapshot(
   client: Got,
   url: string,
   configured: SnapshotFormat | undefined,
-  options: FetchOptions,
+  options: FetchOptions & { readonly username?: string; readonly password?: string },
 ): Promise<Snapshot> {
-  const stream = client.stream(url, { signal: options.signal });
+  const credentials =
+    options.username !== undefined || options.password !== undefined
+      ? { username: options.username ?? '', password: options.password ?? '' }
+      : {};
+  const stream = client.stream(url, { signal: options.signal, ...credentials });
   let contentType = '';
   stream.once('response', (res: { headers: Record<string, string | string[] | undefined> }) => {
     const ct = res.headers['content-type'];
@@ -70,35 +72,47 @@ export async function fetchSnapshot(
       stream.destroy(tooBig(options.maxBytes));
     }
   });
+  try {
+    return await readSnapshot(stream, () => formatOf(configured, contentType, url), options.maxBytes);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * Reads and parses a resource's bytes as they stream in (HTTP or FTP alike): the body is counted
+ * (and hashed) as it arrives and reading stops with an error as soon as it passes `maxBytes`, so a
+ * runaway resource can never exhaust memory; CSV and NDJSON are parsed as they stream in. Any
+ * failure rejects: a snapshot is used whole or not at all. `format` is asked once the first chunk
+ * is in (an HTTP response's headers are known by then). The caller closes `stream`.
+ */
+export async function readSnapshot(
+  stream: AsyncIterable<Buffer>,
+  format: () => SnapshotFormat,
+  maxBytes: number,
+): Promise<Snapshot> {
   const hash = createHash('sha256');
   let bytes = 0;
   async function* body(): AsyncGenerator<Buffer> {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of stream) {
       bytes += chunk.length;
-      if (bytes > options.maxBytes) throw tooBig(options.maxBytes);
+      if (bytes > maxBytes) throw tooBig(maxBytes);
       hash.update(chunk);
       yield chunk;
     }
   }
-
-  let format: SnapshotFormat | undefined;
+  const chunks = body();
+  const first = await chunks.next();
+  const fmt = format();
+  const all = prepend(first.done ? [] : [first.value], chunks);
   let records: JsonObject[];
-  try {
-    const chunks = body();
-    // the first chunk comes after the response headers: the content type is known by then
-    const first = await chunks.next();
-    format = formatOf(configured, contentType, url);
-    const all = prepend(first.done ? [] : [first.value], chunks);
-    if (format === 'csv') records = await parseCsvStream(all);
-    else if (format === 'ndjson') records = await parseNdjsonStream(all);
-    else records = await parseJsonArray(all);
-  } finally {
-    stream.destroy();
-  }
-  return { records, format, bytes, sha256: hash.digest('hex') };
+  if (fmt === 'csv') records = await parseCsvStream(all);
+  else if (fmt === 'ndjson') records = await parseNdjsonStream(all);
+  else records = await parseJsonArray(all);
+  return { records, format: fmt, bytes, sha256: hash.digest('hex') };
 }
 
-function tooBig(max: number): SnapshotError {
+export function tooBig(max: number): SnapshotError {
   return new SnapshotError(`the resource is larger than ${max} bytes`);
 }
 

@@ -9,7 +9,7 @@ export interface UpstreamConfig {
   readonly key: string;
 }
 
-/** Which upstream route carries a change (API.md §9): by the kind that wrote it. */
+/** Which upstream route carries a change (docs/operations.md#forwarding): by the kind that wrote it. */
 export type Route = 'icar' | 'uda' | 'ods-push' | 'ods-delete' | 'none';
 
 export function routeOf(c: Change): Route {

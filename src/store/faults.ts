@@ -1,4 +1,4 @@
-import { HubError } from '../errors.js';
+import { hubError, type HubError } from '../errors.js';
 
 /**
  * Write faults of the storage below an engine, said in words. Both engines map what their
@@ -37,7 +37,7 @@ export function diskFull(reason: 'enospc' | 'floor', freeBytes?: number): HubErr
     reason === 'floor'
       ? 'the hub is refusing writes: free space on its data disk is below the configured floor (DISK_FREE_FLOOR_MB)'
       : 'the hub is refusing writes: its data disk is full';
-  return new HubError(503, 'STORE_DISK_FULL', message, {
+  return hubError('STORE_DISK_FULL', message, {
     retryAfter: DISK_FULL_RETRY_AFTER_S,
     reason,
     ...(freeBytes !== undefined ? { freeBytes } : {}),
@@ -45,8 +45,7 @@ export function diskFull(reason: 'enospc' | 'floor', freeBytes?: number): HubErr
 }
 
 export function ioError(): HubError {
-  return new HubError(
-    503,
+  return hubError(
     'STORE_IO_ERROR',
     'the hub could not write to its data disk (I/O error); nothing of the request was stored',
     { retryAfter: IO_ERROR_RETRY_AFTER_S },

@@ -35,11 +35,11 @@ export interface PlanSink {
 }
 
 /**
- * The append semantics every engine shares (API.md §2), for one request: the idempotency check, the
- * attrs read-modify-write (which may throw to reject the request), the outcome of every write, the
- * sweep, then side data in a fixed order (aux clears after the sweep that still reads them and
- * before the request's own marks). Returns the result and the progress after the request; the
- * caller folds the sink's writes into its group only when this returns.
+ * The append semantics every engine shares (docs/datasets.md#the-changelog), for one request: the idempotency
+ * check, the attrs read-modify-write (which may throw to reject the request), the outcome of every write, the
+ * sweep, then side data in a fixed order (aux clears after the sweep that still reads them and before the
+ * request's own marks). Returns the result and the progress after the request; the caller folds the sink's
+ * writes into its group only when this returns.
  */
 export async function planAppend(
   req: AppendRequest,

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configFromEnv, type HubConfig, type Limits } from '../../src/config.js';
-import { startHub, type RunningHub } from '../../src/server.js';
+import { startHub, type HubRuntime, type RunningHub } from '../../src/server.js';
 import { dropTestSchema, freshSchema } from './pg.js';
 
 export interface TestHub {
@@ -46,9 +46,14 @@ function testStoreUrl(dataDir: string): string | undefined {
 }
 
 /** A real hub on a random loopback port over a real store: LevelDB in a temp dir, or see TEST_ENGINE. */
-export type TestHubOptions = Partial<Omit<HubConfig, 'limits'>> & { limits?: Partial<Limits> };
+export type TestHubOptions = Partial<Omit<HubConfig, 'limits'>> & {
+  limits?: Partial<Limits>;
+  /** beyond the environment: a fake clock, TLS of outgoing pulls (src/server.ts HubRuntime) */
+  runtime?: HubRuntime;
+};
 
 export async function startTestHub(overrides: TestHubOptions = {}, dataDir = tempDir()): Promise<TestHub> {
+  const { runtime, ...configOverrides } = overrides;
   const base = configFromEnv({});
   const storeUrl = overrides.storeUrl ?? testStoreUrl(dataDir);
   const config: HubConfig = {
@@ -59,10 +64,10 @@ export async function startTestHub(overrides: TestHubOptions = {}, dataDir = tem
     storeUrl,
     adminToken: ADMIN_TOKEN,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...overrides,
+    ...configOverrides,
     limits: { ...base.limits, ...overrides.limits },
   };
-  const running = await startHub(config);
+  const running = await startHub(config, runtime);
   const self: TestHub = {
     url: running.url,
     adminToken: running.adminToken,

@@ -5,7 +5,7 @@ import type { TestHub } from './hub.js';
 
 export type ObsrvEvent = Record<string, unknown>;
 
-/** An Obsrv ingest envelope (API.md §7) around one event or a batch. */
+/** An Obsrv ingest envelope (docs/obsrv.md#ingest) around one event or a batch. */
 export function envelope<D extends ObsrvEvent | ObsrvEvent[]>(data: D, msgid: string = randomUUID()) {
   return { id: 'api.data.in', ver: 'v2', ts: String(Date.now()), params: { msgid }, data };
 }

@@ -1,7 +1,7 @@
 import { call, type Reply } from './http.js';
 import type { TestHub } from './hub.js';
 
-/** URLs and calls of the ODS APIs (API.md §6), for the test/ods-*.test.ts files. */
+/** URLs and calls of the ODS APIs (docs/ods.md), for the test/ods-*.test.ts files. */
 export const odsPushUrl = (
   hub: TestHub,
   dataset: string,

@@ -171,10 +171,10 @@ export function storeContract(factory: EngineFactory): void {
         const name = uniqueName();
         const err = await rejection(
           store.putDataset(name, () => {
-            throw new HubError(404, 'NOPE', 'no');
+            throw new HubError('INVALID_CONFIG', 'no');
           }),
         );
-        expect(err.code).to.equal('NOPE');
+        expect(err.code).to.equal('INVALID_CONFIG');
         expect(await store.getDataset(name)).to.equal(undefined);
       });
 
@@ -379,7 +379,7 @@ export function storeContract(factory: EngineFactory): void {
           journal: '"two"',
           blobs: [{ id: 'bb', contentType: 'text/plain', bytes: new Uint8Array([9]) }],
           attrs: () => {
-            throw new HubError(409, 'SYNC_CONFLICT', 'another sync runs');
+            throw new HubError('FULL_SYNC_IN_PROGRESS', 'another sync runs');
           },
         });
         const ok2 = store.append(d.name, {
@@ -389,7 +389,7 @@ export function storeContract(factory: EngineFactory): void {
         });
         const [r1, r3] = await Promise.all([ok1, ok2]);
         const err = await rejection(bad);
-        expect(err).to.include({ status: 409, code: 'SYNC_CONFLICT' });
+        expect(err).to.include({ status: 409, code: 'FULL_SYNC_IN_PROGRESS' });
         expect([r1.lastSeq, r3.lastSeq]).to.deep.equal([1, 2]);
         const rec = (await store.getDataset(d.name))!;
         expect(rec.attrs).to.deep.equal({ types: ['x'], seen: 1 });

@@ -1,4 +1,4 @@
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../store/types.js';
 import { setField } from '../json-object.js';
 import type { Expr, OrderItem, SelectItem } from './ast.js';
@@ -8,7 +8,7 @@ import { lookupFunction, type AccumulatorFactory, type Accumulator } from './fun
 import { sortCompare, type Evaluator, type QueryRow, type Value } from './values.js';
 
 /**
- * Analyses (API.md §6, ODS "analysis"): `group_by` and aggregates in `select`/`order_by`.
+ * Analyses (docs/ods.md#analyses): `group_by` and aggregates in `select`/`order_by`.
  *
  * One pass over the matching records feeds a Map keyed by group; each group holds one
  * accumulator per distinct aggregate of the query. Afterwards every group becomes a small
@@ -287,7 +287,7 @@ function run(
     let s = states.get(key);
     if (!s) {
       if (states.size >= MAX_GROUPS) {
-        throw badRequest(
+        throw hubError(
           'TOO_MANY_GROUPS',
           `the analysis makes more than ${MAX_GROUPS} groups: group by fewer distinct values, a coarser date part or precision, or filter with where`,
         );
@@ -311,7 +311,7 @@ function run(
       const next: Value[][] = [];
       for (const prefix of out) for (const v of values) next.push([...prefix, v]);
       if (next.length > MAX_GROUPS_PER_RECORD) {
-        throw badRequest(
+        throw hubError(
           'TOO_MANY_GROUPS',
           `a record falls into more than ${MAX_GROUPS_PER_RECORD} groups (multi-valued group_by fields): group by fewer of them`,
         );

@@ -2,7 +2,7 @@ import type { JsonObject, JsonValue } from '../../store/types.js';
 import type { Value } from './values.js';
 
 /**
- * Geographic values and measures for ODSQL (API.md §6, geo_point_2d fields): reading a point from
+ * Geographic values and measures for ODSQL (docs/ods.md#geo, geo_point_2d fields): reading a point from
  * any of the shapes ODS accepts, great-circle distances, boxes, and the grid map clusters use.
  */
 

@@ -6,7 +6,7 @@ import { parseGeometry } from './geo.js';
 import { KEYWORDS, tokenize, type Operator, type Token } from './lexer.js';
 
 /**
- * A recursive-descent parser for the ODSQL subset of API.md §6. Precedence, loosest first:
+ * A recursive-descent parser for the ODSQL subset of docs/ods.md#odsql. Precedence, loosest first:
  *
  *   OR  <  AND  <  NOT  <  comparison, IN, LIKE, IS NULL  <  + -  <  * / %  <  unary -  <  primary
  *

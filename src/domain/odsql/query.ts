@@ -1,4 +1,4 @@
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import type { Expr, SelectItem } from './ast.js';
 import {
   defaultProjection,
@@ -59,7 +59,7 @@ function parseRefinement(param: 'refine' | 'exclude', text: string): Refinement 
   const colon = text.indexOf(':');
   const name = colon < 0 ? '' : text.slice(0, colon).trim();
   if (colon < 0 || !FIELD_NAME.test(name)) {
-    throw badRequest(
+    throw hubError(
       'INVALID_PARAMETER',
       `${param} must be written field:value (e.g. ${param}=city:Paris), got '${text}'`,
     );

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { HubError, conflict } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { configOf } from '../../domain/config.js';
 import { adminAccess } from '../../http/access.js';
 import { errorBody, renderHubError } from '../../http/errors.js';
@@ -8,7 +8,7 @@ import { recoverDataset, scratchRecovery } from '../../ops/recovery.js';
 import type { ProtocolDeps } from '../deps.js';
 
 /**
- * Admin routes of the operations around the changelog (API.md §9): recover a dataset from its
+ * Admin routes of the operations around the changelog (docs/operations.md): recover a dataset from its
  * receive log, drop that log, and run a scheduled pull now. The work itself lives in src/ops/.
  */
 export function mountOpsRoutes(router: Router, deps: ProtocolDeps): void {
@@ -33,11 +33,10 @@ export function mountOpsRoutes(router: Router, deps: ProtocolDeps): void {
     await adminAccess(hub, ctx);
     const dataset = await hub.datasets.require(ctx.params.id!);
     if (!configOf(dataset).schedule) {
-      throw conflict('NO_SCHEDULE', `dataset '${dataset.name}' has no schedule to run`);
+      throw hubError('NO_SCHEDULE', `dataset '${dataset.name}' has no schedule to run`);
     }
     const ops = operationsOf(hub);
-    if (!ops)
-      throw new HubError(503, 'OPERATIONS_STOPPED', 'background work is not running', { retryAfter: 1 });
+    if (!ops) throw hubError('OPERATIONS_STOPPED', 'background work is not running', { retryAfter: 1 });
     ctx.body = { status: 'OK', ...(await ops.scheduler.runNow(dataset.name)) };
   });
 }

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { notFound } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { adminAccess, datasetAccess } from '../../http/access.js';
 import { credentialOf } from '../../http/auth.js';
 import { errorBody, renderHubError } from '../../http/errors.js';
@@ -40,7 +40,10 @@ function inlineSchemaFiles(node: unknown): unknown {
   return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, inlineSchemaFiles(v)]));
 }
 
-/** Health, metrics, the OpenAPI document and dataset administration (API.md §0–1). */
+/**
+ * Health, metrics, the OpenAPI document and dataset administration (docs/operations.md#probes-and-metrics,
+ * docs/datasets.md#datasets).
+ */
 export function mountAdmin(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   const hubErrors = errorBody(renderHubError);
@@ -101,7 +104,7 @@ export function mountAdmin(router: Router, deps: ProtocolDeps): void {
   router.delete('/datasets/:id', hubErrors, async (ctx) => {
     await adminAccess(hub, ctx);
     await hub.datasets.require(ctx.params.id!);
-    if (!(await hub.datasets.delete(ctx.params.id!))) throw notFound('DATASET_NOT_FOUND', 'no such dataset');
+    if (!(await hub.datasets.delete(ctx.params.id!))) throw hubError('DATASET_NOT_FOUND', 'no such dataset');
     ctx.status = 204;
   });
 

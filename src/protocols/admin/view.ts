@@ -3,7 +3,7 @@ import type { Principal } from '../../domain/datasets.js';
 import type { Hub } from '../../domain/hub.js';
 import type { DatasetRecord, JsonObject } from '../../store/types.js';
 
-/** The ICAR dataset list item (API.md §1): name, url, changes, containedTypes. */
+/** The ICAR dataset list item (docs/datasets.md#datasets): name, url, changes, containedTypes. */
 export function listItem(d: DatasetRecord, baseUrl: string): JsonObject {
   const url = `${baseUrl}/datasets/${d.name}`;
   const types = Array.isArray(d.attrs.types) ? d.attrs.types : [];

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { fileURLToPath } from 'node:url';
-import { notFound } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { IngestRates } from '../../domain/ingest-rates.js';
 import { datasetAccess } from '../../http/access.js';
 import { credentialOf } from '../../http/auth.js';
@@ -45,7 +45,7 @@ function sendAsset(ctx: Context, asset: Asset): void {
 }
 
 /**
- * The console (README "Console"): a static page for the people who run the hub at `GET /`, its
+ * The console (docs/operations.md#console): a static page for the people who run the hub at `GET /`, its
  * files under `/console/{file}`, `GET /whoami` (what the page's key may do) and the ingest-rate
  * figures it draws, `GET /datasets/{id}/stats`.
  */
@@ -64,7 +64,7 @@ export function mountConsole(router: Router, deps: ProtocolDeps): void {
 
   router.get('/console/:file', hubErrors, (ctx) => {
     const asset = assets.get(ctx.params.file!);
-    if (!asset) throw notFound('NOT_FOUND', 'no such console file');
+    if (!asset) throw hubError('NOT_FOUND', 'no such console file');
     sendAsset(ctx, asset);
   });
 

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { notFound } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
 import { errorBody, renderHubError } from '../../http/errors.js';
 import { readJsonText, sendJsonText } from '../../http/json.js';
@@ -10,7 +10,7 @@ import { resourceRenderer } from './render.js';
 import { RESOURCE_KIND, resourceKey, translateIcar } from './translate.js';
 
 /**
- * ICAR / Mimiro generic data exchange (API.md §3): push resources, pull the changes feed and the
+ * ICAR / Mimiro generic data exchange (docs/icar.md): push resources, pull the changes feed and the
  * current state. Both `/dataset/…` (the ICAR draft's spelling) and `/datasets/…` are served.
  */
 export function mountIcar(router: Router, deps: ProtocolDeps): void {
@@ -44,7 +44,7 @@ export function mountIcar(router: Router, deps: ProtocolDeps): void {
     router.get(`${base}/:id/resources/:source/:sourceId`, hubErrors, async (ctx) => {
       const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
       const change = await hub.store.get(dataset.name, resourceKey(ctx.params.source!, ctx.params.sourceId!));
-      if (!change || change.deleted) throw notFound('RESOURCE_NOT_FOUND', 'no such resource in this dataset');
+      if (!change || change.deleted) throw hubError('RESOURCE_NOT_FOUND', 'no such resource in this dataset');
       sendJsonText(ctx, await renderOne(deps, ctx, dataset, change));
     });
   }

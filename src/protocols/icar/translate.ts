@@ -1,4 +1,4 @@
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { documentHash } from '../../domain/canonical.js';
 import type { Subject, Translation, Translator } from '../../domain/ingest.js';
 import { mergeNamespaces, type Namespaces } from '../../domain/namespaces.js';
@@ -30,7 +30,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
 function invalid(index: number, reason: string): Error {
-  return badRequest('INVALID_RESOURCE', `element ${index}: ${reason}`, { index });
+  return hubError('INVALID_RESOURCE', `element ${index}: ${reason}`, { index });
 }
 
 /** Reads the `{"id":"@context", "namespaces": {...}}` element that opens ICAR and UDA arrays. */
@@ -47,7 +47,7 @@ export function readContextElement(first: unknown): Namespaces {
   return ns as Namespaces;
 }
 
-/** What the ICAR push body must look like (API.md §3), checked element by element. */
+/** What the ICAR push body must look like (docs/icar.md#push), checked element by element. */
 function checkResource(
   el: unknown,
   index: number,
@@ -82,7 +82,7 @@ function addTypes(attrs: JsonObject, types: Set<string>): JsonObject | undefined
 export const translateIcar: Translator = ({ envelope }): Translation => {
   const body = envelope.body;
   if (!Array.isArray(body) || body.length === 0) {
-    throw badRequest(
+    throw hubError(
       'INVALID_RESOURCE',
       'the body must be a JSON array starting with the {"id":"@context"} element',
       {

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { badRequest, notFound } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { compactDocument, contextNames, contextText, expandDocument } from '../../domain/jsonld.js';
 import { errorBody, renderHubError } from '../../http/errors.js';
 import { readJson } from '../../http/json.js';
@@ -15,7 +15,7 @@ function sendLd(ctx: Context, value: unknown): void {
 }
 
 /**
- * JSON-LD (API.md §5): the hub's contexts, and expansion/compaction with jsonld.js whose only
+ * JSON-LD (docs/jsonld.md): the hub's contexts, and expansion/compaction with jsonld.js whose only
  * document loader serves those contexts. The contexts are vocabulary, not data: no credential.
  */
 export function mountJsonLd(router: Router, deps: ProtocolDeps): void {
@@ -29,7 +29,7 @@ export function mountJsonLd(router: Router, deps: ProtocolDeps): void {
   router.get('/contexts/:name', hubErrors, (ctx) => {
     const text = contextText(ctx.params.name!);
     if (text === undefined)
-      throw notFound('CONTEXT_NOT_FOUND', `no context '${ctx.params.name}' on this hub`);
+      throw hubError('CONTEXT_NOT_FOUND', `no context '${ctx.params.name}' on this hub`);
     ctx.status = 200;
     ctx.type = LD_JSON;
     ctx.body = text;
@@ -43,11 +43,11 @@ export function mountJsonLd(router: Router, deps: ProtocolDeps): void {
   router.post('/jsonld/compact', hubErrors, async (ctx) => {
     const body = await readJson(ctx);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw badRequest('INVALID_REQUEST', 'the body must be {"document": <JSON-LD>, "context": <context>}');
+      throw hubError('INVALID_REQUEST', 'the body must be {"document": <JSON-LD>, "context": <context>}');
     }
     const { document, context } = body as { document?: unknown; context?: unknown };
-    if (document === undefined) throw badRequest('INVALID_REQUEST', '"document" is missing');
-    if (context === undefined) throw badRequest('INVALID_REQUEST', '"context" is missing');
+    if (document === undefined) throw hubError('INVALID_REQUEST', '"document" is missing');
+    if (context === undefined) throw hubError('INVALID_REQUEST', '"context" is missing');
     sendLd(ctx, await compactDocument(document, context));
   });
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { compileFixedSchema } from '../../domain/validation.js';
 import type { JsonObject } from '../../store/types.js';
 
-/** The Obsrv ingest request (API.md §7), as spec/schemas/obsrv-envelope.json defines it. */
+/** The Obsrv ingest request (docs/obsrv.md#ingest), as spec/schemas/obsrv-envelope.json defines it. */
 export interface ObsrvEnvelope {
   readonly id: 'api.data.in';
   readonly ver: string;
@@ -27,7 +27,7 @@ function obsrvMessage(e: ErrorObject): string {
   return e.instancePath === '' ? base : `${base} (at ${e.instancePath})`;
 }
 
-/** `/data/3/…` → 3: the event's position, reported as the error's index (API.md §0). */
+/** `/data/3/…` → 3: the event's position, reported as the error's index (docs/obsrv.md#errors). */
 function eventIndex(instancePath: string): number | undefined {
   const m = /^\/data\/(\d+)(?:\/|$)/.exec(instancePath);
   return m ? Number(m[1]) : undefined;
@@ -37,9 +37,9 @@ function eventIndex(instancePath: string): number | undefined {
 export function readEnvelope(body: unknown): ObsrvEnvelope {
   if (validateEnvelope(body)) return body as ObsrvEnvelope;
   const first = validateEnvelope.errors?.[0];
-  if (!first) throw badRequest('INVALID_ENVELOPE', 'the request is not an Obsrv ingest envelope');
+  if (!first) throw hubError('INVALID_ENVELOPE', 'the request is not an Obsrv ingest envelope');
   const index = eventIndex(first.instancePath);
-  throw badRequest('INVALID_ENVELOPE', obsrvMessage(first), index === undefined ? {} : { index });
+  throw hubError('INVALID_ENVELOPE', obsrvMessage(first), index === undefined ? {} : { index });
 }
 
 /** The msgid of a body that may not be a valid envelope, for error answers; undefined if absent. */

@@ -12,7 +12,7 @@ declare module 'koa' {
 const API_ID = 'api.data.in';
 const API_VER = 'v2';
 
-/** The 200 body of API.md §7; `resmsgid` is fresh for every answer. */
+/** The 200 body of docs/obsrv.md#ingest; `resmsgid` is fresh for every answer. */
 export function successBody(msgid: string): object {
   return {
     id: API_ID,

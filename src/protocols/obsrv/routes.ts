@@ -8,7 +8,7 @@ import { renderObsrvError, successBody } from './render.js';
 import { OBSRV_PROTOCOL, translateObsrv } from './translate.js';
 
 /**
- * Obsrv ingest (API.md §7): Obsrv producers post here unchanged. Unlike Obsrv, validation against the
+ * Obsrv ingest (docs/obsrv.md): Obsrv producers post here unchanged. Unlike Obsrv, validation against the
  * dataset schema and dedup happen before the answer: a 200 means every event is stored (or was a
  * duplicate), a 4xx that none is.
  */

@@ -1,4 +1,4 @@
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { documentHash } from '../../domain/canonical.js';
 import type { Translation, Translator } from '../../domain/ingest.js';
 import { FieldTypes } from '../../domain/field-types.js';
@@ -31,7 +31,7 @@ export function valueAtPath(doc: JsonObject, path: string): JsonValue | undefine
 function dedupKeyOf(event: JsonObject, path: string, index: number): string {
   const value = valueAtPath(event, path);
   const refuse = (why: string) =>
-    badRequest('DEDUP_KEY_INVALID', `element ${index}: ${why} (the dataset's dedupKey)`, { index });
+    hubError('DEDUP_KEY_INVALID', `element ${index}: ${why} (the dataset's dedupKey)`, { index });
   if (value === undefined || value === null || value === '') throw refuse(`no value at '${path}'`);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value !== 'string')
@@ -42,7 +42,8 @@ function dedupKeyOf(event: JsonObject, path: string, index: number): string {
 }
 
 /**
- * An Obsrv request (API.md §7) → one `record` write per event, the event stored as is.
+ * An Obsrv request (docs/obsrv.md#keys-retries-and-dedup) → one `record` write per event, the event stored as
+ * is.
  * - Key: the `dedupKey` value, written `ifAbsent` (an event whose key is already stored, earlier or
  *   in this same batch, is dropped); without a dedupKey, `<msgid>:<index>`.
  * - The msgid is the request's idempotency key: a retry of a stored msgid changes nothing, even with
@@ -52,14 +53,14 @@ function dedupKeyOf(event: JsonObject, path: string, index: number): string {
 export const translateObsrv: Translator = ({ envelope, config }): Translation => {
   const msgid = envelope.params?.msgid;
   if (typeof msgid !== 'string' || msgid === '')
-    throw badRequest('INVALID_ENVELOPE', 'params.msgid must be a non-empty string');
+    throw hubError('INVALID_ENVELOPE', 'params.msgid must be a non-empty string');
   const body = envelope.body;
   const events = Array.isArray(body) ? body : [body];
   const dedupKey = config.dedupKey;
   const types = new FieldTypes();
   const writes: Write[] = events.map((event, index) => {
     if (!isObject(event))
-      throw badRequest('INVALID_ENVELOPE', `element ${index}: an event must be a JSON object`, { index });
+      throw hubError('INVALID_ENVELOPE', `element ${index}: an event must be a JSON object`, { index });
     types.add(event);
     const doc = JSON.stringify(event);
     const hash = documentHash(event);

@@ -12,7 +12,7 @@ import { catalogParams } from './params.js';
 const CATALOG = '/api/explore/v2.1/catalog/datasets';
 
 /**
- * The ODS catalog (API.md §6): dataset search — only the datasets the caller may read (its own with
+ * The ODS catalog (docs/ods.md#catalog): dataset search — only the datasets the caller may read (its own with
  * a key, the public ones, all for admin) — and lookup of one dataset. Each entry is
  * `{"dataset_id","title","records_count","data_processed","fields":[{"name","type"}]}`.
  */

@@ -1,9 +1,8 @@
-import { ODSQL_ERROR } from '../../domain/odsql/errors.js';
 import type { HubError } from '../../errors.js';
 import type { ErrorRenderer } from '../../http/errors.js';
 
 /**
- * ODS error bodies (API.md §6). The quota answer is the one ODS documents for every API,
+ * ODS error bodies (docs/ods.md#errors). The quota answer is the one ODS documents for every API,
  * `{"errorcode":10002,"error":"Too many requests..."}`, whichever route hit the limit.
  */
 function quotaBody(err: HubError): { errorcode: number; error: string } | undefined {
@@ -42,7 +41,7 @@ export const renderOdsExploreError: ErrorRenderer = (err) => {
   if (quota) return quota;
   const errorCode =
     err.status === 400
-      ? err.code === ODSQL_ERROR
+      ? err.code === 'ODSQL_ERROR'
         ? 'ODSQLError'
         : 'InvalidRESTParameterError'
       : pascalCode(err.code);

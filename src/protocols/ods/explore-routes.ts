@@ -4,7 +4,7 @@ import { stringify } from 'csv-stringify/sync';
 import { analyzeRecords, columnsOf, rowOf, searchRecords, streamRecords } from '../../domain/explore.js';
 import { compileQuery, type CompiledQuery } from '../../domain/odsql/query.js';
 import { RECORD_KIND } from '../../domain/records.js';
-import { badRequest, notFound } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
 import { errorBody } from '../../http/errors.js';
 import { JSONP_TYPE, jsonpCallback, jsonpStream, sendJson } from '../../http/jsonp.js';
@@ -45,7 +45,7 @@ async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
 }
 
 /**
- * The ODS explore and search APIs over the current state (API.md §6): v2.1 `records` (one page and
+ * The ODS explore and search APIs over the current state (docs/ods.md#explore): v2.1 `records` (one page and
  * the total), `records/{id}`, `exports/{json|jsonl|csv}` (everything, streamed), the v1
  * `records/1.0/search`, and the files pushed in file fields. JSON GETs answer JSONP when given
  * `callback=` (exports/json included, streamed); CORS is added for all of them in app.ts.
@@ -87,10 +87,10 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     const dataset = await access(ctx, ctx.params.dataset!);
     const callback = jsonpCallback(ctx);
     const q = compileQuery({ select: queryString(ctx, 'select') });
-    if (q.analysis) throw badRequest('INVALID_PARAMETER', 'one record cannot be aggregated: use …/records');
+    if (q.analysis) throw hubError('INVALID_PARAMETER', 'one record cannot be aggregated: use …/records');
     const c = await hub.store.get(dataset.name, ctx.params.recordId!);
     if (!c || c.deleted || c.kind !== RECORD_KIND) {
-      throw notFound(
+      throw hubError(
         'RECORD_NOT_FOUND',
         `no record with id '${ctx.params.recordId!}' in dataset '${dataset.name}'`,
       );
@@ -103,7 +103,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     const dataset = await access(ctx, ctx.params.dataset!);
     const format = ctx.params.format as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) {
-      throw badRequest('INVALID_PARAMETER', `export format must be one of: ${EXPORT_FORMATS.join(', ')}`);
+      throw hubError('INVALID_PARAMETER', `export format must be one of: ${EXPORT_FORMATS.join(', ')}`);
     }
     const callback = format === 'json' ? jsonpCallback(ctx) : undefined;
     const { spec, offset, limit } = exportParams(ctx);
@@ -131,7 +131,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
   router.get('/api/records/1.0/search', errors, async (ctx) => {
     const id = queryString(ctx, 'dataset');
     if (id === undefined || id === '')
-      throw badRequest('INVALID_PARAMETER', "the 'dataset' parameter is required");
+      throw hubError('INVALID_PARAMETER', "the 'dataset' parameter is required");
     const dataset = await access(ctx, id);
     const callback = jsonpCallback(ctx);
     const p = v1Params(ctx);
@@ -147,7 +147,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     const dataset = await access(ctx, ctx.params.dataset!);
     const id = ctx.params.fileId!;
     const blob = FILE_ID.test(id) ? await hub.store.getBlob(dataset.name, id) : undefined;
-    if (!blob) throw notFound('FILE_NOT_FOUND', `no file '${id}' in dataset '${dataset.name}'`);
+    if (!blob) throw hubError('FILE_NOT_FOUND', `no file '${id}' in dataset '${dataset.name}'`);
     ctx.type = blob.contentType;
     // content-addressed: the bytes behind an id never change
     ctx.set('Cache-Control', 'private, max-age=31536000, immutable');

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { setField } from '../../domain/json-object.js';
 import type { Blob, JsonObject, JsonValue } from '../../store/types.js';
 
 /**
- * ODS file fields (API.md §6): a top-level field whose value is
+ * ODS file fields (docs/ods.md#files): a top-level field whose value is
  * `{"content": <base64>, "content-type"|"content_type": <mime>}` is stored as a content-addressed
  * blob and replaced in the record by `{"id","format","size","url"}`.
  */
@@ -62,14 +62,14 @@ export function replaceFileFields(record: JsonObject, dataset: string, index: nu
     const content = value.content;
     const type = value['content-type'] ?? value.content_type;
     if (typeof content !== 'string')
-      throw badRequest('INVALID_FILE', `${where}: "content" must be a base64 string`, { index });
+      throw hubError('INVALID_FILE', `${where}: "content" must be a base64 string`, { index });
     if (typeof type !== 'string' || !MIME.test(type.trim())) {
-      throw badRequest('INVALID_FILE', `${where}: "content-type" must be a MIME type such as image/png`, {
+      throw hubError('INVALID_FILE', `${where}: "content-type" must be a MIME type such as image/png`, {
         index,
       });
     }
     const bytes = decodeBase64(content);
-    if (!bytes) throw badRequest('INVALID_BASE64', `${where}: "content" is not valid base64`, { index });
+    if (!bytes) throw hubError('INVALID_BASE64', `${where}: "content" is not valid base64`, { index });
     const id = createHash('sha256').update(bytes).digest('hex');
     const contentType = type.trim();
     blobs.push({ id, contentType, bytes });

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { analyzeRecords } from '../../domain/explore.js';
 import { recordFields } from '../../domain/field-types.js';
 import { compileQuery } from '../../domain/odsql/query.js';
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
 import { errorBody } from '../../http/errors.js';
 import { jsonpCallback, sendJson } from '../../http/jsonp.js';
@@ -13,7 +13,7 @@ import { geoclusterParams } from './params.js';
 import { v1GeoClusters } from './render.js';
 
 /**
- * The ODS v1 geo clustering API (API.md §6) that map widgets call as the map moves:
+ * The ODS v1 geo clustering API (docs/ods.md#geo) that map widgets call as the map moves:
  * GET /api/records/1.0/geocluster?dataset=&clusterprecision=<zoom>&geofilter.bbox=<view>. It is
  * an analysis of the explore engine (group_by geo_cluster(field, precision)), rendered in the v1
  * shape; the v2.1 records API answers the same with group_by=geo_cluster(…).
@@ -25,7 +25,7 @@ export function mountOdsGeo(router: Router, deps: ProtocolDeps): void {
   router.get('/api/records/1.0/geocluster', errors, async (ctx) => {
     const id = queryString(ctx, 'dataset');
     if (id === undefined || id === '')
-      throw badRequest('INVALID_PARAMETER', "the 'dataset' parameter is required");
+      throw hubError('INVALID_PARAMETER', "the 'dataset' parameter is required");
     // who may ask comes first: nothing about the request is judged for a caller without access
     const { dataset } = await datasetAccess(hub, ctx, id, 'read');
     const callback = jsonpCallback(ctx);

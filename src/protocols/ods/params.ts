@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { Page } from '../../domain/explore.js';
 import type { QuerySpec } from '../../domain/odsql/query.js';
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { MAX_CLUSTER_PRECISION, MIN_CLUSTER_PRECISION } from '../../domain/odsql/geo.js';
 import { queryBool, queryInt, queryString } from '../pull/query.js';
 
@@ -42,7 +42,7 @@ export function recordsParams(ctx: Context): { spec: QuerySpec; page: Page } {
   const limit = queryInt(ctx, 'limit', 0, maxLimit) ?? 10;
   const offset = queryInt(ctx, 'offset', 0, window) ?? 0;
   if (offset + limit > window) {
-    throw badRequest(
+    throw hubError(
       'INVALID_PARAMETER',
       `offset + limit must not exceed ${window} (got ${offset + limit}); use the exports API to read further`,
     );
@@ -69,7 +69,7 @@ function v1Sort(sort: string | undefined): string | undefined {
       const t = s.trim();
       const asc = t.startsWith('-');
       const name = asc ? t.slice(1) : t;
-      if (!PLAIN_FIELD.test(name)) throw badRequest('INVALID_PARAMETER', `sort: '${t}' is not a field name`);
+      if (!PLAIN_FIELD.test(name)) throw hubError('INVALID_PARAMETER', `sort: '${t}' is not a field name`);
       return `\`${name}\` ${asc ? 'asc' : 'desc'}`;
     })
     .join(', ');
@@ -105,11 +105,11 @@ export interface V1Params {
 export function v1Params(ctx: Context): V1Params {
   const dataset = queryString(ctx, 'dataset');
   if (dataset === undefined || dataset === '')
-    throw badRequest('INVALID_PARAMETER', "the 'dataset' parameter is required");
+    throw hubError('INVALID_PARAMETER', "the 'dataset' parameter is required");
   const rows = queryInt(ctx, 'rows', 0, MAX_WINDOW) ?? 10;
   const start = queryInt(ctx, 'start', 0, MAX_WINDOW) ?? 0;
   if (start + rows > MAX_WINDOW) {
-    throw badRequest('INVALID_PARAMETER', `start + rows must not exceed ${MAX_WINDOW} (got ${start + rows})`);
+    throw hubError('INVALID_PARAMETER', `start + rows must not exceed ${MAX_WINDOW} (got ${start + rows})`);
   }
   const q = queryString(ctx, 'q');
   const sort = queryString(ctx, 'sort');
@@ -133,7 +133,7 @@ export function catalogParams(ctx: Context): { spec: QuerySpec; page: Page } {
   const limit = queryInt(ctx, 'limit', 0, MAX_RECORDS_LIMIT) ?? 10;
   const offset = queryInt(ctx, 'offset', 0, MAX_WINDOW) ?? 0;
   if (offset + limit > MAX_WINDOW) {
-    throw badRequest(
+    throw hubError(
       'INVALID_PARAMETER',
       `offset + limit must not exceed ${MAX_WINDOW} (got ${offset + limit})`,
     );
@@ -152,7 +152,7 @@ function decimals(ctx: Context, name: string, count: number, example: string): s
   if (v === undefined || v === '') return undefined;
   const parts = v.split(',').map((p) => p.trim());
   if (parts.length !== count || !parts.every((p) => DECIMAL.test(p))) {
-    throw badRequest(
+    throw hubError(
       'INVALID_PARAMETER',
       `${name} must be ${count} comma-separated numbers: ${name}=${example}`,
     );
@@ -162,7 +162,7 @@ function decimals(ctx: Context, name: string, count: number, example: string): s
 
 function latLon(name: string, lat: string, lon: string): void {
   if (Math.abs(Number(lat)) > 90 || Math.abs(Number(lon)) > 180) {
-    throw badRequest('INVALID_PARAMETER', `${name}: latitudes are within ±90 and longitudes within ±180`);
+    throw hubError('INVALID_PARAMETER', `${name}: latitudes are within ±90 and longitudes within ±180`);
   }
 }
 
@@ -186,7 +186,7 @@ export interface GeoclusterParams {
 export function geoclusterParams(ctx: Context, geoFields: readonly string[]): GeoclusterParams {
   const zoom = queryInt(ctx, 'clusterprecision', 0, MAX_MAP_ZOOM);
   if (zoom === undefined) {
-    throw badRequest(
+    throw hubError(
       'INVALID_PARAMETER',
       `clusterprecision is required: the map's zoom level (0 to ${MAX_MAP_ZOOM})`,
     );
@@ -196,13 +196,13 @@ export function geoclusterParams(ctx: Context, geoFields: readonly string[]): Ge
   const named = queryString(ctx, 'field');
   const field = named === undefined || named === '' ? geoFields[0] : named;
   if (field === undefined) {
-    throw badRequest(
+    throw hubError(
       'NO_GEO_FIELD',
       'the dataset has no geo_point_2d field (none seen in its records): name the field with field=',
     );
   }
   if (field.includes('`'))
-    throw badRequest('INVALID_PARAMETER', 'field: a field name cannot contain a backquote');
+    throw hubError('INVALID_PARAMETER', 'field: a field name cannot contain a backquote');
   const f = `\`${field}\``;
 
   const where: string[] = [];
@@ -217,7 +217,7 @@ export function geoclusterParams(ctx: Context, geoFields: readonly string[]): Ge
     const [lat, lon, metres] = distance as [string, string, string];
     latLon('geofilter.distance', lat, lon);
     if (Number(metres) < 0)
-      throw badRequest('INVALID_PARAMETER', 'geofilter.distance: the distance is in metres, ≥ 0');
+      throw hubError('INVALID_PARAMETER', 'geofilter.distance: the distance is in metres, ≥ 0');
     where.push(`within_distance(${f}, geom'POINT(${lon} ${lat})', ${metres}m)`);
   }
   const polygons = queryBool(ctx, 'return_polygons') ?? false;

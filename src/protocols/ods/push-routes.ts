@@ -13,7 +13,7 @@ export const ODS_PUSH_PREFIX = '/api/push/';
 const BASE = '/api/push/1.0/:dataset/:resource';
 
 /**
- * The ODS real-time push API (API.md §6): push and delete by values (one record or an array, the
+ * The ODS real-time push API (docs/ods.md#push): push and delete by values (one record or an array, the
  * raw body read as JSON whatever the Content-Type, at most 5 MiB decided while reading), delete by
  * record id. Success is `{"status":"OK"}`, once the change is durable.
  */

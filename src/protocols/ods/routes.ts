@@ -11,7 +11,7 @@ import { ODS_PROTOCOL, odsTranslator } from './translate.js';
 
 /**
  * Opendatasoft push, delete, explore (records, analyses, exports), search, catalog and geo
- * clustering APIs (API.md §6) over the dataset changelogs.
+ * clustering APIs (docs/ods.md) over the dataset changelogs.
  */
 export function mountOds(router: Router, deps: ProtocolDeps): void {
   deps.hub.ingestor.register(ODS_PROTOCOL, odsTranslator(deps.hub.store));

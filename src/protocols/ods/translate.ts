@@ -2,7 +2,7 @@ import { documentHash, hashText } from '../../domain/canonical.js';
 import type { Subject, Translation, Translator } from '../../domain/ingest.js';
 import { FieldTypes } from '../../domain/field-types.js';
 import { RECORD_KIND, recordId } from '../../domain/records.js';
-import { HubError, badRequest, notFound } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { MAX_BODY_BYTES } from '../../http/body.js';
 import type { Blob, JsonObject, JsonValue, Store, Write } from '../../store/types.js';
 import { replaceFileFields } from './files.js';
@@ -21,14 +21,14 @@ export const TOO_LARGE_MESSAGE = `the request is larger than 5 MB (${MAX_BODY_BY
 const isPlainObject = (v: unknown): v is JsonObject =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** One record or an array of records (API.md §6); anything else is a 400 naming the element. */
+/** One record or an array of records (docs/ods.md#push); anything else is a 400 naming the element. */
 function recordsOf(body: JsonValue): JsonObject[] {
   if (isPlainObject(body)) return [body];
   if (!Array.isArray(body))
-    throw badRequest('INVALID_RECORD', 'the body must be a JSON object or an array of JSON objects');
+    throw hubError('INVALID_RECORD', 'the body must be a JSON object or an array of JSON objects');
   body.forEach((r, index) => {
     if (!isPlainObject(r))
-      throw badRequest('INVALID_RECORD', `element ${index} is not a JSON object`, { index });
+      throw hubError('INVALID_RECORD', `element ${index} is not a JSON object`, { index });
   });
   return body as JsonObject[];
 }
@@ -37,7 +37,7 @@ function recordsOf(body: JsonValue): JsonObject[] {
 function idOf(record: JsonObject, uniqueKeys: readonly string[] | undefined, index: number): string {
   for (const k of uniqueKeys ?? []) {
     if (!Object.hasOwn(record, k)) {
-      throw badRequest('MISSING_UNIQUE_KEY', `record ${index} has no value for the unique key field '${k}'`, {
+      throw hubError('MISSING_UNIQUE_KEY', `record ${index} has no value for the unique key field '${k}'`, {
         index,
       });
     }
@@ -51,7 +51,7 @@ function operationOf(params: JsonObject | undefined): OdsOperation {
   if (op === 'push' || op === 'delete') return { op, resource };
   if (op === 'deleteById' && typeof params?.recordid === 'string')
     return { op, resource, recordid: params.recordid };
-  throw new HubError(500, 'INTERNAL', 'ODS envelope without a known operation');
+  throw hubError('INTERNAL', 'ODS envelope without a known operation');
 }
 
 /**
@@ -67,7 +67,7 @@ export function odsTranslator(store: Store): Translator {
       const current = await store.get(dataset.name, operation.recordid);
       if (!current || current.deleted || current.kind !== RECORD_KIND) {
         if (mode === 'replay') return { writes: [], subjects: [], received: 0 };
-        throw notFound(
+        throw hubError(
           'RECORD_NOT_FOUND',
           `no record with id '${operation.recordid}' in dataset '${dataset.name}'`,
         );
@@ -99,7 +99,7 @@ export function odsTranslator(store: Store): Translator {
       for (const b of replaced.blobs) blobs.set(b.id, b);
       // decoded files count toward the request limit along with the records that hold them
       bytes += Buffer.byteLength(doc) + replaced.fileBytes;
-      if (bytes > MAX_BODY_BYTES) throw new HubError(413, 'PAYLOAD_TOO_LARGE', TOO_LARGE_MESSAGE, { index });
+      if (bytes > MAX_BODY_BYTES) throw hubError('PAYLOAD_TOO_LARGE', TOO_LARGE_MESSAGE, { index });
       writes.push({ key, kind: RECORD_KIND, deleted: false, doc, hash: documentHash(replaced.doc) });
       subjects.push({ index, doc: replaced.doc });
       types.add(replaced.doc);

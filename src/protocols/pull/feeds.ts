@@ -89,7 +89,7 @@ function send(ctx: Context, framing: Framing, items: AsyncIterable<string>): voi
 }
 
 /**
- * GET …/changes (API.md §3): context element, the changes after `since` in sequence order, and the
+ * GET …/changes (docs/icar.md#pull): context element, the changes after `since` in sequence order, and the
  * continuation element last (always present). `feed=longpoll` waits for a first change;
  * `feed=eventsource` streams changes as Server-Sent Events until the client leaves.
  */

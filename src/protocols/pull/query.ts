@@ -1,11 +1,11 @@
 import type { Context } from 'koa';
-import { badRequest } from '../../errors.js';
+import { hubError } from '../../errors.js';
 
 /** One value of a query parameter; repeated parameters are a 400, not a silent pick. */
 export function queryString(ctx: Context, name: string): string | undefined {
   const v = ctx.query[name];
   if (Array.isArray(v))
-    throw badRequest('INVALID_PARAMETER', `query parameter '${name}' is given more than once`);
+    throw hubError('INVALID_PARAMETER', `query parameter '${name}' is given more than once`);
   return v;
 }
 
@@ -13,10 +13,7 @@ export function queryInt(ctx: Context, name: string, min: number, max: number): 
   const v = queryString(ctx, name);
   if (v === undefined || v === '') return undefined;
   if (!/^\d{1,16}$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw badRequest(
-      'INVALID_PARAMETER',
-      `query parameter '${name}' must be an integer from ${min} to ${max}`,
-    );
+    throw hubError('INVALID_PARAMETER', `query parameter '${name}' must be an integer from ${min} to ${max}`);
   }
   return Number(v);
 }
@@ -26,7 +23,7 @@ export function queryBool(ctx: Context, name: string): boolean | undefined {
   if (v === undefined || v === '') return undefined;
   if (v === 'true') return true;
   if (v === 'false') return false;
-  throw badRequest('INVALID_PARAMETER', `query parameter '${name}' must be true or false`);
+  throw hubError('INVALID_PARAMETER', `query parameter '${name}' must be true or false`);
 }
 
 export function queryEnum<T extends string>(
@@ -37,7 +34,7 @@ export function queryEnum<T extends string>(
   const v = queryString(ctx, name);
   if (v === undefined || v === '') return undefined;
   if (!(allowed as readonly string[]).includes(v)) {
-    throw badRequest('INVALID_PARAMETER', `query parameter '${name}' must be one of: ${allowed.join(', ')}`);
+    throw hubError('INVALID_PARAMETER', `query parameter '${name}' must be one of: ${allowed.join(', ')}`);
   }
   return v as T;
 }

@@ -1,4 +1,4 @@
-import { badRequest, isHubError } from '../../errors.js';
+import { hubError, isHubError } from '../../errors.js';
 import { expandCurie, type Compactor } from '../../domain/curie.js';
 import type { Namespaces } from '../../domain/namespaces.js';
 import type { JsonObject, JsonValue } from '../../store/types.js';
@@ -33,12 +33,12 @@ export const isObject = (v: unknown): v is Record<string, unknown> =>
 /** Turns one pushed element into its stored form, or throws a 400 naming the element's index. */
 export function expandEntity(el: unknown, namespaces: Namespaces, index: number): StoredEntity {
   const fail = (reason: string): Error =>
-    badRequest('INVALID_ENTITY', `element ${index}: ${reason}`, { index });
+    hubError('INVALID_ENTITY', `element ${index}: ${reason}`, { index });
   const expand = (value: string): string => {
     try {
       return expandCurie(value, namespaces);
     } catch (err) {
-      if (isHubError(err)) throw badRequest(err.code, `element ${index}: ${err.message}`, { index });
+      if (isHubError(err)) throw hubError(err.code, `element ${index}: ${err.message}`, { index });
       throw err;
     }
   };

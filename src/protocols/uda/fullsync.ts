@@ -1,9 +1,9 @@
-import { badRequest, conflict } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import type { Translation } from '../../domain/ingest.js';
 import type { JsonObject, JsonValue } from '../../store/types.js';
 
 /**
- * UDA full sync (API.md §4): a client sends its whole dataset as a series of requests carrying
+ * UDA full sync (docs/uda.md#full-sync): a client sends its whole dataset as a series of requests carrying
  * `universal-data-api-full-sync-id`, the first with `-start: true`, the last with `-end: true`; at
  * the end every live entity the sync did not send becomes a delete.
  *
@@ -64,16 +64,13 @@ export function parseFullSyncHeaders(
     const lower = v.trim().toLowerCase();
     if (lower === 'true') return true;
     if (lower === 'false') return false;
-    throw badRequest(
-      'INVALID_FULL_SYNC',
-      `header universal-data-api-full-sync-${name} must be true or false`,
-    );
+    throw hubError('INVALID_FULL_SYNC', `header universal-data-api-full-sync-${name} must be true or false`);
   };
   const isStart = flag('start', start);
   const isEnd = flag('end', end);
   if (id === undefined || id === '') {
     if (isStart || isEnd) {
-      throw badRequest(
+      throw hubError(
         'INVALID_FULL_SYNC',
         'a full sync needs the universal-data-api-full-sync-id header on every request',
       );
@@ -81,7 +78,7 @@ export function parseFullSyncHeaders(
     return undefined;
   }
   if (id.length > MAX_ID_LENGTH) {
-    throw badRequest('INVALID_FULL_SYNC', `universal-data-api-full-sync-id is longer than ${MAX_ID_LENGTH}`);
+    throw hubError('INVALID_FULL_SYNC', `universal-data-api-full-sync-id is longer than ${MAX_ID_LENGTH}`);
   }
   return { id, start: isStart, end: isEnd };
 }
@@ -118,7 +115,7 @@ export function moveLease(attrs: JsonObject, sync: FullSyncParams, options: Leas
     const now = options.clock();
     const live = lease !== undefined && now - lease.lastAt <= options.leaseMs ? lease : undefined;
     if (live && live.id !== sync.id) {
-      throw conflict(
+      throw hubError(
         'FULL_SYNC_IN_PROGRESS',
         `full sync '${live.id}' is running on this dataset; another one can start when it ends or its lease expires`,
         { syncId: live.id },
@@ -126,7 +123,7 @@ export function moveLease(attrs: JsonObject, sync: FullSyncParams, options: Leas
     }
     if (!sync.start && !live) {
       const why = lease?.id === sync.id ? 'its lease expired' : 'it was never started or has ended';
-      throw conflict(
+      throw hubError(
         'FULL_SYNC_NOT_RUNNING',
         `full sync '${sync.id}' is not running (${why}); start it again with universal-data-api-full-sync-start: true`,
       );

@@ -16,7 +16,7 @@ const header = (ctx: Context, name: string): string | undefined => {
 };
 
 /**
- * Universal Data API (API.md §4): push entities (plain upserts, or a full sync spread over several
+ * Universal Data API (docs/uda.md): push entities (plain upserts, or a full sync spread over several
  * requests), read the current state. The changes feed is the shared GET /datasets/{id}/changes,
  * where entities render through the `entity` kind renderer registered here.
  */

@@ -1,4 +1,4 @@
-import { HubError, badRequest, isHubError } from '../../errors.js';
+import { hubError, HubError, isHubError } from '../../errors.js';
 import { documentHash } from '../../domain/canonical.js';
 import { PREFIX, isAbsoluteIri } from '../../domain/curie.js';
 import type { Subject, Translation, Translator } from '../../domain/ingest.js';
@@ -11,7 +11,7 @@ import { fullSyncFromParams, moveLease, syncAppend } from './fullsync.js';
 export const ENTITY_KIND = 'entity';
 
 function invalid(index: number, reason: string): HubError {
-  return badRequest('INVALID_ENTITY', `element ${index}: ${reason}`, { index });
+  return hubError('INVALID_ENTITY', `element ${index}: ${reason}`, { index });
 }
 
 /**
@@ -50,14 +50,14 @@ function withContextIndex<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     if (isHubError(err) && err.code === 'NAMESPACE_CONFLICT') {
-      throw new HubError(err.status, err.code, err.message, { ...err.details, index: 0 });
+      throw hubError(err.code, err.message, { ...err.details, index: 0 });
     }
     throw err;
   }
 }
 
 /**
- * UDA push body → entity writes keyed by their expanded ids (API.md §4). With full-sync params
+ * UDA push body → entity writes keyed by their expanded ids (docs/uda.md#push). With full-sync params
  * the request also moves the dataset's sync lease and marks, sweeps or resets the seen keys.
  */
 export function udaTranslator(leaseMs: number): Translator {

@@ -1,5 +1,5 @@
 import type { Level } from 'level';
-import { HubError } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { planAppend, type PlanContext, type PlanSink, type Progress } from '../plan.js';
 import type { Head } from '../semantics.js';
 import type { AppendRequest, AppendResult, Change } from '../types.js';
@@ -169,7 +169,7 @@ export class Applier {
 
   /** Every stored key of an aux namespace (a request that clears one runs alone: nothing is pending). */
   private async *auxKeys(ns: string): AsyncGenerator<string> {
-    if (this.overlay.size > 0) throw new HubError(500, 'INTERNAL', 'aux clear over an unflushed overlay');
+    if (this.overlay.size > 0) throw hubError('INTERNAL', 'aux clear over an unflushed overlay');
     const it = this.db.keys(prefixRange(keys.auxPrefix(this.target.incarnation, ns)));
     try {
       while (true) {
@@ -184,7 +184,7 @@ export class Applier {
 
   /** Live keys of the target epoch not in `seenNs`, for a sweep (the overlay must be flushed first). */
   private async *liveChanges(seenNs: string | undefined): AsyncGenerator<Change> {
-    if (this.overlay.size > 0) throw new HubError(500, 'INTERNAL', 'sweep over an unflushed overlay');
+    if (this.overlay.size > 0) throw hubError('INTERNAL', 'sweep over an unflushed overlay');
     const it = this.db.values(prefixRange(keys.statePrefix(this.target.epoch)));
     try {
       while (true) {

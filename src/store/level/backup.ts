@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Level } from 'level';
-import { conflict } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { blobFromText, blobToText, type BackupRecord, type ImportSummary } from '../backup.js';
 import type { JsonObject } from '../types.js';
 import { idempotencyNs, type LevelOp } from './apply.js';
@@ -113,7 +113,7 @@ export async function* exportLevel(db: Db, secret: string): AsyncGenerator<Backu
  */
 export async function importLevel(db: Db, records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
   for await (const _ of db.keys({ ...keys.datasetRange, limit: 1 }))
-    throw conflict('STORE_NOT_EMPTY', 'the store already holds datasets: restore into an empty one');
+    throw hubError('STORE_NOT_EMPTY', 'the store already holds datasets: restore into an empty one');
   let ops: LevelOp[] = [];
   const finals: LevelOp[] = [];
   // one batch is written while the next is parsed (the write runs on LevelDB's thread)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Level } from 'level';
-import { HubError, notFound } from '../../errors.js';
+import { hubError, HubError } from '../../errors.js';
 import { KIND_PATTERN } from '../semantics.js';
 import { countStep } from '../count.js';
 import { requestBytes } from '../plan.js';
@@ -89,7 +89,7 @@ const RECOVER_MIN_FREE_BYTES = 4 * 1024 * 1024;
 const IO_RETRY_MS = 5_000;
 
 function notFoundDataset(name: string): HubError {
-  return notFound('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
+  return hubError('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
 }
 
 export class LevelStore implements Store {
@@ -268,7 +268,7 @@ export class LevelStore implements Store {
     if (err instanceof HubError) return err;
     const kind = classifyLevelError(err);
     if (kind === undefined) {
-      const e = new HubError(503, 'STORE_WRITE_FAILED', 'the write could not be made durable');
+      const e = hubError('STORE_WRITE_FAILED', 'the write could not be made durable');
       e.cause = err;
       return e;
     }
@@ -332,7 +332,7 @@ export class LevelStore implements Store {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new HubError(503, 'STORE_CLOSED', 'the hub is shutting down');
+    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down');
   }
 
   async putDataset(
@@ -416,13 +416,13 @@ export class LevelStore implements Store {
     this.ensureOpen();
     if (!this.records.has(name)) throw notFoundDataset(name);
     for (const w of request.writes) {
-      if (!KIND_PATTERN.test(w.kind)) throw new HubError(500, 'INTERNAL', `invalid change kind '${w.kind}'`);
+      if (!KIND_PATTERN.test(w.kind)) throw hubError('INTERNAL', `invalid change kind '${w.kind}'`);
     }
     await this.admitWrite();
     const bytes = requestBytes(request);
     // back-pressure: refuse rather than queue without bound when the disk cannot keep up
     if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.options.maxPendingBytes) {
-      throw new HubError(503, 'OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
+      throw hubError('OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
     }
     this.pendingBytes += bytes;
     try {

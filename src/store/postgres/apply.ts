@@ -1,5 +1,5 @@
 import type { ClientBase, QueryResultRow } from 'pg';
-import { HubError } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { planAppend, type PlanContext, type PlanSink, type Progress } from '../plan.js';
 import type { Head } from '../semantics.js';
 import type { AppendRequest, AppendResult, Blob, Change } from '../types.js';
@@ -225,7 +225,7 @@ export class Planner {
 
   /** Live keys of the target epoch not in `seenNs`, for a sweep (needs an empty overlay). */
   private async *liveChanges(seenNs: string | undefined): AsyncGenerator<Change> {
-    if (this.overlay.size > 0) throw new HubError(500, 'INTERNAL', 'sweep over an unflushed overlay');
+    if (this.overlay.size > 0) throw hubError('INTERNAL', 'sweep over an unflushed overlay');
     const { id, epoch } = this.target;
     const ns = seenNs === undefined ? null : encodeText(seenNs);
     let after = '';

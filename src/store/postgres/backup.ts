@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { PoolClient } from 'pg';
-import { conflict } from '../../errors.js';
+import { hubError } from '../../errors.js';
 import { blobFromText, blobToText, type BackupRecord, type ImportSummary } from '../backup.js';
 import { writeAuxRows } from './aux.js';
 import { DATASET_COLUMNS, toHead, type DatasetRow } from './rows.js';
@@ -175,7 +175,7 @@ export async function importPg(pool: pg.Pool, records: AsyncIterable<BackupRecor
     await c.query('BEGIN');
     await c.query('SET LOCAL idle_in_transaction_session_timeout = 0');
     if ((await c.query(`SELECT 1 FROM datasets LIMIT 1`)).rowCount)
-      throw conflict('STORE_NOT_EMPTY', 'the store already holds datasets: restore into an empty one');
+      throw hubError('STORE_NOT_EMPTY', 'the store already holds datasets: restore into an empty one');
     let ds: { id: number; epoch: string } | undefined;
     const need = (): { id: number; epoch: string } => {
       if (!ds) throw new Error('backup: a data record comes before any dataset record');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg, { type PoolClient } from 'pg';
-import { HubError, notFound } from '../../errors.js';
+import { hubError, HubError } from '../../errors.js';
 import { KIND_PATTERN } from '../semantics.js';
 import { countStep } from '../count.js';
 import { requestBytes } from '../plan.js';
@@ -67,7 +67,7 @@ const JANITOR_EVERY_MS = 60_000;
 const FAULT_SHOWN_MS = 60_000;
 
 function notFoundDataset(name: string): HubError {
-  return notFound('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
+  return hubError('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
 }
 
 const SELECT_HEAD_FOR_UPDATE = `SELECT ${DATASET_COLUMNS} FROM datasets WHERE name = $1 FOR UPDATE`;
@@ -189,7 +189,7 @@ export class PgStore implements Store {
     const kind = classifyPgError(cause);
     const failure = kind
       ? faultError(kind)
-      : new HubError(503, 'STORE_WRITE_FAILED', 'the write could not be made durable');
+      : hubError('STORE_WRITE_FAILED', 'the write could not be made durable');
     if (kind) this.fault = { kind, code: failure.code, at: Date.now() };
     // for the log of the 5xx, never for the client
     failure.cause = cause;
@@ -216,7 +216,7 @@ export class PgStore implements Store {
   // ---- plumbing -------------------------------------------------------------------------------
 
   private ensureOpen(): void {
-    if (this.closed) throw new HubError(503, 'STORE_CLOSED', 'the hub is shutting down');
+    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down');
   }
 
   private queue(name: string): SerialQueue<AppendRequest, AppendResult> {
@@ -401,20 +401,19 @@ export class PgStore implements Store {
   async append(name: string, request: AppendRequest): Promise<AppendResult> {
     this.ensureOpen();
     for (const w of request.writes) {
-      if (!KIND_PATTERN.test(w.kind)) throw new HubError(500, 'INTERNAL', `invalid change kind '${w.kind}'`);
+      if (!KIND_PATTERN.test(w.kind)) throw hubError('INTERNAL', `invalid change kind '${w.kind}'`);
       checkKeyLength(w.key, 'a record key');
       // documents travel joined by U+001E (apply.ts); JSON text never holds it raw
-      if (w.doc.includes('\u001e')) throw new HubError(500, 'INTERNAL', 'a document is not JSON text');
+      if (w.doc.includes('\u001e')) throw hubError('INTERNAL', 'a document is not JSON text');
     }
-    if (request.journal?.includes('\u001e'))
-      throw new HubError(500, 'INTERNAL', 'the journal entry is not JSON text');
+    if (request.journal?.includes('\u001e')) throw hubError('INTERNAL', 'the journal entry is not JSON text');
     for (const a of request.aux ?? []) checkKeyLength(a.ns + a.key, 'an auxiliary key');
     if (request.markSeen !== undefined) checkKeyLength(request.markSeen, 'a namespace');
     if (request.idempotencyKey !== undefined) checkKeyLength(request.idempotencyKey, 'an idempotency key');
     const bytes = requestBytes(request);
     // back-pressure: refuse rather than queue without bound when the database cannot keep up
     if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.options.maxPendingBytes) {
-      throw new HubError(503, 'OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
+      throw hubError('OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
     }
     this.pendingBytes += bytes;
     try {

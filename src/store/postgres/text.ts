@@ -1,4 +1,4 @@
-import { HubError } from '../../errors.js';
+import { hubError } from '../../errors.js';
 
 /**
  * PostgreSQL `text` cannot hold U+0000, which the store interface allows in keys, namespaces and
@@ -31,6 +31,6 @@ export const MAX_KEY_BYTES = 2048;
 export function checkKeyLength(key: string, what: string): void {
   // a UTF-16 unit is at most 3 UTF-8 bytes: only measure when it could matter
   if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(encodeText(key), 'utf8') > MAX_KEY_BYTES) {
-    throw new HubError(400, 'KEY_TOO_LONG', `${what} is longer than ${MAX_KEY_BYTES} bytes`);
+    throw hubError('KEY_TOO_LONG', `${what} is longer than ${MAX_KEY_BYTES} bytes`);
   }
 }
