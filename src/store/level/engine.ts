@@ -177,7 +177,8 @@ export class LevelStore implements Store {
 
   async importAll(records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
     this.ensureOpen();
-    await this.admitWrite();
+    const admitting = this.admitWrite();
+    if (admitting) await admitting;
     const summary = await importLevel(this.db, records);
     await this.loadRecords();
     this.hubSecret = (await this.db.get(keys.global('secret'))) ?? this.hubSecret;
@@ -213,8 +214,19 @@ export class LevelStore implements Store {
    * (a memtable flush or compaction that hit ENOSPC) as a sticky error that fails every later
    * write of the open database, so freeing space alone would not be enough.
    */
-  private async admitWrite(): Promise<void> {
-    if (this.fault || this.recovering) await this.recover();
+  private admitWrite(): Promise<void> | undefined {
+    // synchronous unless faulted: an append called before close() must be queued before close()
+    // drains the queues, so the healthy path has no await
+    if (this.fault || this.recovering)
+      return this.recover().then(() => {
+        this.ensureOpen();
+        this.checkFloor();
+      });
+    this.checkFloor();
+    return undefined;
+  }
+
+  private checkFloor(): void {
     if (this.disk.belowFloor()) throw diskFull('floor', this.disk.freeBytes());
   }
 
@@ -340,7 +352,8 @@ export class LevelStore implements Store {
     init: (existing: DatasetRecord | undefined) => DatasetInit,
   ): Promise<{ created: boolean; record: DatasetRecord }> {
     this.ensureOpen();
-    await this.admitWrite();
+    const admitting = this.admitWrite();
+    if (admitting) await admitting;
     return this.queue(name).exclusive(async () => {
       const existing = this.records.get(name);
       const { config, keyHashes } = init(existing);
@@ -418,7 +431,8 @@ export class LevelStore implements Store {
     for (const w of request.writes) {
       if (!KIND_PATTERN.test(w.kind)) throw hubError('INTERNAL', `invalid change kind '${w.kind}'`);
     }
-    await this.admitWrite();
+    const admitting = this.admitWrite();
+    if (admitting) await admitting;
     const bytes = requestBytes(request);
     // back-pressure: refuse rather than queue without bound when the disk cannot keep up
     if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.options.maxPendingBytes) {
@@ -606,7 +620,8 @@ export class LevelStore implements Store {
 
   async rebuild(name: string, requests: AsyncIterable<AppendRequest>): Promise<AppendResult> {
     this.ensureOpen();
-    await this.admitWrite();
+    const admitting = this.admitWrite();
+    if (admitting) await admitting;
     return this.queue(name).exclusive(async () => {
       const rec = this.records.get(name);
       if (!rec) throw notFoundDataset(name);
