@@ -41,9 +41,18 @@ function version(pkg: string): string {
   }
 }
 
+/** The commit measured, `-dirty` when the tree had changes: a figure is traceable to its code. */
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${head}-dirty` : head;
   } catch {
     return 'unknown';
   }

@@ -9,6 +9,8 @@ export interface HubConfig {
   readonly dataDir: string;
   /** STORE_URL: postgres://… selects the PostgreSQL engine; unset means LevelDB under dataDir */
   readonly storeUrl?: string;
+  /** STORE_READ_URL: a streaming replica of the PostgreSQL store that serves feed reads */
+  readonly readStoreUrl?: string;
   readonly adminToken?: string;
   readonly logLevel: string;
   /** the base URL clients reach the hub at, when it differs from the Host they send */
@@ -61,6 +63,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
     host: env.HOST || '127.0.0.1',
     dataDir: resolve(env.DATA_DIR || './data'),
     storeUrl: env.STORE_URL || undefined,
+    readStoreUrl: env.STORE_READ_URL || undefined,
     adminToken: env.HUB_ADMIN_TOKEN || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,

@@ -183,6 +183,18 @@ export const ERROR_CATALOGUE = {
     meaning: 'the data disk failed a write (I/O error); nothing was stored, retry after Retry-After',
   },
   STORE_NOT_EMPTY: { status: 409, meaning: 'a restore needs an empty store and this one holds datasets' },
+  // the database is unreachable, restarting, failing over, read-only, out of resources or too slow;
+  // nothing of the request was stored and the same request may be sent again after Retry-After
+  STORE_UNAVAILABLE: {
+    status: 503,
+    meaning: 'the database cannot serve the request now; nothing was stored, retry after Retry-After',
+  },
+  // the connection broke during COMMIT and the hub could not learn the outcome; a re-push of the
+  // same data is a no-op, so sending it again is safe and the way to know
+  STORE_OUTCOME_UNKNOWN: {
+    status: 503,
+    meaning: 'the database connection broke while committing; the write may be stored: send it again',
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 /** A code the hub may answer with: a key of ERROR_CATALOGUE, nothing else. */

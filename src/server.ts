@@ -8,6 +8,7 @@ import { createLogger } from './http/logging.js';
 import { Metrics } from './http/metrics.js';
 import { startOperations, type OperationsOptions } from './ops/index.js';
 import { openStore } from './store/open.js';
+import type { StoreEvent } from './store/types.js';
 
 export interface RunningHub {
   readonly url: string;
@@ -36,14 +37,19 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
       `hub: generated admin token ${adminToken} (stored in ${config.dataDir}/admin-token)\n`,
     );
   }
+  const metrics = new Metrics();
   const store = await openStore({
     ...config,
     maxPendingWriteBytes: config.limits.maxPendingWriteBytes,
     diskFreeFloorBytes: config.limits.diskFreeFloorBytes,
+    onStoreEvent: (e) => {
+      metrics.storeEvent(e);
+      logStoreEvent(logger, e);
+    },
   });
-  const hub = await Hub.create(store, adminToken);
-  const metrics = new Metrics();
   metrics.watchStore(store);
+  if (config.readStoreUrl) metrics.replicationLag(store);
+  const hub = await Hub.create(store, adminToken);
   const stopping = new AbortController();
   const { koa, routes } = createApp({
     hub,
@@ -108,4 +114,33 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
     return closing;
   };
   return { url, port, server, hub, adminToken, logger, routes, close };
+}
+
+/** What the store reports, at the level an operator needs it (faults are counted, not logged). */
+function logStoreEvent(logger: Logger, e: StoreEvent): void {
+  switch (e.type) {
+    case 'rollback':
+      logger.error(
+        { dataset: e.dataset, acknowledged: e.acknowledged, found: e.found, epoch: e.epoch },
+        'the database went back in time: the dataset has a new epoch, collectors will full-sync',
+      );
+      break;
+    case 'failover':
+      logger.warn(
+        { server: e.server, previous: e.previous },
+        'the database connections reach another server',
+      );
+      break;
+    case 'reconnect':
+      logger.info('the database connection is back');
+      break;
+    case 'waiting':
+      logger.warn(
+        { attempt: e.attempt, error: e.error, retryInMs: e.retryInMs },
+        'waiting for the database to start the hub',
+      );
+      break;
+    default:
+      break;
+  }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDataset, milking, uniqueId } from './helpers/data.js';
 import { startTestHub, tempDir, type TestHub } from './helpers/hub.js';
+import { fakeServer } from './ops-support.js';
 
 const HUB_BIN = fileURLToPath(new URL('../bin/hub.js', import.meta.url));
 
@@ -81,6 +82,66 @@ describe('the hub CLI (docs/operations.md#cli)', () => {
     expect(again.code).to.equal(0);
     expect(again.stdout).to.equal('');
     expect(again.stderr).to.include(`token: ${token}`);
+  });
+
+  it('when the hub answers 503 at first, then push and pull retry and succeed, and a pull from the final token resumes with only what came after', async () => {
+    const id = uniqueId('cli');
+    const { pushKey, readKey } = await createDataset(hub, id, {});
+    // in front of the hub: the first POST and the first GET are refused with 503, the rest passed on
+    const refused = new Set<string>();
+    const proxy = await fakeServer((req, res, raw) => {
+      if (!refused.has(req.method)) {
+        refused.add(req.method);
+        res
+          .writeHead(503, { 'retry-after': '1', 'content-type': 'application/json' })
+          .end('{"error":{"code":"OVERLOADED"}}');
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const h of ['authorization', 'content-type', 'content-encoding']) {
+        const v = raw.headers[h];
+        if (typeof v === 'string') headers[h] = v;
+      }
+      void fetch(`${hub.url}${req.url}`, {
+        method: req.method,
+        headers,
+        body: req.method === 'GET' ? undefined : req.body,
+      }).then(async (r) => {
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+        res.end(Buffer.from(await r.arrayBuffer()));
+      });
+    });
+    try {
+      const file = join(dir, 'retry.ndjson');
+      writeFileSync(file, [milking(1), milking(2)].map((d) => JSON.stringify(d)).join('\n') + '\n');
+      const pushed = await hubCli(['push', id, file], { HUB_URL: proxy.url, HUB_KEY: pushKey });
+      expect(pushed.code, pushed.stderr).to.equal(0);
+      expect(pushed.stdout).to.include('pushed 2 items').and.include('2 changes');
+      const posts = proxy.received.filter((r) => r.method === 'POST');
+      expect(posts, 'the refused push and its retry').to.have.length(2);
+
+      const pulled = await hubCli(['pull', id], { HUB_URL: proxy.url, HUB_KEY: readKey });
+      expect(pulled.code, pulled.stderr).to.equal(0);
+      expect(pulled.stdout.trimEnd().split('\n')).to.have.length(2);
+      expect(
+        proxy.received.filter((r) => r.method === 'GET').length,
+        'the refused pull was retried',
+      ).to.be.at.least(2);
+      const token = /token: (\S+)/.exec(pulled.stderr)![1]!;
+
+      // two more records, then resume from the token: only those two
+      writeFileSync(file, [milking(3), milking(4)].map((d) => JSON.stringify(d)).join('\n') + '\n');
+      expect((await hubCli(['push', id, file], { HUB_URL: hub.url, HUB_KEY: pushKey })).code).to.equal(0);
+      const resumed = await hubCli(['pull', id, '--since', token], { HUB_URL: hub.url, HUB_KEY: readKey });
+      expect(resumed.code).to.equal(0);
+      const items = resumed.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { meta: { sourceId: string } });
+      expect(items.map((i) => i.meta.sourceId)).to.deep.equal(['mv-3', 'mv-4']);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('when a JSON array with its context element is pushed twice, then the second push makes no change', async () => {

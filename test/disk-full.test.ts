@@ -85,8 +85,11 @@ async function batchesInFeed(hub: ChildHub, t: Target): Promise<Map<string, numb
   }
 }
 
-async function health(hub: ChildHub): Promise<{ status: string; store: Record<string, unknown> }> {
-  return (await call(`${hub.url}/health`)).json as { status: string; store: Record<string, unknown> };
+/** GET /ready: its HTTP status, its status word and the disk state it carries. */
+async function ready(url: string): Promise<{ http: number; status: string; disk: Record<string, unknown> }> {
+  const r = await call(`${url}/ready`);
+  const body = r.json as { status: string; disk: Record<string, unknown> };
+  return { http: r.status, status: body.status, disk: body.disk };
 }
 
 async function metric(hub: ChildHub, sample: string): Promise<number | undefined> {
@@ -118,7 +121,7 @@ describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', fun
     if (dir) umount(dir);
   });
 
-  it('when 8 pushers fill the disk, then every acknowledged batch is whole, refusals are 503 STORE_DISK_FULL with Retry-After, pulls and /health say it, and pushes succeed again once space is freed, with no restart', async () => {
+  it('when 8 pushers fill the disk, then every acknowledged batch is whole, refusals are 503 STORE_DISK_FULL with Retry-After, pulls work, /ready and a metric say it, and pushes succeed again once space is freed, with no restart', async () => {
     const ballast = join(dir, 'ballast');
     writeFileSync(ballast, Buffer.alloc(BALLAST_MB * 1024 * 1024, 1));
     hub = await startChildHub(join(dir, 'data'), { DISK_FREE_FLOOR_MB: '0' });
@@ -162,9 +165,9 @@ describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', fun
 
     // the hub is still there, says what is wrong, and serves reads
     expect(h.process.exitCode).to.equal(null);
-    const sick = await health(h);
-    expect(sick.status).to.equal('degraded');
-    expect(sick.store).to.deep.include({ writable: false, disk: 'full' });
+    const sick = await ready(h.url);
+    expect([sick.http, sick.status]).to.deep.equal([503, 'unavailable']);
+    expect(sick.disk).to.deep.include({ writable: false, disk: 'full' });
     expect(await metric(h, 'hub_store_disk_state{state="full"}')).to.equal(1);
     for (const t of targets) {
       const inFeed = await batchesInFeed(h, t);
@@ -192,12 +195,14 @@ describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', fun
     );
     expect(h.process.pid).to.equal(pid);
     expect(h.process.exitCode).to.equal(null);
-    expect((await health(h)).store).to.deep.include({ writable: true, disk: 'ok' });
+    const well = await ready(h.url);
+    expect([well.http, well.status]).to.deep.equal([200, 'ready']);
+    expect(well.disk).to.deep.include({ writable: true, disk: 'ok' });
     const inFeed = await batchesInFeed(h, t);
     for (const b of acknowledged.get(t.dataset)!) expect(inFeed.get(b), `batch ${b}`).to.equal(sizes.get(b));
   });
 
-  it('when free space falls below DISK_FREE_FLOOR_MB, then pushes are refused with STORE_DISK_FULL (reason floor) while the disk still has room, and /health says low', async () => {
+  it('when free space falls below DISK_FREE_FLOOR_MB, then pushes are refused with STORE_DISK_FULL (reason floor) while the disk still has room, and /ready says low', async () => {
     hub = await startChildHub(join(dir, 'data'), { DISK_FREE_FLOOR_MB: '20' });
     const h = hub;
     const t = await createTarget(h, 'floor');
@@ -215,9 +220,10 @@ describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', fun
       .to.be.greaterThan(0)
       .and.lessThan(20 * 1024 * 1024);
     expect(freeBytes(dir)).to.be.greaterThan(0);
-    const h1 = await health(h);
-    expect(h1.store).to.deep.include({ writable: false, disk: 'low' });
-    expect(h1.store.fault).to.equal(undefined);
+    const h1 = await ready(h.url);
+    expect([h1.http, h1.status]).to.deep.equal([503, 'unavailable']);
+    expect(h1.disk).to.deep.include({ writable: false, disk: 'low' });
+    expect(h1.disk.fault).to.equal(undefined);
     expect(await metric(h, 'hub_store_disk_state{state="low"}')).to.equal(1);
     expect(await metric(h, 'hub_store_disk_free_bytes')).to.be.lessThan(20 * 1024 * 1024);
     // reads go on below the floor
@@ -268,7 +274,7 @@ describe('disk full on PostgreSQL: the tables on a 24 MB tmpfs tablespace', func
     if (dir) umount(dir);
   });
 
-  it('when pushes fill the tablespace, then they are refused with 503 STORE_DISK_FULL and Retry-After, /health says full, acknowledged batches are whole, and pushes succeed again once space is freed', async () => {
+  it('when pushes fill the tablespace, then they are refused with 503 STORE_DISK_FULL and Retry-After, /ready says full, acknowledged batches are whole, and pushes succeed again once space is freed', async () => {
     const ballast = join(dir, 'ballast');
     writeFileSync(ballast, Buffer.alloc(4 * 1024 * 1024, 1));
     const u = new URL(server!.url);
@@ -298,7 +304,9 @@ describe('disk full on PostgreSQL: the tables on a 24 MB tmpfs tablespace', func
     }
     console.log(`      PostgreSQL disk full: ${acked.length} batches acknowledged before the refusal`);
     expect(refusal).to.deep.equal({ status: 503, code: 'STORE_DISK_FULL', retryAfter: '30' });
-    expect((await call(`${h.url}/health`)).json).to.deep.include({ status: 'degraded' });
+    const sick = await ready(h.url);
+    expect([sick.http, sick.status]).to.deep.equal([503, 'unavailable']);
+    expect(sick.disk).to.deep.include({ writable: false, disk: 'full' });
     const pulled = new Map<string, number>();
     const f = await call(`${h.url}/datasets/${t.dataset}/changes?limit=100000`, { token: t.readKey });
     expect(f.status).to.equal(200);
@@ -319,6 +327,6 @@ describe('disk full on PostgreSQL: the tables on a 24 MB tmpfs tablespace', func
       30_000,
       'a push to succeed once space was freed',
     );
-    expect(((await call(`${h.url}/health`)).json as { status: string }).status).to.equal('ok');
+    expect((await ready(h.url)).status).to.equal('ready');
   });
 });

@@ -235,19 +235,61 @@ describe('hostile input: generated bodies, URLs, encodings and credentials on ev
     expect((await call(`${hub.url}/health`)).status).to.equal(200);
   });
 
-  it('when a push carries __proto__ keys, then no object prototype is polluted and the keys are kept as data', async () => {
-    const text = JSON.stringify([
-      { id: '@context', namespaces: { __proto__: 'http://evil/' } },
-      { ...milking(1), extra: JSON.parse('{"__proto__":{"polluted":true}}') as unknown },
-    ]);
-    const r = await call(`${hub.url}/datasets/${dataset}/resources`, {
-      token: keys.pushKey,
-      raw: text,
-      headers: { 'content-type': 'application/json' },
-    });
-    expect(r.status).to.be.below(500);
+  it('when a push carries __proto__ keys as JSON text, then no object prototype is polluted and the keys are kept as data', async () => {
+    // as text: a `__proto__` key in an object literal sets the prototype and is never sent
+    const icarExtra = '{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}';
+    const icar = JSON.stringify([CONTEXT, milking(1, 'src.proto')]).replace(
+      /}\]$/,
+      `,"extra":${icarExtra}}]`,
+    );
+    // UDA props hold values or entities: the hostile keys as property names
+    const udaProps = '{"__proto__":"polluted","constructor":"prototype"}';
+    const uda =
+      '[{"id":"@context","namespaces":{"_":"http://data.example.org/props/","ex":"http://ex.org/"}},' +
+      `{"id":"ex:proto","props":${udaProps},"refs":{}}]`;
+    const udaId = uniqueId('proto-uda');
+    const udaKeys = await createDataset(hub, udaId);
+    const cases = [
+      {
+        push: `${hub.url}/datasets/${dataset}/resources`,
+        text: icar,
+        id: dataset,
+        k: keys,
+        sent: icarExtra,
+        pick: (i: Record<string, unknown>) => i.extra,
+      },
+      {
+        push: `${hub.url}/datasets/${udaId}/entities`,
+        text: uda,
+        id: udaId,
+        k: udaKeys,
+        sent: udaProps,
+        pick: (i: Record<string, unknown>) => i.props,
+      },
+    ];
+    for (const c of cases) {
+      expect(c.text).to.contain(`"__proto__":`);
+      const r = await call(c.push, {
+        token: c.k.pushKey,
+        raw: c.text,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(r.status, `${c.push}: ${r.text}`).to.equal(200);
+    }
     expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
     expect(Object.prototype).to.not.have.property('polluted');
+    // read back: the keys are there as own data, exactly as sent
+    for (const c of cases) {
+      const r = await call(`${hub.url}/datasets/${c.id}/changes`, { token: c.k.readKey });
+      expect(r.status).to.equal(200);
+      const items = (JSON.parse(r.text) as Record<string, unknown>[]).slice(1, -1);
+      const held = items
+        .map((i) => c.pick(i) as Record<string, unknown> | undefined)
+        .filter((e) => e !== undefined && Object.keys(e).includes('__proto__'));
+      expect(held, `${c.id}: one record carries the hostile keys`).to.have.length(1);
+      expect(Object.getPrototypeOf(held[0]), `${c.id}: a plain object`).to.equal(Object.prototype);
+      expect(JSON.stringify(held[0]), `${c.id}: both keys kept as own data`).to.equal(c.sent);
+    }
     expect((await call(`${hub.url}/health`)).status).to.equal(200);
   });
 });

@@ -95,12 +95,23 @@ describe('inactivity alerts (docs/operations.md#alerts)', () => {
     expect(types(id).slice(0, 2)).to.deep.equal(['inactive', 'resumed']);
   });
 
-  it('when a dataset has no alert, then its status has no alert block and nothing is sent', async () => {
+  it('when a dataset has no alert, then its status has no alert block and nothing is sent, even after the threshold of an alerted neighbour passed', async () => {
+    // a neighbour pushed at the same moment with an alert: once its alert arrives, the
+    // threshold has passed for both, so silence about `id` is an answer, not an early look
+    const gate = uniqueId('alert');
+    const g = await createDataset(hub, gate, {
+      alert: { inactiveMinutes: INACTIVE_MINUTES, webhook: `${webhook.url}/hook` },
+    });
     const id = uniqueId('alert');
     const { pushKey } = await createDataset(hub, id, {});
-    await pushResources(hub, id, pushKey, [milking(1)]);
+    await Promise.all([
+      pushResources(hub, id, pushKey, [milking(1)]),
+      pushResources(hub, gate, g.pushKey, [milking(1)]),
+    ]);
     const d = (await call(`${hub.url}/datasets/${id}`, { token: hub.adminToken })).json as Json;
     expect(d).to.not.have.property('alert');
+    await waitFor('the alert of the neighbour', () => (types(gate).includes('inactive') ? true : undefined));
     expect(types(id)).to.deep.equal([]);
+    expect(webhook.received.filter((r) => r.body.includes(`"${id}"`))).to.deep.equal([]);
   });
 });

@@ -261,4 +261,68 @@ describe('hub-to-hub sync (docs/operations.md#forwarding)', () => {
     });
     expect(await state(cloud, cloudId)).to.have.length(2);
   });
+
+  // Fails today (found by this test): after the recovery the cloud still holds the two records the
+  // new epoch dropped; the forwarder re-sends the new epoch but deletes nothing upstream. Skipped
+  // until the forwarder makes the upstream equal to a new epoch (a full sync upstream).
+  it.skip('when the farm dataset is recovered into a new epoch, then the forwarder sends the new epoch from its start and the cloud ends equal to the farm', async () => {
+    const cloudId = uniqueId('cloud');
+    const farmId = uniqueId('farm');
+    const { pushKey: cloudKey } = await createDataset(cloud, cloudId, {});
+    const { pushKey } = await createDataset(farm, farmId, {
+      recovery: true,
+      upstream: { url: cloud.url, dataset: cloudId, key: cloudKey },
+    });
+    // milkingBoxNumber is 1 + i % 4: a schema of boxes 1 and 2 keeps milking(4) and milking(5)
+    expect((await pushResources(farm, farmId, pushKey, [milking(4), milking(2)])).status).to.equal(200);
+    expect((await pushResources(farm, farmId, pushKey, [milking(5)])).status).to.equal(200);
+    await waitFor('the first epoch upstream', async () =>
+      (await forwarding(farm, farmId)).forwarding.lag === 0 ? true : undefined,
+    );
+    expect(await state(cloud, cloudId)).to.have.length(3);
+    const schema = { type: 'object', properties: { milkingBoxNumber: { enum: ['1', '2'] } } };
+    await call(`${farm.url}/datasets/${farmId}`, {
+      method: 'PUT',
+      token: farm.adminToken,
+      body: { recovery: true, schema, upstream: { url: cloud.url, dataset: cloudId, key: cloudKey } },
+    });
+    const r = await call(`${farm.url}/datasets/${farmId}/recover`, {
+      method: 'POST',
+      token: farm.adminToken,
+    });
+    expect(r.status, r.text).to.equal(200);
+    // requests are replayed whole: the first (box 3 in it) is refused, the new epoch holds milking(5)
+    expect(r.json).to.include({ rebuilt: true, replayed: 1, skipped: 1, lastSeq: 1 });
+    await waitFor('the new epoch forwarded', async () => {
+      const d = await forwarding(farm, farmId);
+      return d.lastSeq === 1 && d.forwarding.lag === 0 && d.forwarding.forwardedSeq === 1 ? true : undefined;
+    });
+    expect(await state(cloud, cloudId)).to.deep.equal(await state(farm, farmId));
+  });
+
+  it('when the upstream is changed to another dataset, then the new upstream gets everything from the start', async () => {
+    const firstId = uniqueId('cloud');
+    const secondId = uniqueId('cloud');
+    const farmId = uniqueId('farm');
+    const first = await createDataset(cloud, firstId, {});
+    const second = await createDataset(cloud, secondId, {});
+    const { pushKey } = await createDataset(farm, farmId, {
+      upstream: { url: cloud.url, dataset: firstId, key: first.pushKey },
+    });
+    await pushResources(farm, farmId, pushKey, [milking(1), milking(2)]);
+    await waitFor('the first upstream', async () =>
+      (await state(cloud, firstId)).length === 2 ? true : undefined,
+    );
+    const put = await call(`${farm.url}/datasets/${farmId}`, {
+      method: 'PUT',
+      token: farm.adminToken,
+      body: { upstream: { url: cloud.url, dataset: secondId, key: second.pushKey } },
+    });
+    expect(put.status).to.equal(200);
+    await pushResources(farm, farmId, pushKey, [milking(3)]);
+    await waitFor('the second upstream', async () =>
+      (await state(cloud, secondId)).length === 3 ? true : undefined,
+    );
+    expect(await state(cloud, secondId)).to.deep.equal(await state(farm, farmId));
+  });
 });

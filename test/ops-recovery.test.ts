@@ -151,6 +151,45 @@ describe('recovery from the receive log (docs/operations.md#recovery)', () => {
     expect(r.json).to.include({ rebuilt: true, replayed: 1, count: 1 });
   });
 
+  it('when the receive log holds an entry that is not JSON, then recovery skips it, says why, and replays the rest', async () => {
+    const id = uniqueId('rec');
+    const { pushKey } = await createDataset(hub, id, {});
+    await pushResources(hub, id, pushKey, [milking(1)]);
+    // a damaged entry, written into the real store's receive log as a torn disk block would leave it
+    await hub.running.hub.store.append(id, { writes: [], journal: '{"protocol":"icar","bo' });
+    await pushResources(hub, id, pushKey, [milking(2)]);
+    const r = await recover(hub, id);
+    expect(r.status, r.text).to.equal(200);
+    expect(r.json).to.include({ rebuilt: true, replayed: 2, skipped: 1, count: 2 });
+    const reasons = (r.json as { skippedReasons: Json[] }).skippedReasons;
+    expect(reasons).to.deep.equal([{ entry: 2, message: 'the journal entry is not JSON' }]);
+  });
+
+  it('when the receive log holds a protocol this hub cannot replay, then recovery is refused and the dataset keeps its epoch and data', async () => {
+    const id = uniqueId('rec');
+    const { pushKey, readKey } = await createDataset(hub, id, {});
+    await pushResources(hub, id, pushKey, [milking(1), milking(2)]);
+    await hub.running.hub.store.append(id, {
+      writes: [],
+      journal: '{"protocol":"carrier-pigeon","body":"[]"}',
+    });
+    const before = await readChanges(hub, id, readKey);
+    const r = await recover(hub, id);
+    expect(r.status, r.text).to.be.within(400, 499);
+    expect((r.json as { error: Json }).error.code).to.equal('RECOVERY_UNSUPPORTED');
+    const same = await readChanges(hub, id, readKey, `since=${before.token}`);
+    expect(same.headers.get('icar-full-sync'), 'no new epoch').to.equal(null);
+    expect(await dataset(hub, id)).to.include({ count: 2, lastSeq: 2 });
+    // pushes go on as before
+    expect((await pushResources(hub, id, pushKey, [milking(3)])).status).to.equal(200);
+  });
+
+  it('when the dataset does not exist, then recover is 404', async () => {
+    const r = await recover(hub, uniqueId('missing'));
+    expect(r.status).to.equal(404);
+    expect((r.json as { error: Json }).error.code).to.equal('DATASET_NOT_FOUND');
+  });
+
   it('when recovery is off, then nothing is logged and recover is 409 RECOVERY_DISABLED', async () => {
     const id = uniqueId('rec');
     const { pushKey } = await createDataset(hub, id, { recovery: false });

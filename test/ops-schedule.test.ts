@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createDataset, uniqueId } from './helpers/data.js';
 import { call, parseNdjson } from './helpers/http.js';
+import { FakeClock } from './helpers/clock.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { fakeServer, waitFor, type FakeServer } from './ops-support.js';
 
@@ -88,6 +89,38 @@ describe('scheduled pulls (docs/operations.md#schedules)', () => {
     });
     expect(third.json).to.include({ outcome: 'unchanged', changes: 0 });
     expect(await dataset(hub, id)).to.include({ count: 2, lastSeq: 5 });
+  });
+
+  it('when a schedule is configured, then the pull repeats every everyMinutes by itself and a changed resource is applied without a manual run', async () => {
+    // a hub of its own on a clock the test moves: a minute passes at once
+    const clock = new FakeClock('2026-06-01T08:00:00Z');
+    const own = await startTestHub({ opsRetryMaxMs: 200, runtime: { operations: { clock } } });
+    try {
+      const id = uniqueId('sched');
+      const path = `/${id}.csv`;
+      files.set(path, { type: 'text/csv', body: 'isbn;title\n1;Zen\n' });
+      const fetches = () => remote.received.filter((r) => r.url === path).length;
+      await createDataset(own, id, {
+        uniqueKeys: ['isbn'],
+        schedule: { url: `${remote.url}${path}`, format: 'csv', everyMinutes: 1 },
+      });
+      await waitFor('the first pull', async () => ((await dataset(own, id)).count === 1 ? true : undefined));
+      const after = fetches();
+      files.set(path, { type: 'text/csv', body: 'isbn;title\n1;Zen\n2;Dune\n' });
+      // the repeat is armed a minute after the first run; no POST …/schedule/run anywhere
+      await waitFor('the repeat armed', () => (clock.pending().length > 0 ? true : undefined));
+      clock.advanceTo(Date.parse('2026-06-01T08:01:00Z'));
+      await waitFor('a repeated pull with the change', async () =>
+        (await dataset(own, id)).count === 2 ? true : undefined,
+      );
+      expect(fetches(), 'fetched again by the schedule').to.equal(after + 1);
+      expect(await liveRecords(own, id, 'isbn')).to.deep.equal([
+        { isbn: '1', title: 'Zen' },
+        { isbn: '2', title: 'Dune' },
+      ]);
+    } finally {
+      await own.close();
+    }
   });
 
   it('when no format is configured, then the Content-Type decides, and rows with the same record id are one record (the last wins)', async () => {

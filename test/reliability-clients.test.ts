@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { CONTEXT, createDataset, milking, pushResources, readChanges, uniqueId } from './helpers/data.js';
 import { call, rawRequest } from './helpers/http.js';
@@ -173,21 +174,54 @@ describe('reliability: graceful shutdown', () => {
       token: keys.readKey,
     });
     await waitForMetric(hub, 'hub_feed_waiting_readers{feed="longpoll"}', (v) => v >= 1);
-    const big = Array.from({ length: 3000 }, (_, i) => milking(i));
-    const push = pushResources(hub, id, keys.pushKey, big).catch(() => ({ status: 0 }));
-    // stop once the push is being handled (its body is on its way)
-    await new Promise((r) => setImmediate(r));
+    const body = Buffer.from(
+      JSON.stringify([CONTEXT, ...Array.from({ length: 3000 }, (_, i) => milking(i))]),
+    );
+    const half = body.length >> 1;
+    // the push: headers and half its body now, the rest only once the stop has begun
+    const arrived = new Promise<void>((resolve) => hub.running.server.once('request', () => resolve()));
+    const u = new URL(`${hub.url}/datasets/${id}/resources`);
+    const req = httpRequest({
+      host: u.hostname,
+      port: u.port,
+      path: u.pathname,
+      method: 'POST',
+      agent: false,
+      headers: {
+        authorization: `Bearer ${keys.pushKey}`,
+        'content-type': 'application/json',
+        'content-length': body.length,
+      },
+    });
+    const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+    });
+    req.write(body.subarray(0, half));
+    await arrived; // the hub is handling the push: it is in flight
     const t0 = Date.now();
-    const [pushed, polled] = await Promise.all([push, poll, hub.running.close()]);
+    const closing = hub.running.close();
+    // the stop has begun: the hub listens no more and the waiting long-poll is answered
+    const polled = await poll.catch((err: Error) => ({ status: 0, text: err.message }));
+    expect(hub.running.server.listening, 'the hub stopped listening').to.equal(false);
+    const before = await Promise.race([answered, Promise.resolve(undefined)]);
+    expect(before, 'the push is not answered before its body is complete').to.equal(undefined);
+    req.end(body.subarray(half));
+    const pushed = await answered;
+    await closing;
     expect(Date.now() - t0).to.be.lessThan(15_000);
-    expect(polled.status).to.equal(200);
+    expect(pushed.status, pushed.text).to.equal(200);
+    expect(polled.status, polled.text).to.equal(200);
     const again = await hub.restart();
     try {
       const d = (await call(`${again.url}/datasets/${id}`, { token: keys.readKey })).json as {
         lastSeq: number;
       };
-      if (pushed.status === 200) expect(d.lastSeq).to.equal(3000);
-      else expect(d.lastSeq).to.equal(0);
+      expect(d.lastSeq, 'every record of the push is kept').to.equal(3000);
     } finally {
       await again.close();
     }

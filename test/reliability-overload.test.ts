@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { rmSync } from 'node:fs';
 import { CONTEXT, milking } from './helpers/data.js';
 import { startChildHub, type ChildHub } from './helpers/child.js';
 import { call } from './helpers/http.js';
-import { tempDir } from './helpers/hub.js';
+import { removeTestData, tempDir, TEST_ENGINE_NAME } from './helpers/hub.js';
 
 async function rss(hub: ChildHub): Promise<number> {
   const text = (await call(`${hub.url}/metrics`)).text;
@@ -21,6 +20,8 @@ describe('reliability: overload', function () {
       MAX_PENDING_WRITE_BYTES: String(4 * 1024 * 1024),
     });
     try {
+      // the child hub runs on the engine of this pass (npm run test:pg: PostgreSQL)
+      expect(hub.engine).to.equal(TEST_ENGINE_NAME);
       const created = await call(`${hub.url}/datasets/flood`, {
         method: 'PUT',
         token: hub.adminToken,
@@ -81,11 +82,11 @@ describe('reliability: overload', function () {
       for (const b of acknowledged) expect(counts.get(b), b).to.equal(1300);
       expect(counts.size).to.equal(acknowledged.length);
       console.log(
-        `      overload: ${statuses.get(200)} × 200, ${statuses.get(503)} × 503; RSS ${Math.round(baseline / 2 ** 20)} → peak ${Math.round(peak / 2 ** 20)} MiB`,
+        `      overload (${hub.engine}): ${statuses.get(200)} × 200, ${statuses.get(503)} × 503; RSS ${Math.round(baseline / 2 ** 20)} → peak ${Math.round(peak / 2 ** 20)} MiB`,
       );
     } finally {
       await hub.kill().catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      await removeTestData(dir);
     }
   });
 });

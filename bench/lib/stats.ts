@@ -23,3 +23,22 @@ export function percentile(samples: readonly number[], p: number): number {
 
 /** items per second of `count` items in `ms` milliseconds */
 export const rate = (count: number, ms: number): number => (count * 1000) / ms;
+
+/**
+ * One repetition's steps in rotated order (rep 0: a, b, c; rep 1: b, c, a; …), so that no system
+ * always runs first on a cold cache or last on a hot disk.
+ */
+export function rotated<T>(steps: readonly T[], rep: number): T[] {
+  const k = ((rep % steps.length) + steps.length) % steps.length;
+  return [...steps.slice(k), ...steps.slice(0, k)];
+}
+
+/** The name of a tail percentile of `count` samples: a p99 needs 100; fewer give their maximum. */
+export function tailName(count: number, p = 99): string {
+  return count * (100 - p) >= 100 ? `p${p}` : `max of ${count}`;
+}
+
+/** Runs the steps of repetition `rep` one after the other in rotated order. */
+export async function runRotated(rep: number, steps: ReadonlyArray<() => Promise<void>>): Promise<void> {
+  for (const step of rotated(steps, rep)) await step();
+}

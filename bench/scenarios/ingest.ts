@@ -3,7 +3,7 @@ import { send } from '../lib/client.js';
 import { pushAll, type Bench, type HubDataset } from '../lib/context.js';
 import { batches, bulkDocsBody, icarBody } from '../lib/data.js';
 import { cpuTicks, type Server } from '../lib/procs.js';
-import { rate, summarise } from '../lib/stats.js';
+import { rate, summarise, runRotated } from '../lib/stats.js';
 
 export const INGEST = '1. Ingest';
 export const REPUSH = '2. Re-push (dedup)';
@@ -111,29 +111,38 @@ export async function ingest(b: Bench): Promise<Ingested> {
     const name = `ingest-${rep}`;
     await b.settle();
     const ds = await b.createDataset(name);
-    const h = await cpuPer(b.hub.pid, hubCpu, () => pushHub(b, ds, hubBodies));
-    if (h.changes !== n) throw new Error(`hub: ${h.changes} changes for ${n} resources`);
-    hub.push(rate(n, h.ms));
-
-    await b.settle();
     await b.createDb(name);
-    const p = await cpuPer(b.pouch.pid, pouchCpu, () => pushPouch(b, name, pouchBodies));
-    if (p.ok !== n) throw new Error(`pouchdb: ${p.ok} docs written for ${n}`);
-    pouch.push(rate(n, p.ms));
-
-    await b.settle();
     const rawDb = `${b.raw.dir}/${name}`;
-    const r = await b.raw.run({ op: 'ingest', file: b.rawFile, batch: sizes.batch, db: rawDb });
-    raw.push(rate(r.count, r.ms));
-    await b.settle();
-    const c = await b.raw.run({
-      op: 'ingest',
-      file: b.rawFile,
-      batch: sizes.batch,
-      db: `${rawDb}-chained`,
-      chained: true,
-    });
-    chained.push(rate(c.count, c.ms));
+    await runRotated(rep, [
+      async () => {
+        await b.settle();
+        const h = await cpuPer(b.hub.pid, hubCpu, () => pushHub(b, ds, hubBodies));
+        if (h.changes !== n) throw new Error(`hub: ${h.changes} changes for ${n} resources`);
+        hub.push(rate(n, h.ms));
+      },
+      async () => {
+        await b.settle();
+        const p = await cpuPer(b.pouch.pid, pouchCpu, () => pushPouch(b, name, pouchBodies));
+        if (p.ok !== n) throw new Error(`pouchdb: ${p.ok} docs written for ${n}`);
+        pouch.push(rate(n, p.ms));
+      },
+      async () => {
+        await b.settle();
+        const r = await b.raw.run({ op: 'ingest', file: b.rawFile, batch: sizes.batch, db: rawDb });
+        raw.push(rate(r.count, r.ms));
+      },
+      async () => {
+        await b.settle();
+        const c = await b.raw.run({
+          op: 'ingest',
+          file: b.rawFile,
+          batch: sizes.batch,
+          db: `${rawDb}-chained`,
+          chained: true,
+        });
+        chained.push(rate(c.count, c.ms));
+      },
+    ]);
 
     if (last) {
       // keep the disk small: only the last repetition's data is read later
@@ -230,14 +239,20 @@ export async function repush(b: Bench, data: Ingested): Promise<void> {
   const hub: number[] = [];
   const pouch: number[] = [];
   for (let rep = 0; rep < b.sizes.reps; rep++) {
-    await b.settle();
-    const h = await pushHub(b, data.hubDataset, data.hubBodies);
-    if (h.changes !== 0) throw new Error(`hub: a re-push made ${h.changes} changes`);
-    hub.push(rate(n, h.ms));
-    await b.settle();
-    const p = await pushPouch(b, data.pouchDb, data.pouchBodies);
-    if (p.conflicts !== n) throw new Error(`pouchdb: ${p.conflicts} conflicts for ${n} re-pushed docs`);
-    pouch.push(rate(n, p.ms));
+    await runRotated(rep, [
+      async () => {
+        await b.settle();
+        const h = await pushHub(b, data.hubDataset, data.hubBodies);
+        if (h.changes !== 0) throw new Error(`hub: a re-push made ${h.changes} changes`);
+        hub.push(rate(n, h.ms));
+      },
+      async () => {
+        await b.settle();
+        const p = await pushPouch(b, data.pouchDb, data.pouchBodies);
+        if (p.conflicts !== n) throw new Error(`pouchdb: ${p.conflicts} conflicts for ${n} re-pushed docs`);
+        pouch.push(rate(n, p.ms));
+      },
+    ]);
   }
   b.report.add({
     scenario: REPUSH,

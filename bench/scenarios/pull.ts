@@ -1,7 +1,7 @@
 import type { Bench, HubDataset } from '../lib/context.js';
 import { revised } from '../lib/data.js';
 import { cpuTicks, residentOf, type Resident, type Server } from '../lib/procs.js';
-import { rate, summarise } from '../lib/stats.js';
+import { rate, summarise, runRotated } from '../lib/stats.js';
 import { pushHub, type Ingested } from './ingest.js';
 
 export const PULL = '3. Pull';
@@ -61,16 +61,26 @@ export async function pull(b: Bench, data: Ingested): Promise<void> {
     return ms;
   };
   for (let rep = 0; rep < b.sizes.reps; rep++) {
-    await b.settle();
-    json.push(rate(n, await cpuPer(b.hub.pid, hubCpu, () => pullHub(b, data.hubDataset, 'json', n))));
-    await b.settle();
-    nd.push(rate(n, await pullHub(b, data.hubDataset, 'ndjson', n)));
-    await b.settle();
-    pouch.push(rate(n, await cpuPer(b.pouch.pid, pouchCpu, () => pullPouch(b, data.pouchDb, n))));
-    await b.settle();
-    const r = await b.raw.run({ op: 'iterate', db: data.rawDb });
-    if (r.count !== n) throw new Error(`raw iterator: ${r.count} entries of ${n}`);
-    raw.push(rate(r.count, r.ms));
+    await runRotated(rep, [
+      async () => {
+        await b.settle();
+        json.push(rate(n, await cpuPer(b.hub.pid, hubCpu, () => pullHub(b, data.hubDataset, 'json', n))));
+      },
+      async () => {
+        await b.settle();
+        nd.push(rate(n, await pullHub(b, data.hubDataset, 'ndjson', n)));
+      },
+      async () => {
+        await b.settle();
+        pouch.push(rate(n, await cpuPer(b.pouch.pid, pouchCpu, () => pullPouch(b, data.pouchDb, n))));
+      },
+      async () => {
+        await b.settle();
+        const r = await b.raw.run({ op: 'iterate', db: data.rawDb });
+        if (r.count !== n) throw new Error(`raw iterator: ${r.count} entries of ${n}`);
+        raw.push(rate(r.count, r.ms));
+      },
+    ]);
   }
   const ratio = (a: number[], c: number[]) => summarise(a.map((x, i) => x / c[i]!));
   const what = `${n.toLocaleString('en')} changes from the start`;

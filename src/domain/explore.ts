@@ -66,7 +66,7 @@ export async function searchRecords(
   // the worst of the kept records is on top, ready to be replaced by a better one
   const heap = cmp ? new Heap<Ranked & { row: QueryRow }>((a, b) => cmp(b, a)) : undefined;
 
-  for await (const c of store.current(dataset.name, { epoch: dataset.epoch })) {
+  for await (const c of store.current(dataset.name, { epoch: dataset.epoch, atLeast: dataset.lastSeq })) {
     if (c.kind !== RECORD_KIND) continue;
     if (raw && !raw(rawDoc(c.doc))) continue;
     let row: QueryRow | undefined;
@@ -110,7 +110,7 @@ export async function* streamRecords(
   if (!order) {
     let skipped = 0;
     let emitted = 0;
-    for await (const c of store.current(dataset.name, { epoch: dataset.epoch })) {
+    for await (const c of store.current(dataset.name, { epoch: dataset.epoch, atLeast: dataset.lastSeq })) {
       if (c.kind !== RECORD_KIND) continue;
       if (raw && !raw(rawDoc(c.doc))) continue;
       const row = rowOf(c);
@@ -126,7 +126,7 @@ export async function* streamRecords(
   }
 
   const matches: Ranked[] = [];
-  for await (const c of store.current(dataset.name, { epoch: dataset.epoch })) {
+  for await (const c of store.current(dataset.name, { epoch: dataset.epoch, atLeast: dataset.lastSeq })) {
     if (c.kind !== RECORD_KIND) continue;
     if (raw && !raw(rawDoc(c.doc))) continue;
     const row = rowOf(c);
@@ -168,7 +168,7 @@ export async function analyzeRecords(
   const { filter, raw, analysis } = q;
   if (!analysis) throw new Error('analyzeRecords needs an analysis query');
   const run = analysis.start();
-  for await (const c of store.current(dataset.name, { epoch: dataset.epoch })) {
+  for await (const c of store.current(dataset.name, { epoch: dataset.epoch, atLeast: dataset.lastSeq })) {
     if (c.kind !== RECORD_KIND) continue;
     if (raw && !raw(rawDoc(c.doc))) continue;
     const row = rowOf(c);

@@ -36,6 +36,8 @@ export class ChangesReader {
       afterSeq: this.afterSeq,
       limit: this.options.limit,
       latestOnly: this.options.latestOnly,
+      // the token will promise everything up to the head read: a replica must have it all
+      atLeast: this.dataset.lastSeq,
     })) {
       this.lastSeen = c.seq;
       this.emitted++;
@@ -119,6 +121,7 @@ export class CurrentReader {
       epoch: this.dataset.epoch,
       afterKey: this.afterKey,
       limit: this.limit,
+      atLeast: this.dataset.lastSeq,
     })) {
       this.lastKey = c.key;
       this.emitted++;
@@ -192,9 +195,13 @@ export function waitForChange(
     const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs));
     signal?.addEventListener('abort', onAbort, { once: true });
     // a commit may have landed between the caller's read of the record and the subscription
-    void store.getDataset(dataset.name).then((now) => {
-      if (!now || now.epoch !== dataset.epoch || now.lastSeq > afterSeq) finish(true);
-    });
+    void store.getDataset(dataset.name).then(
+      (now) => {
+        if (!now || now.epoch !== dataset.epoch || now.lastSeq > afterSeq) finish(true);
+      },
+      // the store is away: wait on (a notice after its return, or the timeout)
+      () => undefined,
+    );
     if (signal?.aborted) finish(false);
   });
 }

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Store } from '../store/types.js';
+import type { ReplicationLag, Store, StoreEvent } from '../store/types.js';
 
 const DISK_STATES = ['ok', 'low', 'full', 'io-error'] as const;
 
@@ -40,6 +40,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly storeErrors = new Counter({
+    name: 'hub_store_errors_total',
+    help: 'Database calls that failed, by kind (connection, shutdown, resources, read_only, timeout, conflict, other)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly storeReconnects = new Counter({
+    name: 'hub_store_reconnects_total',
+    help: 'Times the connection to the database came back after it was lost',
+    registers: [this.registry],
+  });
+  readonly storeFailovers = new Counter({
+    name: 'hub_store_failovers_total',
+    help: 'Times connections reached another database server than before (failover, promotion)',
+    registers: [this.registry],
+  });
+  readonly storeRollbacks = new Counter({
+    name: 'hub_store_rollbacks_total',
+    help: 'Datasets found behind a sequence this process acknowledged (the database went back in time); each got a new epoch',
+    registers: [this.registry],
+  });
+  readonly storeReads = new Counter({
+    name: 'hub_store_reads_total',
+    help: 'Changelog and state reads by the server that served them, with a read replica (STORE_READ_URL)',
+    labelNames: ['from'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -67,6 +95,39 @@ export class Metrics {
       collect() {
         const { freeBytes } = store.health();
         if (freeBytes !== undefined) this.set(freeBytes);
+      },
+    });
+  }
+
+  /** Counts what the store reports (server.ts wires it). */
+  storeEvent(e: StoreEvent): void {
+    if (e.type === 'fault') this.storeErrors.inc({ kind: e.kind });
+    else if (e.type === 'reconnect') this.storeReconnects.inc();
+    else if (e.type === 'failover') this.storeFailovers.inc();
+    else if (e.type === 'rollback') this.storeRollbacks.inc();
+    else if (e.type === 'read') this.storeReads.inc({ from: e.from });
+  }
+
+  /** The read replica's lag, asked at every scrape (nothing when there is no replica). */
+  replicationLag(store: Store): void {
+    const lag = (): Promise<ReplicationLag | undefined> =>
+      (store.replicationLag?.() ?? Promise.resolve(undefined)).catch(() => undefined);
+    new Gauge({
+      name: 'hub_store_replication_lag_seconds',
+      help: 'How far the read replica (STORE_READ_URL) is behind: time since the last transaction it replayed, 0 when caught up',
+      registers: [this.registry],
+      async collect() {
+        const l = await lag();
+        if (l) this.set(l.seconds);
+      },
+    });
+    new Gauge({
+      name: 'hub_store_replication_lag_bytes',
+      help: 'WAL the primary has written that the read replica has not replayed',
+      registers: [this.registry],
+      async collect() {
+        const l = await lag();
+        if (l) this.set(l.bytes);
       },
     });
   }

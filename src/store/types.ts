@@ -151,6 +151,12 @@ export interface ChangesQuery {
   readonly limit?: number;
   /** only changes that are still the latest for their key */
   readonly latestOnly?: boolean;
+  /**
+   * The dataset's lastSeq as the caller read it (the head its token will promise): the read must
+   * see every change up to it. Lets an engine serve the read from a replica that has replayed at
+   * least that far (and nowhere else).
+   */
+  readonly atLeast?: number;
 }
 
 export interface CurrentQuery {
@@ -160,6 +166,8 @@ export interface CurrentQuery {
   readonly limit?: number;
   /** include deleted keys (their tombstones) */
   readonly includeDeleted?: boolean;
+  /** as ChangesQuery.atLeast */
+  readonly atLeast?: number;
 }
 
 export interface JournalEntry {
@@ -180,6 +188,45 @@ export interface ChangeNotice {
   readonly lastSeq: number;
 }
 
+/** Is the store able to serve writes now? (GET /ready) */
+export interface Readiness {
+  readonly ready: boolean;
+  /** why not, for the operator */
+  readonly reason?: string;
+}
+
+/** How far a read replica is behind its primary. */
+export interface ReplicationLag {
+  /** since the last transaction it replayed; 0 when it has replayed everything it received */
+  readonly seconds: number;
+  /** WAL the primary has written that the replica has not replayed */
+  readonly bytes: number;
+}
+
+/** What an engine reports about its database, for metrics and logs (server.ts). */
+export type StoreEvent =
+  /** a database call failed; `kind` as in store/postgres/faults.ts */
+  | { readonly type: 'fault'; readonly kind: string }
+  /** the connection to the database came back after it was lost */
+  | { readonly type: 'reconnect' }
+  /** connections now reach another server than before (failover, promotion) */
+  | { readonly type: 'failover'; readonly server: string; readonly previous: string }
+  /**
+   * the database went back in time: a dataset's lastSeq is lower than one this process
+   * acknowledged; the dataset got a new epoch (readers full-sync)
+   */
+  | {
+      readonly type: 'rollback';
+      readonly dataset: string;
+      readonly acknowledged: number;
+      readonly found: number;
+      readonly epoch: string;
+    }
+  /** start-up is waiting for the database */
+  | { readonly type: 'waiting'; readonly attempt: number; readonly error: string; readonly retryInMs: number }
+  /** a changelog or state read was served by the replica or the primary (STORE_READ_URL) */
+  | { readonly type: 'read'; readonly from: 'replica' | 'primary' };
+
 export interface Store {
   /** Which engine this is, for /health and logs. */
   readonly engine: string;
@@ -188,6 +235,11 @@ export interface Store {
   health(): StoreHealth;
 
   close(): Promise<void>;
+
+  /** Reachable and writable now? Never throws. */
+  ready(): Promise<Readiness>;
+  /** The read replica's lag, when there is one. */
+  replicationLag?(): Promise<ReplicationLag | undefined>;
 
   // ---- datasets -------------------------------------------------------------------------------
   /**

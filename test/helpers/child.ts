@@ -1,13 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_TOKEN } from './hub.js';
+import { ADMIN_TOKEN, testStoreUrl } from './hub.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ChildHub {
   readonly url: string;
   readonly adminToken: string;
+  /** the store engine the hub says it runs on ('leveldb', 'postgres') */
+  readonly engine: string;
   readonly process: ChildProcess;
   /** SIGKILL: no shutdown of any kind */
   kill(): Promise<void>;
@@ -17,9 +19,12 @@ export interface ChildHub {
 
 /**
  * The hub as a separate process (`node --import tsx src/main.ts`) on a random port, for tests that
- * kill it. Resolves once it logs that it listens.
+ * kill it. Resolves once it logs that it listens. Under TEST_HUB_ENGINE=postgres it runs on a
+ * fresh schema named in its data directory (the same one again on a restart) unless `env` names
+ * a STORE_URL; removeTestData drops it.
  */
 export function startChildHub(dataDir: string, env: Record<string, string> = {}): Promise<ChildHub> {
+  const storeUrl = env.STORE_URL ?? testStoreUrl(dataDir);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     env: {
@@ -29,6 +34,7 @@ export function startChildHub(dataDir: string, env: Record<string, string> = {})
       HOST: '127.0.0.1',
       HUB_ADMIN_TOKEN: ADMIN_TOKEN,
       LOG_LEVEL: 'info',
+      ...(storeUrl !== undefined ? { STORE_URL: storeUrl } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,7 +56,7 @@ export function startChildHub(dataDir: string, env: Record<string, string> = {})
     child.once('exit', early);
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      let msg: { msg?: string; url?: string };
+      let msg: { msg?: string; url?: string; engine?: string };
       try {
         msg = JSON.parse(line) as typeof msg;
       } catch {
@@ -62,6 +68,7 @@ export function startChildHub(dataDir: string, env: Record<string, string> = {})
         resolve({
           url: msg.url,
           adminToken: ADMIN_TOKEN,
+          engine: String(msg.engine),
           process: child,
           async kill() {
             child.kill('SIGKILL');

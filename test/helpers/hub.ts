@@ -29,11 +29,15 @@ export function tempDir(prefix = 'hub-test-'): string {
 export const TEST_ENGINE: 'leveldb' | 'postgres' =
   process.env.TEST_HUB_ENGINE === 'postgres' ? 'postgres' : 'leveldb';
 
+/** The store's own name for TEST_ENGINE, as a hub reports it (`engine` of its 'hub listening' line). */
+export const TEST_ENGINE_NAME = TEST_ENGINE === 'postgres' ? 'postgresql' : 'leveldb';
+
 /**
  * On PostgreSQL, a test hub's data is a fresh schema, named in a file of its data directory so
- * that a hub started again on the same directory (restart) finds the same data.
+ * that a hub started again on the same directory (restart), in this process or a child, finds
+ * the same data.
  */
-function testStoreUrl(dataDir: string): string | undefined {
+export function testStoreUrl(dataDir: string): string | undefined {
   if (TEST_ENGINE !== 'postgres') return undefined;
   const file = join(dataDir, 'test-store-url');
   try {
@@ -43,6 +47,18 @@ function testStoreUrl(dataDir: string): string | undefined {
     writeFileSync(file, url);
     return url;
   }
+}
+
+/** Removes a test hub's data directory and, on PostgreSQL, the schema named in it. */
+export async function removeTestData(dataDir: string): Promise<void> {
+  let url: string | undefined;
+  try {
+    url = readFileSync(join(dataDir, 'test-store-url'), 'utf8');
+  } catch {
+    url = undefined;
+  }
+  if (url !== undefined) await dropTestSchema(url);
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 /** A real hub on a random loopback port over a real store: LevelDB in a temp dir, or see TEST_ENGINE. */

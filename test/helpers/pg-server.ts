@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -37,8 +38,18 @@ export interface PgServer {
   start(): Promise<void>;
   /** fast shutdown, waits until the postmaster is gone */
   stop(): Promise<void>;
-  /** sends a signal to the postmaster (SIGKILL, SIGSTOP, SIGCONT…); SIGKILL waits for its exit */
-  signal(sig: NodeJS.Signals): Promise<void>;
+  /**
+   * sends a signal to the postmaster (SIGKILL, SIGSTOP, SIGCONT…); SIGKILL waits for its exit.
+   * `withBackends` sends it to the postmaster's child processes too (backends, walsender…): a
+   * whole server frozen, not only its listener.
+   */
+  signal(sig: NodeJS.Signals, options?: { withBackends?: boolean }): Promise<void>;
+  /**
+   * A power cut's share of PostgreSQL: the postmaster and every backend and helper process it
+   * started die at once by SIGKILL, with no chance to write or flush anything more. Waits until
+   * all are gone.
+   */
+  powerOff(): Promise<void>;
   /** stops the server and removes its directory */
   destroy(): Promise<void>;
 }
@@ -98,6 +109,31 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** pids whose parent is `pid` (from /proc: the backends and helpers of a postmaster) */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // the command name in parentheses may hold spaces: the fields after it are fixed
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function killQuietly(pid: number, sig: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
 }
 
 function run(bin: string, args: string[], user: { uid: number; gid: number } | undefined): void {
@@ -211,14 +247,29 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
   };
 
   const running = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
-  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+  const signal = async (sig: NodeJS.Signals, o: { withBackends?: boolean } = {}): Promise<void> => {
     if (!running()) return;
+    if (o.withBackends) for (const pid of childrenOf(child!.pid!)) killQuietly(pid, sig);
     child!.kill(sig);
     if (sig === 'SIGKILL') await exited;
   };
+  const powerOff = async (): Promise<void> => {
+    if (!running()) return;
+    const pm = child!.pid!;
+    process.kill(pm, 'SIGSTOP'); // no restart of the children it sees die
+    const kids = childrenOf(pm);
+    for (const k of kids) killQuietly(k);
+    child!.kill('SIGKILL');
+    await exited;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (kids.some((k) => existsSync(`/proc/${k}`))) {
+      if (Date.now() > deadline) throw new Error(`postgres children ${kids.join(' ')} did not die`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
   const stop = async (): Promise<void> => {
     if (!running()) return;
-    child!.kill('SIGCONT'); // a frozen server cannot shut down
+    await signal('SIGCONT', { withBackends: true }); // a frozen server cannot shut down
     child!.kill('SIGINT'); // fast shutdown
     await exited;
   };
@@ -250,6 +301,7 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
     start,
     stop,
     signal,
+    powerOff,
     async destroy() {
       await stop();
       if (ownDir) rmSync(base, { recursive: true, force: true });

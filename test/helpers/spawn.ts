@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_TOKEN, tempDir } from './hub.js';
+import { ADMIN_TOKEN, TEST_ENGINE, tempDir } from './hub.js';
+import { freshSchema } from './pg.js';
 
 /**
  * A hub in a child process (`src/main.ts`, as `npm start` runs it), for what an in-process hub
@@ -11,6 +12,8 @@ import { ADMIN_TOKEN, tempDir } from './hub.js';
 export interface HubProcess {
   readonly url: string;
   readonly adminToken: string;
+  /** the store engine the hub says it runs on ('leveldb', 'postgres') */
+  readonly engine: string;
   readonly child: ChildProcess;
   /** SIGKILL, and wait until the process is gone */
   kill(): Promise<void>;
@@ -21,8 +24,18 @@ export interface HubProcess {
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 
-export async function spawnHub(env: Record<string, string>): Promise<HubProcess> {
+export interface SpawnOptions {
+  /** every JSON log line of the hub, parsed (also those before it listens) */
+  readonly onLog?: (entry: Record<string, unknown>) => void;
+}
+
+/**
+ * Under TEST_HUB_ENGINE=postgres a hub given no STORE_URL gets a fresh schema of its own, dropped
+ * when it ends.
+ */
+export async function spawnHub(env: Record<string, string>, options: SpawnOptions = {}): Promise<HubProcess> {
   const dataDir = tempDir('hub-proc-');
+  const own = env.STORE_URL === undefined && TEST_ENGINE === 'postgres' ? freshSchema() : undefined;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     env: {
@@ -33,15 +46,19 @@ export async function spawnHub(env: Record<string, string>): Promise<HubProcess>
       DATA_DIR: dataDir,
       HUB_ADMIN_TOKEN: ADMIN_TOKEN,
       LOG_LEVEL: 'info',
+      ...(own ? { STORE_URL: own.url } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const cleanup = (): void => rmSync(dataDir, { recursive: true, force: true });
+  const cleanup = async (): Promise<void> => {
+    rmSync(dataDir, { recursive: true, force: true });
+    await own?.drop();
+  };
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<{ url: string; engine: string }>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`hub did not start in ${START_TIMEOUT_MS} ms: ${stderr}`));
@@ -53,24 +70,30 @@ export async function spawnHub(env: Record<string, string>): Promise<HubProcess>
     // the hub logs one JSON line per event on stdout; 'hub listening' carries the url
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        const entry = JSON.parse(line) as { msg?: string; url?: string; engine?: string };
+        options.onLog?.(entry);
         if (entry.msg === 'hub listening' && entry.url) {
           clearTimeout(timer);
-          resolve(entry.url);
+          resolve({ url: entry.url, engine: String(entry.engine) });
         }
       } catch {
         // not a log line
       }
     });
   });
+  const { url, engine } = await listening.catch(async (err: unknown) => {
+    await cleanup();
+    throw err;
+  });
   const end = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
-    cleanup();
+    await cleanup();
   };
   return {
     url,
     adminToken: ADMIN_TOKEN,
+    engine,
     child,
     kill: () => end('SIGKILL'),
     stop: () => end('SIGTERM'),

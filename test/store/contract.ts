@@ -607,10 +607,10 @@ export function storeContract(factory: EngineFactory): void {
         await store.append(d.name, { writes: [], touch: true });
         const t1 = (await store.getDataset(d.name))!.lastPushAt;
         expect(t1).to.be.a('number');
-        await new Promise((r) => setTimeout(r, 5));
+        // the clock has moved past t1 (a gate on the clock, not a guess at how long that takes)
+        await eventually(() => (Date.now() > t1! ? true : undefined));
         await store.append(d.name, { writes: [write('k', 1)], touch: false });
         expect((await store.getDataset(d.name))!.lastPushAt).to.equal(t1);
-        await new Promise((r) => setTimeout(r, 5));
         // a request whose writes change nothing still counts as a push
         await store.append(d.name, { writes: [write('k', 1)] });
         const t2 = (await store.getDataset(d.name))!.lastPushAt!;
@@ -942,10 +942,10 @@ export function storeContract(factory: EngineFactory): void {
         await running;
         let appended: AppendResult | undefined;
         const appending = store.append(d.name, { writes: [write('late', 1)] }).then((r) => (appended = r));
-        await new Promise((r) => setTimeout(r, 50));
-        expect(appended).to.equal(undefined);
-        // readers keep the old epoch meanwhile
+        // the rebuild holds at its gate: readers keep the old epoch, and the append is not in it
         expect((await store.getDataset(d.name))!.epoch).to.equal(d.epoch);
+        expect(await store.get(d.name, 'late')).to.equal(undefined);
+        expect(appended).to.equal(undefined);
         release();
         const r = await rebuilding;
         await appending;
@@ -1135,7 +1135,8 @@ export function storeContract(factory: EngineFactory): void {
           const rebuilding = a.rebuild(name, replay);
           await running;
           const appending = b.append(name, { writes: [write('late', 1)] });
-          await new Promise((r) => setTimeout(r, 50));
+          // whenever the append reaches the store, the rebuild holds at its gate: the append must
+          // land in the epoch the rebuild makes, after its records (checked below)
           release();
           const r = await rebuilding;
           const late = await appending;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { classifyLevelError } from '../../src/store/level/disk.js';
-import { classifyPgError } from '../../src/store/postgres/faults.js';
+import { classifyPgError } from '../../src/store/postgres/disk.js';
 import { faultError } from '../../src/store/faults.js';
 
 /**

@@ -48,10 +48,22 @@ export function mountAdmin(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   const hubErrors = errorBody(renderHubError);
 
-  // the hub serves while its disk is full (pulls work): 200 either way, "degraded" says pushes are refused
+  // liveness: the process serves HTTP (a restart would not help a database that is away)
   router.get('/health', hubErrors, (ctx) => {
-    const store = hub.store.health();
-    ctx.body = { status: store.writable ? 'ok' : 'degraded', store };
+    ctx.body = { status: 'ok' };
+  });
+
+  // readiness: the store is reachable and writable now; route traffic elsewhere while it is not
+  router.get('/ready', hubErrors, async (ctx) => {
+    const engine = hub.store.engine;
+    const r = await hub.store.ready();
+    // the disk's state either way: a hub below the free-space floor or out of disk is not ready
+    const disk = hub.store.health();
+    ctx.status = r.ready ? 200 : 503;
+    ctx.body = r.ready
+      ? { status: 'ready', engine, disk }
+      : { status: 'unavailable', engine, reason: r.reason, disk };
+    if (!r.ready) ctx.set('Retry-After', '2');
   });
 
   router.get('/metrics', hubErrors, async (ctx) => {

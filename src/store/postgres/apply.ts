@@ -1,4 +1,5 @@
-import type { ClientBase, QueryResultRow } from 'pg';
+import type { QueryResultRow } from 'pg';
+import type { Queryable } from './db.js';
 import { hubError } from '../../errors.js';
 import { planAppend, type PlanContext, type PlanSink, type Progress } from '../plan.js';
 import type { Head } from '../semantics.js';
@@ -6,6 +7,7 @@ import type { AppendRequest, AppendResult, Blob, Change } from '../types.js';
 import { CHANGE_OF_STATE } from './rows.js';
 import { writeAuxRows } from './aux.js';
 import { decodeText, encodeText } from './text.js';
+import { StoreFailure } from './faults.js';
 
 /** The part of a dataset's head row a group of appends moves forward. */
 export type { Progress };
@@ -17,13 +19,7 @@ export interface Target {
   readonly epoch: string;
 }
 
-/** A database call failed: the transaction is lost, so the whole group fails, not one request. */
-export class StoreFailure extends Error {
-  override readonly name = 'StoreFailure';
-  constructor(cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-  }
-}
+export { StoreFailure };
 
 /** Rows waiting to be written, column-wise for `unnest` (one round trip per table). */
 class Rows {
@@ -136,7 +132,7 @@ export class Planner {
   private idemBase = new Set<string>();
 
   constructor(
-    private readonly db: ClientBase,
+    private readonly db: Queryable,
     private readonly target: Target,
     public progress: Progress,
   ) {}

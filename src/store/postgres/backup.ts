@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { PoolClient } from 'pg';
 import { hubError } from '../../errors.js';
 import { blobFromText, blobToText, type BackupRecord, type ImportSummary } from '../backup.js';
@@ -10,6 +9,12 @@ const PAGE = 5_000;
 const BLOB_PAGE = 50;
 /** Documents travel joined by U+001E, which JSON text never holds raw (as in apply.ts). */
 const SEP = '\u001e';
+
+/** Where the connections come from (the engine's Db: a writable server, broken ones replaced). */
+export interface Connections {
+  acquire(): Promise<PoolClient>;
+  release(client: PoolClient, err?: unknown): void;
+}
 
 /** Keyset pages of one query inside the caller's transaction. */
 async function* pages<R extends object>(
@@ -34,10 +39,11 @@ async function* pages<R extends object>(
  * however long the export takes, while other transactions write on. The transaction may sit idle
  * while the reader of the export is slow, so the idle-in-transaction cut-off is lifted for it.
  */
-export async function* exportPg(pool: pg.Pool): AsyncGenerator<BackupRecord> {
-  const c = await pool.connect();
+export async function* exportPg(db: Connections): AsyncGenerator<BackupRecord> {
+  const c = await db.acquire();
   c.on('error', () => undefined);
   let ok = false;
+  let failure: unknown;
   try {
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await c.query('SET LOCAL idle_in_transaction_session_timeout = 0');
@@ -144,9 +150,12 @@ export async function* exportPg(pool: pg.Pool): AsyncGenerator<BackupRecord> {
     }
     await c.query('COMMIT');
     ok = true;
+  } catch (err) {
+    failure = err;
+    throw err;
   } finally {
     if (!ok) await c.query('ROLLBACK').catch(() => undefined);
-    c.release();
+    db.release(c, failure);
   }
 }
 
@@ -167,10 +176,14 @@ class Pending<Row> {
 }
 
 /** Loads an export into an empty schema in one transaction: all of it, or nothing. */
-export async function importPg(pool: pg.Pool, records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
-  const c = await pool.connect();
+export async function importPg(
+  db: Connections,
+  records: AsyncIterable<BackupRecord>,
+): Promise<ImportSummary> {
+  const c = await db.acquire();
   c.on('error', () => undefined);
   let ok = false;
+  let failure: unknown;
   try {
     await c.query('BEGIN');
     await c.query('SET LOCAL idle_in_transaction_session_timeout = 0');
@@ -302,8 +315,11 @@ export async function importPg(pool: pg.Pool, records: AsyncIterable<BackupRecor
     await c.query('COMMIT');
     ok = true;
     return { datasets, changes: count };
+  } catch (err) {
+    failure = err;
+    throw err;
   } finally {
     if (!ok) await c.query('ROLLBACK').catch(() => undefined);
-    c.release();
+    db.release(c, failure);
   }
 }

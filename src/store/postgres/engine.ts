@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import pg, { type PoolClient } from 'pg';
 import { hubError, HubError } from '../../errors.js';
 import { KIND_PATTERN } from '../semantics.js';
 import { countStep } from '../count.js';
@@ -19,9 +18,14 @@ import type {
   DatasetRecord,
   JournalEntry,
   JsonObject,
+  Readiness,
+  ReplicationLag,
   Store,
+  StoreEvent,
 } from '../types.js';
-import { Planner, StoreFailure, type Progress } from './apply.js';
+import { Planner, type Progress } from './apply.js';
+import { Db, type Queryable, type TxOptions } from './db.js';
+import { RETRY_AFTER_S, StoreFailure } from './faults.js';
 import { COUNT_SQL, writeAuxRows } from './aux.js';
 import { channelOf, NoticeListener, noticePayload } from './notify.js';
 import { keysetPages } from './pages.js';
@@ -38,10 +42,10 @@ import {
 import { migrate } from './schema.js';
 import { checkKeyLength, decodeText, encodeText } from './text.js';
 import { parsePgUrl, type PgUrlOptions } from './url.js';
-import { classifyPgError } from './faults.js';
+import { classifyPgError } from './disk.js';
 import { exportPg, importPg } from './backup.js';
 import type { BackupRecord, ImportSummary } from '../backup.js';
-import { faultError, type FaultKind, type StoreHealth } from '../faults.js';
+import { faultError, type FaultKind as DiskFaultKind, type StoreHealth } from '../faults.js';
 
 export interface PgStoreOptions {
   /** Appends waiting in this process across all datasets before new ones get 503 OVERLOADED. */
@@ -54,9 +58,21 @@ export interface PgStoreOptions {
    * switch happened finish their consistent view (keyset pages span several transactions).
    */
   readonly epochGraceMs?: number;
+  /** STORE_READ_URL: a streaming replica that serves changelog and state reads */
+  readonly readUrl?: string;
+  /** How long a read waits for the replica to replay what the reader was promised. */
+  readonly replicaWaitMs?: number;
+  /** Faults, reconnects, failovers, rollbacks (metrics and logs). */
+  readonly onEvent?: (event: StoreEvent) => void;
 }
 
 type AppendJob = GroupJob<AppendRequest, AppendResult>;
+
+/** A dataset given a new epoch because the database went back in time (PgStore.rewound). */
+interface Rewind {
+  readonly head: Head;
+  readonly event: StoreEvent;
+}
 
 const newId = (): string => randomBytes(8).toString('hex');
 /** A rebuild writes its new epoch in pieces of about this size, inside its one transaction. */
@@ -65,6 +81,10 @@ const REBUILD_FLUSH_BYTES = 16 * 1024 * 1024;
 const JANITOR_EVERY_MS = 60_000;
 /** A disk fault no write has run into for this long is no longer reported (nobody may be pushing). */
 const FAULT_SHOWN_MS = 60_000;
+/** Start-up retries an unreachable database with this backoff (doubling, at most the second). */
+const STARTUP_BACKOFF_MS = [200, 5_000] as const;
+/** A replica read polls the replica's head this often while waiting for it to catch up. */
+const REPLICA_POLL_MS = 20;
 
 function notFoundDataset(name: string): HubError {
   return hubError('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
@@ -101,56 +121,123 @@ export class PgStore implements Store {
   private janitorRun: Promise<void> | undefined;
   private readonly channel: string;
   /** the last disk fault a commit ran into, until a commit succeeds (the server's disk is not ours to statfs) */
-  private fault: { kind: FaultKind; code: string; at: number } | undefined;
+  private fault: { kind: DiskFaultKind; code: string; at: number } | undefined;
+  /**
+   * The highest head this process acknowledged per dataset: a head found lower later (same
+   * epoch) means the database went back in time (see rewound()).
+   */
+  private readonly acked = new Map<string, { epoch: string; lastSeq: number }>();
+  /** When each waiting append was queued (for failedGroups). */
+  private readonly queuedAt = new WeakMap<AppendRequest, number>();
+  /**
+   * Per dataset, when its last group failed because the database did: appends queued before that
+   * get the same answer at once instead of waiting out another timeout each (the bound of
+   * docs/postgres-ha.md holds for queued writes too).
+   */
+  private readonly failedGroups = new Map<string, { at: number; error: HubError }>();
+  private readonly emit: (event: StoreEvent) => void;
 
   private constructor(
-    private readonly pool: pg.Pool,
+    private readonly db: Db,
+    /** the read replica (STORE_READ_URL), if any */
+    private readonly replica: Db | undefined,
     private readonly url: PgUrlOptions,
-    private readonly options: Required<PgStoreOptions>,
+    private readonly options: Required<Omit<PgStoreOptions, 'readUrl' | 'onEvent'>>,
+    emit: (event: StoreEvent) => void,
   ) {
     this.channel = channelOf(url.schema);
+    this.emit = (e) => {
+      try {
+        emit(e);
+      } catch {
+        // a metric's failure must not break the store
+      }
+    };
   }
 
-  /** Connects, creates or migrates the schema, and starts listening for other processes' commits. */
+  /**
+   * Connects, creates or migrates the schema, and starts listening for other processes' commits.
+   * A database that cannot be reached yet is waited for (`startup_wait`), with backoff.
+   */
   static async open(storeUrl: string, options: PgStoreOptions = {}): Promise<PgStore> {
     const url = parsePgUrl(storeUrl);
-    const pool = new pg.Pool(url.pg);
-    // an idle connection that breaks is dropped by the pool; without a listener it would crash us
-    pool.on('error', () => undefined);
-    const store = new PgStore(pool, url, {
-      maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
-      maxGroupBytes: options.maxGroupBytes ?? 32 * 1024 * 1024,
-      maxGroupJobs: options.maxGroupJobs ?? 256,
-      epochGraceMs: options.epochGraceMs ?? 10 * 60_000,
-    });
-    try {
-      await migrate(pool, url.schema, url.partitions);
-      await store.start();
-    } catch (err) {
-      await store.listener?.close();
-      await pool.end().catch(() => undefined);
-      throw err;
+    const onEvent = options.onEvent ?? (() => undefined);
+    // called only once connections exist, after `store` is set
+    const events = {
+      fault: (kind: string) => store.emit({ type: 'fault', kind }),
+      serverChanged: (server: string, previous: string) => store.serverChanged(server, previous),
+    };
+    const db = new Db(url, events);
+    // the replica's faults are counted; its server changing is no failover of the store
+    const replicaEvents = { fault: events.fault, serverChanged: () => undefined };
+    const replica = options.readUrl
+      ? new Db(parsePgUrl(options.readUrl), replicaEvents, 'standby')
+      : undefined;
+    const store: PgStore = new PgStore(
+      db,
+      replica,
+      url,
+      {
+        maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
+        maxGroupBytes: options.maxGroupBytes ?? 32 * 1024 * 1024,
+        maxGroupJobs: options.maxGroupJobs ?? 256,
+        epochGraceMs: options.epochGraceMs ?? 10 * 60_000,
+        replicaWaitMs: options.replicaWaitMs ?? 1_000,
+      },
+      onEvent,
+    );
+    const deadline = Date.now() + url.startupWaitMs;
+    let delay: number = STARTUP_BACKOFF_MS[0];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await migrate(db, url.schema, url.partitions);
+        await store.start();
+        return store;
+      } catch (err) {
+        const transient = err instanceof HubError && err.status === 503;
+        if (!transient || Date.now() + delay > deadline) {
+          await store.listener?.close();
+          await db.close().catch(() => undefined);
+          await replica?.close().catch(() => undefined);
+          throw err instanceof HubError && err.cause instanceof Error
+            ? new Error(`${err.message}: ${err.cause.message}`, { cause: err.cause })
+            : err;
+        }
+        const cause = err.cause instanceof Error ? err.cause.message : err.message;
+        store.emit({ type: 'waiting', attempt, error: cause, retryInMs: delay });
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, STARTUP_BACKOFF_MS[1]);
+      }
     }
-    return store;
   }
 
   private async start(): Promise<void> {
-    const candidate = randomBytes(32).toString('hex');
-    await this.pool.query(
-      `INSERT INTO hub_meta (name, value) VALUES ('secret', $1) ON CONFLICT (name) DO NOTHING`,
-      [candidate],
-    );
-    const r = await this.pool.query<{ value: string }>(`SELECT value FROM hub_meta WHERE name = 'secret'`);
-    this.hubSecret = r.rows[0]!.value;
-    this.listener = new NoticeListener({
-      config: this.url.pg,
+    // read first: a hub starting against a read-only server (a standby) with a secret is fine
+    const read = async (): Promise<string | undefined> =>
+      (await this.db.reader.query<{ value: string }>(`SELECT value FROM hub_meta WHERE name = 'secret'`))
+        .rows[0]?.value;
+    let secret = await read();
+    if (secret === undefined) {
+      await this.db.writer.query(
+        `INSERT INTO hub_meta (name, value) VALUES ('secret', $1) ON CONFLICT (name) DO NOTHING`,
+        [randomBytes(32).toString('hex')],
+      );
+      secret = (await read())!;
+    }
+    this.hubSecret = secret;
+    this.listener ??= new NoticeListener({
+      connect: () => this.db.dedicated(),
+      timeoutMs: this.url.timeouts.queryMs,
       channel: this.channel,
       instance: this.instance,
       onNotice: (n) => this.notify(n),
-      onResync: () => void this.announceAll(),
+      onResync: () => {
+        this.emit({ type: 'reconnect' });
+        void this.afterReconnect();
+      },
     });
     await this.listener.start();
-    this.janitorTimer = setInterval(
+    this.janitorTimer ??= setInterval(
       () => this.runJanitor(),
       Math.min(JANITOR_EVERY_MS, Math.max(1_000, this.options.epochGraceMs)),
     );
@@ -166,7 +253,8 @@ export class PgStore implements Store {
     if (this.janitorTimer) clearInterval(this.janitorTimer);
     await this.janitorRun;
     await this.listener?.close();
-    await this.pool.end();
+    await this.db.close();
+    await this.replica?.close();
   }
 
   async secret(): Promise<string> {
@@ -183,28 +271,36 @@ export class PgStore implements Store {
     };
   }
 
-  /** A failed commit's answer: a disk fault in words (and remembered for health), else STORE_WRITE_FAILED. */
+  /**
+   * A failed commit's answer: a disk fault in words (and remembered for health), else what the
+   * database layer said (STORE_UNAVAILABLE…), else STORE_WRITE_FAILED.
+   */
   private commitFailure(err: unknown): HubError {
-    const cause = err instanceof StoreFailure ? err.cause : err;
-    const kind = classifyPgError(cause);
-    const failure = kind
-      ? faultError(kind)
-      : hubError('STORE_WRITE_FAILED', 'the write could not be made durable');
-    if (kind) this.fault = { kind, code: failure.code, at: Date.now() };
-    // for the log of the 5xx, never for the client
-    failure.cause = cause;
+    const kind = classifyPgError(err);
+    if (kind) {
+      const failure = faultError(kind);
+      this.fault = { kind, code: failure.code, at: Date.now() };
+      // for the log of the 5xx, never for the client
+      failure.cause = err instanceof StoreFailure ? err.cause : err;
+      return failure;
+    }
+    if (err instanceof HubError) return err;
+    const failure = hubError('STORE_WRITE_FAILED', 'the write could not be made durable', {
+      retryAfter: RETRY_AFTER_S,
+    });
+    failure.cause = err instanceof StoreFailure ? err.cause : err;
     return failure;
   }
 
   exportAll(): AsyncIterable<BackupRecord> {
-    return exportPg(this.pool);
+    return exportPg(this.db);
   }
 
   async importAll(records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
     this.ensureOpen();
-    const summary = await importPg(this.pool, records);
-    const r = await this.pool.query<{ value: string }>(`SELECT value FROM hub_meta WHERE name = 'secret'`);
-    this.hubSecret = r.rows[0]!.value;
+    const summary = await importPg(this.db, records);
+    const rows = await this.db.query<{ value: string }>(`SELECT value FROM hub_meta WHERE name = 'secret'`);
+    this.hubSecret = rows[0]!.value;
     return summary;
   }
 
@@ -213,10 +309,130 @@ export class PgStore implements Store {
     return this.url.schema;
   }
 
+  /** Reachable and writable: a statement on a pooled connection, on a server not in recovery. */
+  async ready(): Promise<Readiness> {
+    if (this.closed) return { ready: false, reason: 'the hub is shutting down' };
+    // the server's disk: known only from the last commit that ran into it (health())
+    if (!this.health().writable)
+      return {
+        ready: false,
+        reason: 'the database server is out of disk: pushes are refused (STORE_DISK_FULL)',
+      };
+    try {
+      const rows = await this.db.query<{ ro: boolean }>(
+        `SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS ro`,
+        [],
+        { idempotent: true },
+      );
+      if (rows[0]?.ro)
+        return { ready: false, reason: 'the database is read-only (a standby, or failing over)' };
+      return { ready: true };
+    } catch (err) {
+      return { ready: false, reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** The replica's lag behind the primary, from their WAL positions; undefined without a replica. */
+  async replicationLag(): Promise<ReplicationLag | undefined> {
+    if (!this.replica) return undefined;
+    const [standby, primary] = await Promise.all([
+      this.replica.query<{ lsn: string | null; age: number | null }>(
+        `SELECT pg_last_wal_replay_lsn()::text AS lsn,
+                CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                     ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS age`,
+        [],
+        { idempotent: true },
+      ),
+      this.db.query<{ lsn: string }>(`SELECT pg_current_wal_lsn()::text AS lsn`, [], { idempotent: true }),
+    ]);
+    const replayed = standby[0]?.lsn;
+    if (!replayed || !primary[0]) return undefined;
+    const bytes = Number(lsnValue(primary[0].lsn) - lsnValue(replayed));
+    return { seconds: bytes <= 0 ? 0 : Math.max(0, Number(standby[0]!.age ?? 0)), bytes: Math.max(0, bytes) };
+  }
+
   // ---- plumbing -------------------------------------------------------------------------------
 
   private ensureOpen(): void {
-    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down');
+    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down', { retryAfter: 1 });
+  }
+
+  private serverChanged(server: string, previous: string): void {
+    this.emit({ type: 'failover', server, previous });
+    void this.afterReconnect();
+  }
+
+  /**
+   * After the LISTEN connection came back or connections reached another server: notices may have
+   * been missed, so every waiting reader is woken once (it re-reads the head); and every dataset
+   * this process acknowledged is checked for a rollback.
+   */
+  private async afterReconnect(): Promise<void> {
+    try {
+      const datasets = await this.listDatasets();
+      for (const d of datasets) this.notify({ dataset: d.name, epoch: d.epoch, lastSeq: d.lastSeq });
+      for (const d of datasets) {
+        const seen = this.acked.get(d.name);
+        if (seen && seen.epoch === d.epoch && d.lastSeq < seen.lastSeq) {
+          const r = await this.queue(d.name).exclusive(() =>
+            this.tx(
+              async (c) => {
+                const head = await this.lockHead(c, d.name);
+                return head ? await this.rewound(c, head) : undefined;
+              },
+              { long: true },
+            ),
+          );
+          if (r) this.rewindCommitted(r);
+        }
+      }
+    } catch {
+      // the next reconnect tries again; the next write to a dataset checks it too
+    }
+  }
+
+  /**
+   * Under the head lock: if the database went back in time for this dataset (its lastSeq is below
+   * one this process acknowledged, in the same epoch: an asynchronous failover lost commits, or
+   * an old primary came back), the dataset gets a new epoch holding what survived, so that
+   * collectors holding tokens of the old one full-sync instead of silently diverging. Returns
+   * the head to write on.
+   */
+  private async rewound(c: Queryable, head: Head): Promise<Rewind | undefined> {
+    const rec = head.record;
+    const seen = this.acked.get(rec.name);
+    if (!seen || seen.epoch !== rec.epoch || rec.lastSeq >= seen.lastSeq) return undefined;
+    const epoch = newId();
+    for (const table of ['changes', 'state', 'idempotency']) {
+      await c.query(`UPDATE ${table} SET epoch = $3 WHERE dataset = $1 AND epoch = $2`, [
+        head.id,
+        rec.epoch,
+        epoch,
+      ]);
+    }
+    await this.writeHead(
+      c,
+      head.id,
+      progressOf(head),
+      { dataset: rec.name, epoch, lastSeq: rec.lastSeq },
+      epoch,
+    );
+    return {
+      head: { ...head, record: { ...rec, epoch } },
+      event: { type: 'rollback', dataset: rec.name, acknowledged: seen.lastSeq, found: rec.lastSeq, epoch },
+    };
+  }
+
+  /** After the COMMIT of a rewind: told, counted, and the new epoch is what this process knows. */
+  private rewindCommitted(r: Rewind): void {
+    this.acked.set(r.head.record.name, { epoch: r.head.record.epoch, lastSeq: r.head.record.lastSeq });
+    this.emit(r.event);
+    this.notify({ dataset: r.head.record.name, epoch: r.head.record.epoch, lastSeq: r.head.record.lastSeq });
+  }
+
+  private acknowledge(name: string, epoch: string, lastSeq: number): void {
+    const seen = this.acked.get(name);
+    if (!seen || seen.epoch !== epoch || seen.lastSeq < lastSeq) this.acked.set(name, { epoch, lastSeq });
   }
 
   private queue(name: string): SerialQueue<AppendRequest, AppendResult> {
@@ -236,34 +452,18 @@ export class PgStore implements Store {
     return q;
   }
 
-  /** Runs `fn` in a transaction; COMMIT must really commit (an aborted transaction answers ROLLBACK). */
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>, options: { sync?: boolean } = {}): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const value = await fn(c);
-      // status bookkeeping need not wait for the WAL flush; everything a client relies on does
-      if (options.sync === false) await c.query('SET LOCAL synchronous_commit = off');
-      const done = await c.query('COMMIT');
-      if (done.command !== 'COMMIT') throw new StoreFailure(new Error('the transaction was rolled back'));
-      c.release();
-      return value;
-    } catch (err) {
-      await c.query('ROLLBACK').then(
-        () => c.release(),
-        (e: Error) => c.release(e),
-      );
-      throw err;
-    }
+  /** Runs `fn` in a transaction (db.ts: timeouts, read-only retry, COMMIT outcome resolution). */
+  private tx<T>(fn: (c: Queryable) => Promise<T>, options: TxOptions = {}): Promise<T> {
+    return this.db.tx(fn, options);
   }
 
-  private async lockHead(c: PoolClient, name: string): Promise<Head | undefined> {
+  private async lockHead(c: Queryable, name: string): Promise<Head | undefined> {
     const r = await c.query<DatasetRow>(SELECT_HEAD_FOR_UPDATE, [name]);
     return r.rows[0] ? toHead(r.rows[0]) : undefined;
   }
 
   private async datasetId(name: string): Promise<number> {
-    const r = await this.pool.query<{ id: string }>(`SELECT id FROM datasets WHERE name = $1`, [name]);
+    const r = await this.db.reader.query<{ id: string }>(`SELECT id FROM datasets WHERE name = $1`, [name]);
     if (!r.rows[0]) throw notFoundDataset(name);
     return Number(r.rows[0].id);
   }
@@ -275,17 +475,6 @@ export class PgStore implements Store {
       } catch {
         // a listener's failure must not break the writer
       }
-    }
-  }
-
-  /** After the LISTEN connection came back: notices may have been missed, so re-announce every head. */
-  private async announceAll(): Promise<void> {
-    try {
-      for (const d of await this.listDatasets()) {
-        this.notify({ dataset: d.name, epoch: d.epoch, lastSeq: d.lastSeq });
-      }
-    } catch {
-      // the next reconnect tries again; waiting readers time out at worst
     }
   }
 
@@ -329,14 +518,15 @@ export class PgStore implements Store {
   }
 
   async getDataset(name: string): Promise<DatasetRecord | undefined> {
-    const r = await this.pool.query<DatasetRow>(`SELECT ${DATASET_COLUMNS} FROM datasets WHERE name = $1`, [
-      name,
-    ]);
+    const r = await this.db.reader.query<DatasetRow>(
+      `SELECT ${DATASET_COLUMNS} FROM datasets WHERE name = $1`,
+      [name],
+    );
     return r.rows[0] ? toHead(r.rows[0]).record : undefined;
   }
 
   async listDatasets(): Promise<DatasetRecord[]> {
-    const r = await this.pool.query<DatasetRow>(`SELECT ${DATASET_COLUMNS} FROM datasets ORDER BY name`);
+    const r = await this.db.reader.query<DatasetRow>(`SELECT ${DATASET_COLUMNS} FROM datasets ORDER BY name`);
     return r.rows.map((row) => toHead(row).record);
   }
 
@@ -388,7 +578,7 @@ export class PgStore implements Store {
   }
 
   async findKeyHash(hash: string): Promise<{ dataset: string; role: 'push' | 'read' } | undefined> {
-    const r = await this.pool.query<{ name: string; push: boolean }>(
+    const r = await this.db.reader.query<{ name: string; push: boolean }>(
       `SELECT name, push_hash = $1 AS push FROM datasets WHERE push_hash = $1 OR read_hash = $1 LIMIT 1`,
       [hash],
     );
@@ -419,6 +609,7 @@ export class PgStore implements Store {
     try {
       // a sweep or an aux clear reads committed state: it runs alone in its group
       const alone = request.sweep !== undefined || request.clearAux !== undefined;
+      this.queuedAt.set(request, Date.now());
       return await this.queue(name).enqueue(request, bytes, alone);
     } finally {
       this.pendingBytes -= bytes;
@@ -426,14 +617,32 @@ export class PgStore implements Store {
   }
 
   /** Applies a group of appends in one transaction under the dataset's head row lock. */
-  private async commitGroup(name: string, jobs: AppendJob[]): Promise<void> {
-    const settled: Array<{ job: AppendJob; result?: AppendResult; error?: unknown }> = [];
+  private async commitGroup(name: string, all: AppendJob[]): Promise<void> {
+    const failed = this.failedGroups.get(name);
+    let jobs = all;
+    if (failed) {
+      this.failedGroups.delete(name);
+      const queuedBefore = (j: AppendJob): boolean => (this.queuedAt.get(j.request) ?? 0) <= failed.at;
+      for (const j of all.filter(queuedBefore)) j.reject(failed.error);
+      jobs = all.filter((j) => !queuedBefore(j));
+      if (jobs.length === 0) return;
+    }
+    let settled: Array<{ job: AppendJob; result?: AppendResult; error?: unknown }> = [];
     let notice: ChangeNotice | undefined;
+    let rewind: Rewind | undefined;
+    /** where the group's last change went, to confirm a COMMIT whose answer was lost */
+    let last: { id: number; epoch: string; seq: number } | undefined;
     try {
       const found = await this.tx(
         async (c) => {
-          const head = await this.lockHead(c, name);
-          if (!head) return false;
+          // run again from scratch when the first connection reached a read-only server
+          settled = [];
+          notice = undefined;
+          last = undefined;
+          const locked = await this.lockHead(c, name);
+          if (!locked) return false;
+          rewind = await this.rewound(c, locked);
+          const head = rewind?.head ?? locked;
           const rec = head.record;
           const planner = new Planner(c, { id: head.id, epoch: rec.epoch }, progressOf(head));
           await planner.prefetch(jobs.map((j) => j.request));
@@ -451,25 +660,54 @@ export class PgStore implements Store {
           const durable = planner.pending.rows > 0 || p.attrs !== rec.attrs;
           if (!durable && p.lastPushAt === rec.lastPushAt) return true;
           await planner.flush();
-          if (p.lastSeq !== rec.lastSeq) notice = { dataset: name, epoch: rec.epoch, lastSeq: p.lastSeq };
+          if (p.lastSeq !== rec.lastSeq) {
+            notice = { dataset: name, epoch: rec.epoch, lastSeq: p.lastSeq };
+            last = { id: head.id, epoch: rec.epoch, seq: p.lastSeq };
+          }
           await this.writeHead(c, head.id, p, notice);
           // a group that only moved lastPushAt has nothing a client must rely on: no WAL flush wait
           if (!durable) await c.query('SET LOCAL synchronous_commit = off');
           return true;
         },
-        { sync: true },
+        {
+          sync: true,
+          // the group's last change row carries our transaction id: no other transaction's commit
+          // can pass for ours
+          confirm: async (ask, xid) => {
+            if (!last) return true;
+            const rows = await ask<{ xmin: string }>(
+              `SELECT xmin::text AS xmin FROM changes WHERE dataset = $1 AND epoch = $2 AND seq = $3`,
+              [last.id, last.epoch, last.seq],
+            );
+            return rows[0] !== undefined && BigInt(rows[0].xmin) === BigInt(xid) % 2n ** 32n;
+          },
+        },
       );
       if (!found) {
         for (const j of jobs) j.reject(notFoundDataset(name));
         return;
       }
     } catch (err) {
-      const failure = err instanceof HubError ? err : this.commitFailure(err);
+      const failure = this.commitFailure(err);
       for (const j of jobs) j.reject(failure);
+      if (failure.status === 503) {
+        // those queued meanwhile did not start: nothing of theirs can have been stored
+        const answer =
+          failure.code === 'STORE_UNAVAILABLE' || failure.code === 'STORE_DISK_FULL'
+            ? failure
+            : hubError('STORE_UNAVAILABLE', 'the database failed the writes queued before this one', {
+                retryAfter: RETRY_AFTER_S,
+              });
+        this.failedGroups.set(name, { at: Date.now(), error: answer });
+      }
       return;
     }
     this.fault = undefined;
-    if (notice) this.notify(notice);
+    if (rewind) this.rewindCommitted(rewind);
+    if (notice) {
+      this.acknowledge(name, notice.epoch, notice.lastSeq);
+      this.notify(notice);
+    }
     for (const s of settled) {
       if (s.result) s.job.resolve(s.result);
       else s.job.reject(s.error);
@@ -478,7 +716,7 @@ export class PgStore implements Store {
 
   /** Moves the head row forward; the NOTIFY rides on the same statement and is sent at COMMIT. */
   private async writeHead(
-    c: PoolClient,
+    c: Queryable,
     id: number,
     p: Progress,
     notice: ChangeNotice | undefined,
@@ -502,8 +740,45 @@ export class PgStore implements Store {
 
   // ---- reads ----------------------------------------------------------------------------------
 
+  /**
+   * Where a changelog or state read runs: on the replica (STORE_READ_URL) when it has replayed
+   * the dataset's epoch up to `atLeast`, the head the caller read on the primary and will promise
+   * in its token; it is given `replicaWaitMs` to get there, then the primary serves. Rows are only
+   * ever added to an epoch, so every page read on the replica afterwards sees at least that much.
+   */
+  private async readSource(
+    name: string,
+    epoch: string,
+    atLeast: number | undefined,
+  ): Promise<{ id: number; q: Queryable }> {
+    const replica = this.replica;
+    if (replica && atLeast !== undefined) {
+      const deadline = Date.now() + this.options.replicaWaitMs;
+      try {
+        while (true) {
+          const rows = await replica.query<{ id: string; epoch: string; last_seq: string }>(
+            `SELECT id, epoch, last_seq FROM datasets WHERE name = $1`,
+            [name],
+            { idempotent: true },
+          );
+          const row = rows[0];
+          if (row && row.epoch === epoch && Number(row.last_seq) >= atLeast) {
+            this.emit({ type: 'read', from: 'replica' });
+            return { id: Number(row.id), q: replica.reader };
+          }
+          if (Date.now() + REPLICA_POLL_MS > deadline) break;
+          await new Promise((r) => setTimeout(r, REPLICA_POLL_MS));
+        }
+      } catch {
+        // the replica is away: the primary serves
+      }
+      this.emit({ type: 'read', from: 'primary' });
+    }
+    return { id: await this.datasetId(name), q: this.db.reader };
+  }
+
   async *changes(name: string, query: ChangesQuery): AsyncGenerator<Change> {
-    const id = await this.datasetId(name);
+    const { id, q } = await this.readSource(name, query.epoch, query.atLeast);
     const limit = query.limit ?? Infinity;
     if (limit <= 0) return;
     // "still the latest for its key" is a per-row probe of the state table's primary key (a
@@ -519,7 +794,7 @@ export class PgStore implements Store {
        ORDER BY c.seq LIMIT $4`;
     const rows = keysetPages<ChangeRow, number>(
       {
-        fetch: async (after, n) => (await this.pool.query<ChangeRow>(sql, [id, query.epoch, after, n])).rows,
+        fetch: async (after, n) => (await q.query<ChangeRow>(sql, [id, query.epoch, after, n])).rows,
         position: (r) => Number(r.seq),
         size: (r) => r.doc.length + r.key.length + 64,
       },
@@ -530,7 +805,7 @@ export class PgStore implements Store {
   }
 
   async *current(name: string, query: CurrentQuery): AsyncGenerator<Change> {
-    const id = await this.datasetId(name);
+    const { id, q } = await this.readSource(name, query.epoch, query.atLeast);
     const limit = query.limit ?? Infinity;
     if (limit <= 0) return;
     const live = query.includeDeleted ? '' : 'AND NOT s.deleted';
@@ -541,7 +816,7 @@ export class PgStore implements Store {
     const rows = keysetPages<ChangeRow, string | null>(
       {
         fetch: async (after, n) =>
-          (await this.pool.query<ChangeRow>(sql(after === null), [id, query.epoch, after, n])).rows,
+          (await q.query<ChangeRow>(sql(after === null), [id, query.epoch, after, n])).rows,
         position: (r) => r.key,
         size: (r) => r.doc.length + r.key.length + 64,
       },
@@ -552,7 +827,7 @@ export class PgStore implements Store {
   }
 
   async get(name: string, key: string): Promise<Change | undefined> {
-    const r = await this.pool.query<Partial<ChangeRow> & { id: string }>(
+    const r = await this.db.reader.query<Partial<ChangeRow> & { id: string }>(
       `SELECT d.id, ${CHANGE_COLUMNS} FROM datasets d LEFT JOIN LATERAL (
          SELECT * FROM changes c WHERE c.dataset = d.id AND c.epoch = d.epoch
          AND c.seq = (SELECT s.seq FROM state s WHERE s.dataset = d.id AND s.epoch = d.epoch AND s.key = $2)
@@ -577,43 +852,48 @@ export class PgStore implements Store {
     this.ensureOpen();
     return this.queue(name).exclusive(async () => {
       let notice: ChangeNotice | undefined;
-      const result = await this.tx(async (c) => {
-        const head = await this.lockHead(c, name);
-        if (!head) throw notFoundDataset(name);
-        const rec = head.record;
-        const epoch = newId();
-        const planner = new Planner(
-          c,
-          { id: head.id, epoch },
-          { lastSeq: 0, count: 0, lastPushAt: rec.lastPushAt, attrs: rec.attrs, journalN: head.journalN },
-        );
-        let changes = 0;
-        let swept = 0;
-        for await (const raw of requests) {
-          // the journal is the source being replayed: never journal it again
-          const req: AppendRequest = { ...raw, journal: undefined };
-          const alone = req.sweep !== undefined || req.clearAux !== undefined;
-          if (alone) await planner.flush();
-          await planner.prefetch([req]);
-          const r = await planner.apply(req, req.recorded ?? Date.now());
-          changes += r.changes;
-          swept += r.swept;
-          const pending = planner.pending;
-          if (pending.rows >= REBUILD_FLUSH_ROWS || pending.bytes >= REBUILD_FLUSH_BYTES || alone) {
-            await planner.flush();
+      const result = await this.tx(
+        async (c) => {
+          const head = await this.lockHead(c, name);
+          if (!head) throw notFoundDataset(name);
+          const rec = head.record;
+          const epoch = newId();
+          const planner = new Planner(
+            c,
+            { id: head.id, epoch },
+            { lastSeq: 0, count: 0, lastPushAt: rec.lastPushAt, attrs: rec.attrs, journalN: head.journalN },
+          );
+          let changes = 0;
+          let swept = 0;
+          for await (const raw of requests) {
+            // the journal is the source being replayed: never journal it again
+            const req: AppendRequest = { ...raw, journal: undefined };
+            const alone = req.sweep !== undefined || req.clearAux !== undefined;
+            if (alone) await planner.flush();
+            await planner.prefetch([req]);
+            const r = await planner.apply(req, req.recorded ?? Date.now());
+            changes += r.changes;
+            swept += r.swept;
+            const pending = planner.pending;
+            if (pending.rows >= REBUILD_FLUSH_ROWS || pending.bytes >= REBUILD_FLUSH_BYTES || alone) {
+              await planner.flush();
+            }
           }
-        }
-        await planner.flush();
-        const p = { ...planner.progress, lastPushAt: rec.lastPushAt };
-        notice = { dataset: name, epoch, lastSeq: p.lastSeq };
-        await this.writeHead(c, head.id, p, notice, epoch);
-        await c.query(`INSERT INTO retired_epochs (dataset, epoch, retired_at) VALUES ($1, $2, $3)`, [
-          head.id,
-          rec.epoch,
-          Date.now(),
-        ]);
-        return { epoch, lastSeq: p.lastSeq, changes, outcomes: [], swept, duplicate: false };
-      });
+          await planner.flush();
+          const p = { ...planner.progress, lastPushAt: rec.lastPushAt };
+          notice = { dataset: name, epoch, lastSeq: p.lastSeq };
+          await this.writeHead(c, head.id, p, notice, epoch);
+          await c.query(`INSERT INTO retired_epochs (dataset, epoch, retired_at) VALUES ($1, $2, $3)`, [
+            head.id,
+            rec.epoch,
+            Date.now(),
+          ]);
+          return { epoch, lastSeq: p.lastSeq, changes, outcomes: [], swept, duplicate: false };
+          // `requests` is consumed: the transaction cannot run twice
+        },
+        { retry: false, long: true },
+      );
+      this.acknowledge(name, result.epoch, result.lastSeq);
       if (notice) this.notify(notice);
       const grace = setTimeout(() => this.runJanitor(), this.options.epochGraceMs + 100);
       grace.unref();
@@ -634,23 +914,26 @@ export class PgStore implements Store {
   private async dropRetiredEpochs(): Promise<void> {
     const cutoff = Date.now() - this.options.epochGraceMs;
     while (!this.closed) {
-      const dropped = await this.tx(async (c) => {
-        const r = await c.query<{ dataset: string; epoch: string }>(
-          `SELECT dataset, epoch FROM retired_epochs WHERE retired_at <= $1
+      const dropped = await this.tx(
+        async (c) => {
+          const r = await c.query<{ dataset: string; epoch: string }>(
+            `SELECT dataset, epoch FROM retired_epochs WHERE retired_at <= $1
            ORDER BY retired_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
-          [cutoff],
-        );
-        const row = r.rows[0];
-        if (!row) return false;
-        for (const table of ['changes', 'state', 'idempotency']) {
-          await c.query(`DELETE FROM ${table} WHERE dataset = $1 AND epoch = $2`, [row.dataset, row.epoch]);
-        }
-        await c.query(`DELETE FROM retired_epochs WHERE dataset = $1 AND epoch = $2`, [
-          row.dataset,
-          row.epoch,
-        ]);
-        return true;
-      });
+            [cutoff],
+          );
+          const row = r.rows[0];
+          if (!row) return false;
+          for (const table of ['changes', 'state', 'idempotency']) {
+            await c.query(`DELETE FROM ${table} WHERE dataset = $1 AND epoch = $2`, [row.dataset, row.epoch]);
+          }
+          await c.query(`DELETE FROM retired_epochs WHERE dataset = $1 AND epoch = $2`, [
+            row.dataset,
+            row.epoch,
+          ]);
+          return true;
+        },
+        { long: true },
+      );
       if (!dropped) return;
     }
   }
@@ -664,7 +947,7 @@ export class PgStore implements Store {
       {
         fetch: async (after, n) =>
           (
-            await this.pool.query<Row>(
+            await this.db.reader.query<Row>(
               `SELECT n, recorded, text FROM journal WHERE dataset = $1 AND n > $2 ORDER BY n LIMIT $3`,
               [id, after, n],
             )
@@ -690,7 +973,7 @@ export class PgStore implements Store {
   }
 
   async getBlob(name: string, id: string): Promise<Blob | undefined> {
-    const r = await this.pool.query<{ content_type: string | null; bytes: Buffer | null }>(
+    const r = await this.db.reader.query<{ content_type: string | null; bytes: Buffer | null }>(
       `SELECT b.content_type, b.bytes FROM datasets d
        LEFT JOIN blobs b ON b.dataset = d.id AND b.id = $2 WHERE d.name = $1`,
       [name, encodeText(id)],
@@ -704,7 +987,7 @@ export class PgStore implements Store {
   async auxCount(name: string, ns: string, key: string, period: string, limit: number): Promise<AuxCount> {
     this.ensureOpen();
     if (limit >= 1) {
-      const r = await this.pool.query<{ used: string }>(COUNT_SQL, [
+      const r = await this.db.writer.query<{ used: string }>(COUNT_SQL, [
         name,
         encodeText(ns),
         encodeText(key),
@@ -718,7 +1001,7 @@ export class PgStore implements Store {
   }
 
   async auxGet(name: string, ns: string, key: string): Promise<string | undefined> {
-    const r = await this.pool.query<{ value: string | null }>(
+    const r = await this.db.reader.query<{ value: string | null }>(
       `SELECT a.value FROM datasets d
        LEFT JOIN aux a ON a.dataset = d.id AND a.ns = $2 AND a.key = $3 WHERE d.name = $1`,
       [name, encodeText(ns), encodeText(key)],
@@ -736,7 +1019,7 @@ export class PgStore implements Store {
       {
         fetch: async (after, n) =>
           (
-            await this.pool.query<Row>(
+            await this.db.reader.query<Row>(
               `SELECT key, value FROM aux WHERE dataset = $1 AND ns = $2
                AND ($3::text IS NULL OR key > $3) ORDER BY key LIMIT $4`,
               [id, encodedNs, after, n],
@@ -757,6 +1040,12 @@ export class PgStore implements Store {
     if (writes.length === 0) return;
     await this.tx((c) => writeAuxRows((t, v) => c.query(t, v), id, writes), { sync: options.sync ?? false });
   }
+}
+
+/** A WAL position `X/Y` (hex halves) as a number of bytes. */
+function lsnValue(lsn: string): bigint {
+  const [hi, lo] = lsn.split('/');
+  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
 }
 
 function progressOf(head: Head): Progress {

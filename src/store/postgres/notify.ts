@@ -1,5 +1,6 @@
-import { Client, escapeIdentifier, type ClientConfig } from 'pg';
+import { escapeIdentifier, type Client } from 'pg';
 import type { ChangeNotice } from '../types.js';
+import { statement } from './db.js';
 
 /**
  * Change notices between hub processes on one database: every commit that moves a dataset's
@@ -28,7 +29,10 @@ export function noticePayload(notice: ChangeNotice, instance: string): string {
 }
 
 export interface ListenerOptions {
-  readonly config: ClientConfig;
+  /** a new connection to the primary (db.ts: the current host, failing over like the pool) */
+  readonly connect: () => Promise<Client>;
+  /** how long the heartbeat waits for an answer before it gives the connection up */
+  readonly timeoutMs: number;
   readonly channel: string;
   readonly instance: string;
   readonly onNotice: (notice: ChangeNotice) => void;
@@ -37,23 +41,40 @@ export interface ListenerOptions {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/**
+ * A frozen server (or a network that drops packets) keeps a LISTEN connection open and silent
+ * forever: a query every few seconds tells, and the connection is given up when it gets no answer.
+ */
+const HEARTBEAT_MS = 5_000;
 
-/** One LISTEN connection, re-established with backoff whenever it drops. */
+/**
+ * One LISTEN connection, re-established with backoff whenever it drops (a failover, a restart, a
+ * frozen server): notices may have been missed meanwhile, so after every reconnect the owner is
+ * told (`onResync`) and wakes its waiting readers once.
+ */
 export class NoticeListener {
   private client: Client | undefined;
   private closed = false;
   private backoff = 100;
   private timer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ListenerOptions) {}
 
-  /** Connects and listens; the first connection must succeed (start-up fails otherwise). */
+  /**
+   * Connects and listens. A server that refuses LISTEN now (a standby not yet promoted: the hub
+   * may start against one) is tried again in the background.
+   */
   async start(): Promise<void> {
-    await this.connect();
+    try {
+      await this.connect();
+    } catch {
+      this.scheduleReconnect();
+    }
   }
 
   private async connect(): Promise<void> {
-    const client = new Client(this.options.config);
+    const client = await this.options.connect();
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
     client.on('notification', (msg) => {
@@ -64,7 +85,6 @@ export class NoticeListener {
       }
     });
     try {
-      await client.connect();
       await client.query(`LISTEN ${escapeIdentifier(this.options.channel)}`);
     } catch (err) {
       client.removeAllListeners('end');
@@ -77,11 +97,24 @@ export class NoticeListener {
     }
     this.client = client;
     this.backoff = 100;
+    this.beat(client);
+  }
+
+  private beat(client: Client): void {
+    this.heartbeat = setTimeout(() => {
+      if (this.client !== client) return;
+      client.query(statement('SELECT 1', [], this.options.timeoutMs)).then(
+        () => this.beat(client),
+        () => this.lost(client),
+      );
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
   }
 
   private lost(client: Client): void {
     if (this.client !== client) return;
     this.client = undefined;
+    if (this.heartbeat) clearTimeout(this.heartbeat);
     client.removeAllListeners('end');
     void client.end().catch(() => undefined);
     this.scheduleReconnect();
@@ -105,6 +138,7 @@ export class NoticeListener {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeat) clearTimeout(this.heartbeat);
     const c = this.client;
     this.client = undefined;
     if (c) {

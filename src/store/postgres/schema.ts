@@ -1,4 +1,5 @@
-import { escapeIdentifier, type Pool } from 'pg';
+import { escapeIdentifier } from 'pg';
+import type { Db } from './db.js';
 
 /**
  * The PostgreSQL schema, created and migrated by the hub at start-up (several hub processes may
@@ -116,41 +117,59 @@ const MIGRATIONS: Migration[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** The schema's version, read without writing anything (a standby answers too); 0 when there is none. */
+async function currentVersion(db: Db): Promise<number> {
+  try {
+    const rows = await db.query<{ value: string }>(`SELECT value FROM hub_meta WHERE name = 'version'`, [], {
+      idempotent: true,
+    });
+    return rows[0] ? Number(rows[0].value) : 0;
+  } catch (err) {
+    // 42P01 undefined_table: no schema yet (search_path names a schema that does not exist)
+    if ((err as { code?: unknown }).code === '42P01') return 0;
+    throw err;
+  }
+}
+
+function refuseNewer(schema: string, version: number): void {
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `the PostgreSQL schema '${schema}' is at version ${version}, newer than this hub (${SCHEMA_VERSION})`,
+    );
+  }
+}
+
 /**
  * Creates the schema or brings it to the current version, in one transaction under an advisory
- * lock. A schema newer than this build is refused (an older hub must not write to it).
+ * lock. A schema newer than this build is refused (an older hub must not write to it). A schema
+ * that is current is only read: no DDL, no lock, so a hub starts against a read-only server (a
+ * standby about to be promoted) and many hubs start at once without queueing on the lock.
  */
-export async function migrate(pool: Pool, schema: string, partitions: number): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK, schema]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(schema)}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS hub_meta (name text PRIMARY KEY, value text NOT NULL)`);
-    const r = await client.query<{ value: string }>(`SELECT value FROM hub_meta WHERE name = 'version'`);
-    const version = r.rows[0] ? Number(r.rows[0].value) : 0;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(
-        `the PostgreSQL schema '${schema}' is at version ${version}, newer than this hub (${SCHEMA_VERSION})`,
+export async function migrate(db: Db, schema: string, partitions: number): Promise<void> {
+  const seen = await currentVersion(db);
+  refuseNewer(schema, seen);
+  if (seen === SCHEMA_VERSION) return;
+  await db.tx(
+    async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK, schema]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(schema)}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS hub_meta (name text PRIMARY KEY, value text NOT NULL)`);
+      const r = await client.query<{ value: string }>(`SELECT value FROM hub_meta WHERE name = 'version'`);
+      const version = r.rows[0] ? Number(r.rows[0].value) : 0;
+      refuseNewer(schema, version);
+      const lz4 = await client.query(
+        `SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`,
       );
-    }
-    const lz4 = await client.query(
-      `SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`,
-    );
-    const context: MigrationContext = { partitions, compression: lz4.rowCount ? 'COMPRESSION lz4' : '' };
-    for (let v = version; v < SCHEMA_VERSION; v++) {
-      for (const statement of MIGRATIONS[v]!(context)) await client.query(statement);
-    }
-    await client.query(
-      `INSERT INTO hub_meta (name, value) VALUES ('version', $1)
-       ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`,
-      [String(SCHEMA_VERSION)],
-    );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+      const context: MigrationContext = { partitions, compression: lz4.rows.length ? 'COMPRESSION lz4' : '' };
+      for (let v = version; v < SCHEMA_VERSION; v++) {
+        for (const statement of MIGRATIONS[v]!(context)) await client.query(statement);
+      }
+      await client.query(
+        `INSERT INTO hub_meta (name, value) VALUES ('version', $1)
+         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`,
+        [String(SCHEMA_VERSION)],
+      );
+    },
+    { long: true },
+  );
 }
