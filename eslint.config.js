@@ -124,8 +124,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        // bin/ holds the plain-JS shim of the `hub` command (it loads tsx, then the TypeScript CLI)
-        projectService: { allowDefaultProject: ['bin/*.js'] },
+        // bin/ holds the plain-JS shim of the `hub` command (it loads tsx, then the TypeScript CLI);
+        // the JSON-LD pool's worker entry and the start script are such shims too
+        projectService: { allowDefaultProject: ['bin/*.js', 'scripts/*.js', 'src/domain/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

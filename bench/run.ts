@@ -6,6 +6,7 @@
  *
  *   npm run bench               the issue's sizes (100,000 resources, a 1,000,000-change feed)
  *   npm run bench -- --quick    a tenth of them, for a smoke run
+ *   npm run bench -- --only=8   only the scenarios whose number is listed (comma-separated)
  *
  * The hub's PostgreSQL engine runs on BENCH_STORE_URL (default: the test database of
  * .ci/postgres-up); without a reachable PostgreSQL that scenario is skipped and the rest runs.
@@ -23,12 +24,17 @@ import { BENCH_STORE_URL, serverInfo } from './lib/pg.js';
 import { RawLevel, Reader, ROOT, startHub, startPouch, type Server } from './lib/procs.js';
 import { Report } from './lib/report.js';
 import { ingest, repush } from './scenarios/ingest.js';
+import { jsonldLoad } from './scenarios/jsonld.js';
 import { latency } from './scenarios/latency.js';
 import { postgresEngine } from './scenarios/postgres.js';
 import { longFeed, pull } from './scenarios/pull.js';
 import { pushRecordScenarios, recordsQuery } from './scenarios/records.js';
 
 const quick = process.argv.includes('--quick');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const sizes = quick ? QUICK : FULL;
 
 function version(pkg: string): string {
@@ -90,6 +96,7 @@ async function main(): Promise<void> {
     const b = new Bench(sizes, hub, pouch, raw, reader, report, resources, rawFile);
 
     const step = async (name: string, run: () => Promise<void>) => {
+      if (only && !only.includes(name.split('.')[0]!)) return;
       const t0 = Date.now();
       console.log(`${name}…`);
       await run();
@@ -99,6 +106,7 @@ async function main(): Promise<void> {
     await step('1. ingest', async () => {
       data = await ingest(b);
     });
+    if (!data && only?.some((n) => ['2', '3'].includes(n))) data = await ingest(b);
     await step('2. re-push', () => repush(b, data!));
     await step('3. pull', () => pull(b, data!));
     await step('4. push→pull latency', () => latency(b));
@@ -107,6 +115,9 @@ async function main(): Promise<void> {
       ods = await pushRecordScenarios(b);
     });
     await step('6. records query', () => recordsQuery(b, ods));
+    await step('8. JSON-LD under load: health and push p99 under 8 concurrent 5 MB expansions', () =>
+      jsonldLoad(b),
+    );
     // before the long feed, which leaves the LevelDB hub holding a million changes
     await step('7. PostgreSQL engine: ingest and pull, 1 and 2 hub processes', () => postgresEngine(b));
     await step(`3. pull, long feed (${sizes.longFeed.toLocaleString('en')} changes)`, () =>

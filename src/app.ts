@@ -1,8 +1,10 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import type { Limits } from './config.js';
+import type { JsonLdConfig, Limits } from './config.js';
+import type { JsonLdPool } from './domain/jsonld-pool.js';
 import type { Hub } from './domain/hub.js';
+import { compression } from './http/compress.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/logging.js';
@@ -27,6 +29,8 @@ export interface AppOptions {
   readonly publicUrl?: string;
   readonly fullSyncLeaseMs: number;
   readonly limits: Limits;
+  readonly jsonld: JsonLdPool;
+  readonly jsonldGate: Pick<JsonLdConfig, 'anonymous' | 'anonymousPerMinute'>;
   /** aborted when the hub stops: long-polls answer and event streams end at once */
   readonly shutdown: AbortSignal;
 }
@@ -56,6 +60,8 @@ export function createApp(options: AppOptions): HubApp {
     fullSyncLeaseMs: options.fullSyncLeaseMs,
     waiting: new WaitingReaders(options.limits.maxWaitingReadersPerKey),
     shutdown: options.shutdown,
+    jsonld: options.jsonld,
+    jsonldGate: options.jsonldGate,
   };
   hub.ingestor.on('ingested', (e) => {
     metrics.received.inc({ dataset: e.dataset }, e.received);
@@ -80,6 +86,8 @@ export function createApp(options: AppOptions): HubApp {
   koa.use(metrics.middleware());
   // outside errorHandler so that error answers carry CORS headers too
   koa.use(cors({ except: isOdsPushRequest }));
+  // outside errorHandler too: a large error body is compressed like any answer
+  koa.use(compression());
   koa.use(errorHandler(logger));
   koa.use(router.routes());
   // 405 with Allow / 501 are set here; errorHandler turns the empty answers into JSON errors

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /** Everything the hub reads from its environment (docs/operations.md#environment), typed. */
@@ -19,6 +20,28 @@ export interface HubConfig {
   /** the longest wait between retries of outgoing calls (webhooks, scheduled pulls, forwarding) */
   readonly opsRetryMaxMs: number;
   readonly limits: Limits;
+  readonly jsonld: JsonLdConfig;
+}
+
+/** The JSON-LD worker pool and the utility routes' gate (docs/jsonld.md). */
+export interface JsonLdConfig {
+  /** JSONLD_THREADS: worker threads; default one per core */
+  readonly threads: number;
+  /** JSONLD_TIMEOUT_MS: how long one JSON-LD task may run before it is stopped (422) */
+  readonly timeoutMs: number;
+  /** JSONLD_MAX_QUEUE: tasks waiting for a thread before new ones get 503 */
+  readonly maxQueue: number;
+  /** JSONLD_MAX_RESULT_BYTES: the largest answer of a utility route (422 past it) */
+  readonly maxResultBytes: number;
+  /** JSONLD_MAX_HEAP_MB: heap of one worker thread (a task needing more gets 422) */
+  readonly maxHeapMb: number;
+  /**
+   * JSONLD_ANONYMOUS: what /jsonld/* does without a key — `limit` (rate-limited per client
+   * address), `deny` (401) or `allow`
+   */
+  readonly anonymous: 'limit' | 'deny' | 'allow';
+  /** JSONLD_ANONYMOUS_PER_MINUTE: requests one anonymous client may make per minute */
+  readonly anonymousPerMinute: number;
 }
 
 /** Protection against slow, greedy and abusive clients (all overridable from the environment). */
@@ -50,6 +73,19 @@ export interface Limits {
  */
 const DEFAULT_DISK_FREE_FLOOR_MB = 64;
 
+function oneOf<T extends string>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  if (!(allowed as readonly string[]).includes(v))
+    throw new Error(`${name} must be one of ${allowed.join(', ')}, got '${v}'`);
+  return v as T;
+}
+
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const v = env[name];
   if (v === undefined || v === '') return fallback;
@@ -78,6 +114,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
       maxPendingWriteBytes: int(env, 'MAX_PENDING_WRITE_BYTES', 256 * 1024 * 1024),
       diskFreeFloorBytes: int(env, 'DISK_FREE_FLOOR_MB', DEFAULT_DISK_FREE_FLOOR_MB) * 1024 * 1024,
       shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 5_000),
+    },
+    jsonld: {
+      threads: Math.max(1, int(env, 'JSONLD_THREADS', availableParallelism())),
+      timeoutMs: int(env, 'JSONLD_TIMEOUT_MS', 30_000),
+      maxQueue: int(env, 'JSONLD_MAX_QUEUE', 64),
+      maxResultBytes: int(env, 'JSONLD_MAX_RESULT_BYTES', 64 * 1024 * 1024),
+      maxHeapMb: Math.max(64, int(env, 'JSONLD_MAX_HEAP_MB', 1024)),
+      anonymous: oneOf(env, 'JSONLD_ANONYMOUS', ['limit', 'deny', 'allow'] as const, 'limit'),
+      anonymousPerMinute: int(env, 'JSONLD_ANONYMOUS_PER_MINUTE', 60),
     },
   };
 }

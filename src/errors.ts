@@ -132,6 +132,10 @@ export const ERROR_CATALOGUE = {
     status: 400,
     meaning: "an event has no string, number or boolean at the dataset's dedupKey path",
   },
+  EXTRACTION_FAILED: {
+    status: 400,
+    meaning: "a batch event has no array of event objects at the dataset's extraction_key (or no batch_id)",
+  },
 
   // ---- JSON-LD
   CONTEXT_NOT_FOUND: { status: 404, meaning: 'no JSON-LD context of this name on the hub' },
@@ -144,7 +148,51 @@ export const ERROR_CATALOGUE = {
     meaning:
       "jsonld.js rejected the document (jsonldCode and jsonldError carry jsonld.js's own code and name)",
   },
-  INVALID_REQUEST: { status: 400, meaning: 'the body is not `{"document": …, "context": …}`' },
+  INVALID_REQUEST: {
+    status: 400,
+    meaning: 'the body is not the operation\'s `{"document": …, …}` (or lacks one of its members)',
+  },
+  INVALID_OPTION: {
+    status: 400,
+    meaning: 'a jsonld.js option of a JSON-LD operation has a value it does not take (option names it)',
+  },
+  INVALID_CONTEXT: {
+    status: 400,
+    meaning: 'a context to register is not a context document `{"@context": …}`',
+  },
+  INVALID_CONTEXT_NAME: {
+    status: 400,
+    meaning: 'a context name does not match `^[a-z0-9][a-z0-9._-]{0,63}$`',
+  },
+  CONTEXT_BUILT_IN: {
+    status: 409,
+    meaning: "the name is one of the hub's built-in contexts, which cannot change",
+  },
+  TOO_MANY_CONTEXTS: { status: 409, meaning: 'the hub already keeps as many registered contexts as it may' },
+  RATE_LIMITED: {
+    status: 429,
+    meaning:
+      'an anonymous client used up its JSON-LD requests of this minute; send a key or retry after Retry-After',
+  },
+  JSONLD_NOT_AVAILABLE: {
+    status: 406,
+    meaning:
+      'format=jsonld cannot be answered for this dataset (message says why: its default context is gone)',
+  },
+  JSONLD_TIMEOUT: { status: 422, meaning: 'processing the document took longer than the JSON-LD time bound' },
+  JSONLD_TOO_LARGE: {
+    status: 422,
+    meaning: 'processing the document needed more memory than one JSON-LD task may use',
+  },
+  JSONLD_TOO_COMPLEX: { status: 422, meaning: 'the document nests too deeply for JSON-LD processing' },
+  JSONLD_RESULT_TOO_LARGE: {
+    status: 422,
+    meaning: 'the answer would be larger than one JSON-LD answer may be',
+  },
+  JSONLD_BUSY: {
+    status: 503,
+    meaning: 'every JSON-LD worker is busy and its queue is full; retry after Retry-After',
+  },
 
   // ---- operations (schedules, recovery, shutdown)
   NO_SCHEDULE: { status: 409, meaning: 'the dataset has no schedule to run' },

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { resolveAdminToken, type HubConfig } from './config.js';
 import { Hub } from './domain/hub.js';
+import { JsonLdPool } from './domain/jsonld-pool.js';
 import { createLogger } from './http/logging.js';
 import { Metrics } from './http/metrics.js';
 import { startOperations, type OperationsOptions } from './ops/index.js';
@@ -50,6 +51,8 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
   metrics.watchStore(store);
   if (config.readStoreUrl) metrics.replicationLag(store);
   const hub = await Hub.create(store, adminToken);
+  // JSON-LD runs on worker threads: a large document never holds the event loop
+  const jsonld = new JsonLdPool({ ...config.jsonld, registered: () => hub.contexts.current() });
   const stopping = new AbortController();
   const { koa, routes } = createApp({
     hub,
@@ -58,6 +61,8 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
     publicUrl: config.publicUrl,
     fullSyncLeaseMs: config.fullSyncLeaseMs,
     limits: config.limits,
+    jsonld,
+    jsonldGate: config.jsonld,
     shutdown: stopping.signal,
   });
 
@@ -108,6 +113,7 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
       }, config.limits.shutdownGraceMs);
       await Promise.all([closed, operations.stop()]);
       clearTimeout(grace);
+      await jsonld.close();
       await store.close();
       logger.info('hub stopped');
     })();

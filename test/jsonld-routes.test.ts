@@ -275,8 +275,8 @@ describe('JSON-LD (docs/jsonld.md)', () => {
             { id: 'y', scheme: 'b' },
           ],
           birthDate: '2021-03-14T00:00:00Z',
-          eventDateTime: 1714630302,
-          created: true,
+          eventDateTime: '2024-05-02T06:11:42Z',
+          created: '2024-05-01T00:00:00Z',
           nothing: null,
           empty: {},
           none: [],
@@ -291,7 +291,7 @@ describe('JSON-LD (docs/jsonld.md)', () => {
           '@self': 'http://icar.example/self',
           meta: meta(2),
         },
-        { resourceType: 'icarCustomThing', 'x:colon': 1, naïve: 2, meta: meta(3) },
+        { resourceType: 'icarCustomThing', 'x-dash': 1, meta: meta(3) },
         { resourceType: 'icarWeightEventResource', meta: { ...meta(4), isDeleted: false, validFrom: null } },
       ];
       const pushed = await pushResources(hub, id, keys.pushKey, resources);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hubError } from '../errors.js';
 import type { JsonObject } from '../store/types.js';
+import { contextText } from './jsonld.js';
 import { checkScheduleTiming, type ScheduleTiming } from './schedule.js';
 import {
   compileFixedSchema,
@@ -25,6 +26,12 @@ export interface DatasetConfig {
   alert?: { inactiveMinutes: number; webhook: string };
   schedule?: ScheduleConfig;
   upstream?: { url: string; dataset: string; key: string };
+  /** the dataset's default JSON-LD context (a registered or built-in context's name) */
+  context?: string;
+  /** Obsrv: one event holding an array of events is split into them */
+  extraction_config?: { is_batch_event?: boolean; extraction_key?: string; batch_id?: string };
+  /** Obsrv: events are deduplicated on dedup_key within dedup_period seconds */
+  dedup_config?: { drop_duplicates?: boolean; dedup_key?: string; dedup_period?: number };
 }
 
 /** A scheduled pull: where from (HTTP(S) or FTP(S)), in which format, and when (domain/schedule.ts). */
@@ -52,6 +59,11 @@ export function parseDatasetConfig(body: unknown): DatasetConfig {
   }
   const config = body as DatasetConfig;
   if (config.schema !== undefined) compileRecordSchema(config.schema, config.validationMode ?? 'strict');
+  if (config.context !== undefined && contextText(config.context) === undefined)
+    throw hubError(
+      'UNKNOWN_CONTEXT',
+      `"context": '${config.context}' is not one of the hub's contexts (register it first with PUT /contexts/${config.context})`,
+    );
   if (config.schedule) checkSchedule(config.schedule);
   return config;
 }

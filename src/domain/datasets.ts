@@ -3,6 +3,7 @@ import { hubError, HubError } from '../errors.js';
 import type { DatasetRecord, JsonObject, Store } from '../store/types.js';
 import { configOf, keepMaskedSecrets, parseDatasetConfig, type DatasetConfig } from './config.js';
 import { hashKey, newKey, sameHash } from './credentials.js';
+import { isInternalDataset } from './contexts.js';
 import { checkDatasetId } from './ids.js';
 
 export type Need = 'admin' | 'push' | 'read';
@@ -88,7 +89,7 @@ export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
   /** Datasets the principal may read: all for admin, its own for a key, the public ones for anyone. */
   async readable(principal: Principal): Promise<DatasetRecord[]> {
     const all = await this.store.listDatasets();
-    return all.filter((d) => mayRead(principal, d));
+    return all.filter((d) => !isInternalDataset(d.name) && mayRead(principal, d));
   }
 
   /** Who is this credential? Missing → anonymous; unknown or garbled → 401. */

@@ -1,4 +1,5 @@
 import type { DatasetRecord, JsonObject, Store } from '../store/types.js';
+import { ContextRegistry } from './contexts.js';
 import { hashKey } from './credentials.js';
 import { Datasets } from './datasets.js';
 import { Ingestor } from './ingest.js';
@@ -22,6 +23,8 @@ export class Hub {
     /** hub-wide secret for token MACs */
     readonly secret: string,
     adminToken: string,
+    /** JSON-LD contexts an admin registered */
+    readonly contexts: ContextRegistry,
   ) {
     this.datasets = new Datasets(store, hashKey(adminToken));
     this.ingestor = new Ingestor(store);
@@ -29,7 +32,7 @@ export class Hub {
   }
 
   static async create(store: Store, adminToken: string): Promise<Hub> {
-    return new Hub(store, await store.secret(), adminToken);
+    return new Hub(store, await store.secret(), adminToken, await ContextRegistry.open(store));
   }
 
   /** Operations register what they know about a dataset for GET /datasets/{id}. */

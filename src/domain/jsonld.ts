@@ -38,15 +38,30 @@ function loadContextFiles(): ReadonlyMap<string, string> {
 
 const contextFiles = loadContextFiles();
 
-/** The names of the hub's contexts, sorted. */
+/**
+ * Contexts an admin registered (PUT /contexts/{name}), by name: set by the context registry on the
+ * main thread and by every worker task (the registry's copy rides with the task), so both resolve
+ * them offline exactly like the files. Never one of the built-in names.
+ */
+let registeredContexts: ReadonlyMap<string, string> = new Map();
+
+export function setRegisteredContexts(entries: ReadonlyMap<string, string>): void {
+  registeredContexts = entries;
+}
+
+/** The names of the hub's built-in contexts (contexts/*.jsonld), sorted. */
 export function contextNames(): string[] {
   return [...contextFiles.keys()];
 }
 
-/** The text of one context file (`icar` or `icar.jsonld`), or undefined. */
+export function isBuiltInContext(name: string): boolean {
+  return contextFiles.has(name);
+}
+
+/** The text of one context (`icar` or `icar.jsonld`), built-in or registered, or undefined. */
 export function contextText(name: string): string | undefined {
   const bare = name.endsWith(EXTENSION) ? name.slice(0, -EXTENSION.length) : name;
-  return contextFiles.get(bare);
+  return contextFiles.get(bare) ?? registeredContexts.get(bare);
 }
 
 /**
@@ -75,20 +90,20 @@ type CachedRemoteDocument = RemoteDocument & { readonly tag: 'static' };
 export async function documentLoader(url: string): Promise<RemoteDocument> {
   const name = contextNameOf(url);
   const text = name === undefined ? undefined : contextText(name);
-  if (text === undefined) {
+  if (name === undefined || text === undefined) {
+    const known = [...contextNames(), ...registeredContexts.keys()].join(', ');
     throw hubError(
       'UNKNOWN_CONTEXT',
-      `context <${url}> is not one of the hub's contexts (${contextNames().join(', ')}); remote documents are never fetched`,
+      `context <${url}> is not one of the hub's contexts (${known}); remote documents are never fetched`,
       { url },
     );
   }
   // a fresh copy: jsonld.js may resolve relative URLs inside a context in place
-  const doc: CachedRemoteDocument = {
-    contextUrl: undefined,
-    documentUrl: url,
-    document: JSON.parse(text) as RemoteDocument['document'],
-    tag: 'static',
-  };
+  const document = JSON.parse(text) as RemoteDocument['document'];
+  // built-in files never change: jsonld.js may keep them processed across calls; a registered
+  // context can be replaced at any time, so it is processed again by every call
+  if (!isBuiltInContext(name)) return { contextUrl: undefined, documentUrl: url, document };
+  const doc: CachedRemoteDocument = { contextUrl: undefined, documentUrl: url, document, tag: 'static' };
   return doc;
 }
 
@@ -116,8 +131,12 @@ function isJsonLdError(err: unknown): err is JsonLdErrorLike {
 export function toJsonLdError(err: unknown): HubError {
   if (isHubError(err)) return err;
   if (isJsonLdError(err)) {
-    const cause = err.details?.cause;
-    if (isHubError(cause)) return cause;
+    // jsonld.js wraps a loader's refusal, sometimes twice (a scoped context's load inside
+    // `invalid scoped context`): the refusal is the answer, however deep
+    for (let cause = err.details?.cause, depth = 0; cause !== undefined && depth < 8; depth++) {
+      if (isHubError(cause)) return cause;
+      cause = isJsonLdError(cause) ? cause.details?.cause : undefined;
+    }
     const jsonldCode = typeof err.details?.code === 'string' ? err.details.code : err.name;
     return hubError('INVALID_JSONLD', err.message, { jsonldCode, jsonldError: err.name });
   }
@@ -153,7 +172,7 @@ interface TermDef {
   readonly type?: string;
 }
 
-interface FlatContext {
+export interface FlatContext {
   readonly vocab: string;
   readonly terms: ReadonlyMap<string, TermDef>;
   /** terms that alias `@type` */
@@ -170,7 +189,7 @@ const KEYWORD_TYPES = new Set(['@id', '@vocab', '@json', '@none']);
  * into a lookup table. Anything else (scoped contexts, containers, `@id` coercion…) → undefined:
  * such a context is expanded by jsonld.js only.
  */
-function flatContext(text: string): FlatContext | undefined {
+export function flatContext(text: string): FlatContext | undefined {
   const ctx = (JSON.parse(text) as { '@context': unknown })['@context'];
   if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) return undefined;
   const entries = Object.entries(ctx as Record<string, unknown>);
@@ -189,7 +208,7 @@ function flatContext(text: string): FlatContext | undefined {
   const typeAliases = new Set<string>();
   for (const [k, v] of entries) {
     if (k === '@version' || k === '@vocab') continue;
-    if (k.startsWith('@') || !SIMPLE_KEY.test(k)) return undefined;
+    if (k.startsWith('@') || k.includes(':')) return undefined;
     if (v === '@type') {
       typeAliases.add(k);
       continue;
@@ -215,6 +234,101 @@ function flatContext(text: string): FlatContext | undefined {
   return { vocab, terms, typeAliases };
 }
 
+// ---- nothing vanishes: field names and literal types ---------------------------------------
+
+/**
+ * A field name as the last segment of an IRI under a vocabulary: percent-encoded where it is not
+ * an IRI character (`odd key` → `odd%20key`, `a:b` → `a%3Ab`), so that every field of plain data
+ * maps to a valid IRI and yields a triple. Names of letters, digits, `_`, `.`, `-` stay as they are
+ * (what jsonld.js's own `@vocab` concatenation gives for them).
+ */
+export function fieldName(key: string): string {
+  return SIMPLE_KEY.test(key) ? key : encodeURIComponent(key);
+}
+
+/**
+ * Plain data with every property name a vocabulary term can take as is (see fieldName): what the
+ * hub hands jsonld.js for data under a context, so that a name with a space or a colon is not
+ * dropped (or read as an IRI scheme). Keywords are left for the caller to judge.
+ */
+export function encodeFieldNames(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(encodeFieldNames);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const name = k.startsWith('@') ? k : fieldName(k);
+    Object.defineProperty(out, name, { value: encodeFieldNames(v), enumerable: true, writable: true });
+  }
+  return out;
+}
+
+const XSD = 'http://www.w3.org/2001/XMLSchema#';
+const XSD_DATE = `${XSD}date`;
+const XSD_DATETIME = `${XSD}dateTime`;
+const LEXICAL_DATE = /^-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(Z|[+-]\d{2}:\d{2})?$/;
+const LEXICAL_DATETIME =
+  /^-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
+const LEXICAL_INTEGER = /^[+-]?\d+$/;
+const LEXICAL_DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+const LEXICAL_DOUBLE = /^([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?INF|NaN)$/;
+
+/**
+ * The datatype a value coerced to `type` may carry: `type` when the value's lexical form is one
+ * of that type's, a near type when it is one of those (a date in a dateTime field is an xsd:date,
+ * a date-time in a date field an xsd:dateTime), else undefined — a plain literal rather than an
+ * ill-typed one. Datatypes outside XML Schema's date, number and boolean types are the context
+ * author's to answer for and are kept.
+ */
+export function fitType(type: string, value: string | number | boolean): string | undefined {
+  if (!type.startsWith(XSD)) return type;
+  const local = type.slice(XSD.length);
+  const text = String(value);
+  switch (local) {
+    case 'dateTime':
+    case 'date':
+      if (typeof value !== 'string') return undefined;
+      if (LEXICAL_DATETIME.test(value)) return XSD_DATETIME;
+      return LEXICAL_DATE.test(value) ? XSD_DATE : undefined;
+    case 'integer':
+    case 'int':
+    case 'long':
+      return typeof value !== 'boolean' && LEXICAL_INTEGER.test(text) ? type : undefined;
+    case 'decimal':
+      return typeof value !== 'boolean' && LEXICAL_DECIMAL.test(text) ? type : undefined;
+    case 'double':
+    case 'float':
+      return typeof value !== 'boolean' && LEXICAL_DOUBLE.test(text) ? type : undefined;
+    case 'boolean':
+      return typeof value === 'boolean' || /^(true|false|1|0)$/.test(text) ? type : undefined;
+    default:
+      return type;
+  }
+}
+
+/**
+ * The same rule over jsonld.js's expanded output (the full algorithm's path): a value object whose
+ * coerced type its lexical form does not fit gets the fitting type or none. In place.
+ */
+export function fitLiteralTypes(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const v of value) fitLiteralTypes(v);
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const node = value as Record<string, unknown>;
+  const v = node['@value'];
+  const t = node['@type'];
+  if (v !== undefined && typeof t === 'string') {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      const fitting = fitType(t, v);
+      if (fitting === undefined) delete node['@type'];
+      else node['@type'] = fitting;
+    }
+    return;
+  }
+  for (const [k, x] of Object.entries(node)) if (k !== '@context') fitLiteralTypes(x);
+}
+
 /** Thrown inside the fast path when the document needs the full algorithm. */
 const UNSUPPORTED = Symbol('unsupported');
 
@@ -233,9 +347,11 @@ export function fastExpander(
   options: {
     /** skip properties named like JSON-LD keywords (`@self`, a pushed `@context`…) at every level */
     readonly dropKeywords?: boolean;
+    /** the context's text, when it is not one of the hub's (a dataset's generated context) */
+    readonly text?: string;
   } = {},
 ): FastExpander | undefined {
-  const text = contextText(name);
+  const text = options.text ?? contextText(name);
   const flat = text === undefined ? undefined : flatContext(text);
   if (!flat) return undefined;
   const { vocab, terms, typeAliases } = flat;
@@ -251,7 +367,8 @@ export function fastExpander(
     } else if (typeof v === 'object') {
       out.push(node(v as Record<string, unknown>));
     } else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-      out.push(type === undefined ? { '@value': v } : { '@type': type, '@value': v });
+      const fitting = type === undefined ? undefined : fitType(type, v);
+      out.push(fitting === undefined ? { '@value': v } : { '@type': fitting, '@value': v });
     } else {
       throw UNSUPPORTED;
     }
@@ -260,8 +377,10 @@ export function fastExpander(
     const out: Record<string, unknown> = {};
     // in jsonld.js's order (sorted keys), so that values merged under one IRI come out the same
     for (const key of Object.keys(obj).sort()) {
-      if (options.dropKeywords && key.startsWith('@')) continue;
-      if (!SIMPLE_KEY.test(key)) throw UNSUPPORTED;
+      if (key.startsWith('@')) {
+        if (options.dropKeywords) continue;
+        throw UNSUPPORTED;
+      }
       const v = obj[key];
       if (typeAliases.has(key)) {
         // null or [] as a type is jsonld.js's to judge
@@ -272,7 +391,7 @@ export function fastExpander(
       }
       if (v === null) continue;
       const term = terms.get(key);
-      const iri = term?.iri ?? vocab + key;
+      const iri = term?.iri ?? vocab + fieldName(key);
       const list: unknown[] = [];
       values(v, term?.type, list);
       const had = out[iri];

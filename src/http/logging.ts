@@ -1,8 +1,16 @@
 import type { Middleware } from 'koa';
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: undefined, redact: ['req.headers.authorization'] });
+/**
+ * JSON lines for machines (a pipe, a file, a log shipper: what test/helpers/spawn.ts reads), lines a
+ * person can read when stdout is a terminal. pino-pretty runs as a stream in this thread, so a line
+ * is on the screen before the next one is logged (no worker to lose lines in at exit).
+ */
+export function createLogger(level: string, terminal = process.stdout.isTTY === true): Logger {
+  const options = { level, base: undefined, redact: ['req.headers.authorization'] };
+  if (!terminal) return pino(options);
+  return pino(options, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }));
 }
 
 /** Credentials may travel in the query string: never log them. */

@@ -1,6 +1,6 @@
-import { Readable, pipeline } from 'node:stream';
-import { constants, createGzip } from 'node:zlib';
+import { Readable } from 'node:stream';
 import type { Context } from 'koa';
+import { flushEveryWrite } from './compress.js';
 
 /**
  * Chunks written to the socket are at least this big (unless the source pauses or ends). Kept
@@ -25,27 +25,51 @@ async function* coalesce(source: AsyncIterable<string>): AsyncGenerator<string> 
 
 export interface StreamOptions {
   readonly contentType: string;
-  /** push every piece to the client at once (SSE, NDJSON tails): no coalescing, gzip sync-flushed */
+  /** push every piece to the client at once (SSE): no coalescing, the compressor flushed per piece */
   readonly flushEach?: boolean;
 }
 
 /**
  * Streams an async iterable of strings as the response body, with back-pressure (the source is
- * pulled only as fast as the client reads, so memory stays flat) and gzip when the client accepts
- * it. When the client goes away, the stream is destroyed and the source's `finally` runs (closing
- * store iterators).
+ * pulled only as fast as the client reads, so memory stays flat); compression is http/compress.ts's.
+ * The first chunk is read before the body is set: a failure before the first byte (the store went
+ * away while the feed opened) is still an answer in the dialect's error body (503), not a
+ * connection cut with no status. An event stream starts at once instead: it may wait long for its
+ * first event. When the client goes away, the stream is destroyed and the source's `finally` runs
+ * (closing store iterators) — also when a compressor stands between the two, which does not pass
+ * the end on.
  */
-export function sendStream(ctx: Context, source: AsyncIterable<string>, options: StreamOptions): void {
-  const readable = Readable.from(options.flushEach ? source : coalesce(source), { objectMode: false });
+export async function sendStream(
+  ctx: Context,
+  source: AsyncIterable<string>,
+  options: StreamOptions,
+): Promise<void> {
+  const chunks = options.flushEach ? source : await startedFirst(coalesce(source));
+  const readable = Readable.from(chunks, { objectMode: false });
+  ctx.res.once('close', () => readable.destroy());
   ctx.type = options.contentType;
-  ctx.set('Vary', 'Accept-Encoding');
-  if (ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
-    ctx.set('Content-Encoding', 'gzip');
-    const gzip = createGzip(options.flushEach ? { flush: constants.Z_SYNC_FLUSH } : {});
-    ctx.body = pipeline(readable, gzip, () => undefined);
-  } else {
-    ctx.body = readable;
-  }
+  if (options.flushEach) flushEveryWrite(ctx);
+  ctx.body = readable;
+}
+
+/** The same strings, with the first one already pulled (its failure thrown here). */
+async function startedFirst(source: AsyncIterable<string>): Promise<AsyncIterable<string>> {
+  const it = source[Symbol.asyncIterator]();
+  let first: IteratorResult<string> | undefined = await it.next();
+  const iterator: AsyncIterator<string> = {
+    next: () => {
+      if (first === undefined) return it.next();
+      const r = first;
+      first = undefined;
+      return Promise.resolve(r);
+    },
+    // Readable.from calls it when destroyed: the source's finally runs even if never read further
+    return: async (value?: unknown) => {
+      first = undefined;
+      return it.return ? it.return(value) : { done: true, value: undefined };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 /** JSON array framing: `[` head items… tail `]`, comma-separated, from already serialised items. */

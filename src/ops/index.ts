@@ -1,3 +1,4 @@
+import { isInternalDataset } from '../domain/contexts.js';
 import type { Logger } from 'pino';
 import { canonicalJson } from '../domain/canonical.js';
 import { configOf } from '../domain/config.js';
@@ -168,7 +169,7 @@ export function startOperations(
   };
 
   const reconcile = async (): Promise<void> => {
-    const datasets = await hub.store.listDatasets();
+    const datasets = (await hub.store.listDatasets()).filter((d) => !isInternalDataset(d.name));
     const names = new Set(datasets.map((d) => d.name));
     for (const [name, a] of armed) {
       if (names.has(name)) continue;

@@ -34,7 +34,7 @@ export interface ObsrvErrorBody {
   params: { status: string; msgid?: string; resmsgid: string };
   responseCode: string;
   result: Record<string, unknown>;
-  error: { code: string; message: string; trace: string; index?: number };
+  error: { code: string; message: string; trace: string; index?: number; pointer?: string };
 }
 
 /**

@@ -16,7 +16,7 @@ import { RESOURCE_KIND, resourceKey, translateIcar } from './translate.js';
 export function mountIcar(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   hub.ingestor.register('icar', translateIcar);
-  deps.renderers.register(RESOURCE_KIND, resourceRenderer);
+  deps.renderers.register(RESOURCE_KIND, resourceRenderer(deps.jsonld));
   const hubErrors = errorBody(renderHubError);
 
   for (const base of ['/datasets', '/dataset']) {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import { hubError } from '../../errors.js';
-import { compileFixedSchema } from '../../domain/validation.js';
 import type { JsonObject } from '../../store/types.js';
 
 /** The Obsrv ingest request (docs/obsrv.md#ingest), as spec/schemas/obsrv-envelope.json defines it. */
@@ -13,33 +12,58 @@ export interface ObsrvEnvelope {
   readonly data: JsonObject | JsonObject[];
 }
 
+/** The hub keeps a msgid as the request's idempotency key: longer than this is not an id. */
+const MAX_MSGID_LENGTH = 256;
+
 const schemaFile = new URL('../../../spec/schemas/obsrv-envelope.json', import.meta.url);
-// compiled once, when the module is loaded at start-up; the spec serves the same file
-const validateEnvelope = compileFixedSchema(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+/**
+ * Validated the way Obsrv validates it: ajv 8 with its defaults (draft-07, first error only), on
+ * Obsrv's own schema. The message is computed from ajv's first error, so the same schema and the
+ * same validator settings are what make the hub's messages Obsrv's, word for word.
+ */
+const validateEnvelope = new Ajv().compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
 
 /**
- * Obsrv's own message form: ajv's schema path without its first '/', then the message
- * (`#required must have required property 'id'`). Where the value sits deeper than the envelope
- * itself, its JSON pointer follows, so `data[3]` is named, not only the rule it broke.
+ * Obsrv's message formula (its ValidationService): ajv's schema path with its first '/' removed,
+ * a space, ajv's message — `#required must have required property 'id'`,
+ * `#properties/params/additionalProperties must NOT have additional properties`. Nothing is
+ * appended; where the value sits is given apart, as the error's `pointer`.
  */
-function obsrvMessage(e: ErrorObject): string {
-  const base = `${e.schemaPath.replace('/', '')} ${e.message ?? e.keyword}`;
-  return e.instancePath === '' ? base : `${base} (at ${e.instancePath})`;
+export function obsrvMessage(e: Pick<ErrorObject, 'schemaPath' | 'message'>): string {
+  return `${e.schemaPath.replace('/', '')} ${e.message}`;
 }
 
-/** `/data/3/…` → 3: the event's position, reported as the error's index (docs/obsrv.md#errors). */
-function eventIndex(instancePath: string): number | undefined {
-  const m = /^\/data\/(\d+)(?:\/|$)/.exec(instancePath);
-  return m ? Number(m[1]) : undefined;
+/** The first `/data/<n>` any of ajv's errors points into: the event's position, reported as the error's index (docs/obsrv.md#errors). */
+function eventIndex(errors: readonly ErrorObject[]): number | undefined {
+  for (const e of errors) {
+    const m = /^\/data\/(\d+)(?:\/|$)/.exec(e.instancePath);
+    if (m) return Number(m[1]);
+  }
+  return undefined;
 }
 
-/** Checks a parsed request body against the envelope schema; a 400 with ajv's first error otherwise. */
+/** Checks a parsed request body against the envelope schema; a 400 with Obsrv's message otherwise. */
 export function readEnvelope(body: unknown): ObsrvEnvelope {
-  if (validateEnvelope(body)) return body as ObsrvEnvelope;
-  const first = validateEnvelope.errors?.[0];
-  if (!first) throw hubError('INVALID_ENVELOPE', 'the request is not an Obsrv ingest envelope');
-  const index = eventIndex(first.instancePath);
-  throw hubError('INVALID_ENVELOPE', obsrvMessage(first), index === undefined ? {} : { index });
+  if (!validateEnvelope(body)) {
+    const errors = validateEnvelope.errors ?? [];
+    const first = errors[0];
+    if (!first) throw hubError('INVALID_ENVELOPE', 'Invalid Request Body');
+    const index = eventIndex(errors);
+    throw hubError('INVALID_ENVELOPE', obsrvMessage(first), {
+      pointer: first.instancePath,
+      ...(index === undefined ? {} : { index }),
+    });
+  }
+  const envelope = body as ObsrvEnvelope;
+  // the hub's own bounds, beyond Obsrv's schema: a msgid is what makes a retry a retry
+  const { msgid } = envelope.params;
+  if (msgid === '' || msgid.length > MAX_MSGID_LENGTH)
+    throw hubError(
+      'INVALID_ENVELOPE',
+      `params.msgid must be 1 to ${MAX_MSGID_LENGTH} characters (it is the request's idempotency key)`,
+      { pointer: '/params/msgid' },
+    );
+  return envelope;
 }
 
 /** The msgid of a body that may not be a valid envelope, for error answers; undefined if absent. */
@@ -48,5 +72,7 @@ export function peekMsgid(body: unknown): string | undefined {
   const params = (body as { params?: unknown }).params;
   if (typeof params !== 'object' || params === null) return undefined;
   const msgid = (params as { msgid?: unknown }).msgid;
-  return typeof msgid === 'string' && msgid.length > 0 && msgid.length <= 256 ? msgid : undefined;
+  return typeof msgid === 'string' && msgid.length > 0 && msgid.length <= MAX_MSGID_LENGTH
+    ? msgid
+    : undefined;
 }

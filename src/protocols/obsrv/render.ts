@@ -44,22 +44,36 @@ function obsrvCode(status: number, hubCode: string): string {
   return hubCode;
 }
 
-/** The one Obsrv error body: the success envelope with FAILED, an empty result and `error`. */
+/**
+ * Obsrv's own answer for a dataset it does not have (seed 002, "Failure: Dataset not found"): HTTP
+ * 404 with responseCode BAD_REQUEST and this message, word for word; the hub's message naming the
+ * dataset is not what Obsrv clients match on.
+ */
+const DATASET_NOT_FOUND = { responseCode: 'BAD_REQUEST', message: 'Dataset with id not found' } as const;
+
+/**
+ * The one Obsrv error body: the success envelope with FAILED, an empty result and `error`. The
+ * request's msgid is echoed whenever its body could be read (also for 401/403/404, see routes.ts);
+ * the JSON pointer of an envelope error rides in `error.pointer`, outside Obsrv's message.
+ */
 export const renderObsrvError: ErrorRenderer = (err, ctx) => {
   const msgid = ctx.state.obsrvMsgid;
   const index = err.details.index;
+  const pointer = err.details.pointer;
+  const notFound = err.status === 404 && err.code === 'DATASET_NOT_FOUND';
   return {
     id: API_ID,
     ver: API_VER,
     ts: new Date().toISOString(),
     params: { status: 'FAILED', ...(msgid === undefined ? {} : { msgid }), resmsgid: randomUUID() },
-    responseCode: responseCodeOf(err.status),
+    responseCode: notFound ? DATASET_NOT_FOUND.responseCode : responseCodeOf(err.status),
     result: {},
     error: {
       code: obsrvCode(err.status, err.code),
-      message: err.message,
+      message: notFound ? DATASET_NOT_FOUND.message : err.message,
       trace: '',
       ...(typeof index === 'number' ? { index } : {}),
+      ...(typeof pointer === 'string' ? { pointer } : {}),
     },
   };
 };

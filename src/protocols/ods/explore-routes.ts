@@ -114,17 +114,17 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     if (format === 'csv') {
       const columns = await columnsOf(hub.store, dataset, q);
       ctx.set('Content-Disposition', `attachment; filename="${dataset.name}.csv"`);
-      sendStream(ctx, csvRows(columns, results), { contentType: 'text/csv; charset=utf-8' });
+      await sendStream(ctx, csvRows(columns, results), { contentType: 'text/csv; charset=utf-8' });
       return;
     }
     const items = map(results, (out) => JSON.stringify(out));
     if (format === 'jsonl') {
-      sendStream(ctx, ndjson(items), { contentType: 'application/x-ndjson' });
+      await sendStream(ctx, ndjson(items), { contentType: 'application/x-ndjson' });
     } else if (callback !== undefined) {
       ctx.set('X-Content-Type-Options', 'nosniff');
-      sendStream(ctx, jsonpStream(callback, jsonArray(items)), { contentType: JSONP_TYPE });
+      await sendStream(ctx, jsonpStream(callback, jsonArray(items)), { contentType: JSONP_TYPE });
     } else {
-      sendStream(ctx, jsonArray(items), { contentType: 'application/json' });
+      await sendStream(ctx, jsonArray(items), { contentType: 'application/json' });
     }
   });
 

@@ -1,17 +1,53 @@
 import type { QueryRow } from '../../domain/odsql/values.js';
 import type { JsonObject, JsonValue } from '../../store/types.js';
-import type { KindRenderer } from '../pull/render.js';
+import { configOf } from '../../domain/config.js';
+import { datasetContextText, recordUrl } from '../../domain/dataset-context.js';
+import { UDA_CORE } from '../../domain/jsonld.js';
+import type { FeedContext, FeedItem } from '../../domain/jsonld-feed.js';
+import type { JsonLdPool } from '../../domain/jsonld-pool.js';
+import type { Change } from '../../store/types.js';
+import type { KindRenderer, RenderContext } from '../pull/render.js';
+
+const plainRecord = (change: Change): string =>
+  `{"recordid":${JSON.stringify(change.key)},"record_timestamp":"${new Date(change.recorded).toISOString()}",` +
+  `"fields":${change.doc}${change.deleted ? ',"deleted":true' : ''}}`;
+
+/** A record as a node: its record URL as `@id`, its fields, when it was recorded and whether deleted. */
+const recordItem = (change: Change, rc: RenderContext): FeedItem => ({
+  doc: change.doc,
+  id: recordUrl(rc.baseUrl, rc.dataset.name, change.key),
+  extra: {
+    [`${UDA_CORE}recorded`]: [{ '@value': change.recorded }],
+    [`${UDA_CORE}deleted`]: [{ '@value': change.deleted }],
+  },
+});
+
+/** The dataset's generated vocabulary, with its default context over it when it names one. */
+const recordContext = (rc: RenderContext): FeedContext => ({
+  text: datasetContextText(rc.dataset, rc.baseUrl),
+  override: configOf(rc.dataset).context,
+});
 
 /**
  * Records (kind `record`: ODS pushes, Obsrv events, scheduled pulls) in the ICAR /changes feed, in
  * the ODS record shape: `{"recordid","record_timestamp","fields"}` plus `"deleted": true` for
  * deletes (whose fields are the record's last ones). The stored text is spliced in, not re-parsed.
+ * With format=jsonld, each record is a node of the dataset's vocabulary (src/domain/dataset-context.ts),
+ * made on the JSON-LD pool.
  */
-export const recordRenderer: KindRenderer = {
-  render: (change) =>
-    `{"recordid":${JSON.stringify(change.key)},"record_timestamp":"${new Date(change.recorded).toISOString()}",` +
-    `"fields":${change.doc}${change.deleted ? ',"deleted":true' : ''}}`,
-};
+export function recordRenderer(pool: JsonLdPool): KindRenderer {
+  return {
+    render: async (change, rc) =>
+      rc.format === 'jsonld'
+        ? (await pool.feed([recordItem(change, rc)], recordContext(rc)))[0]!
+        : plainRecord(change),
+    renderBatch: (changes, rc) =>
+      pool.feed(
+        changes.map((c) => recordItem(c, rc)),
+        recordContext(rc),
+      ),
+  };
+}
 
 /** A record of the v1 search API. */
 export function v1Record(dataset: string, row: QueryRow): JsonObject {

@@ -15,7 +15,7 @@ import { ODS_PROTOCOL, odsTranslator } from './translate.js';
  */
 export function mountOds(router: Router, deps: ProtocolDeps): void {
   deps.hub.ingestor.register(ODS_PROTOCOL, odsTranslator(deps.hub.store));
-  deps.renderers.register(RECORD_KIND, recordRenderer);
+  deps.renderers.register(RECORD_KIND, recordRenderer(deps.jsonld));
   mountOdsPush(router, deps);
   mountOdsExplore(router, deps);
   mountOdsCatalog(router, deps);

@@ -8,6 +8,7 @@ import { namespacesOf } from '../../domain/namespaces.js';
 import { encodeSeqToken } from '../../domain/tokens.js';
 import { jsonArrayChunks, ndjsonChunks, sendStream } from '../../http/stream.js';
 import type { Change, DatasetRecord } from '../../store/types.js';
+import { checkJsonLdAvailable } from '../../domain/dataset-context.js';
 import { queryBool, queryEnum, queryInt, queryString } from './query.js';
 import type { ItemFormat, KindRenderers, RenderContext } from './render.js';
 
@@ -30,6 +31,10 @@ const MAX_LIMIT = 1_000_000_000;
 
 type Framing = 'json' | 'ndjson';
 
+/** A format=jsonld feed's batch for the worker pool: at most this many items, or this much stored text. */
+const JSONLD_BATCH_ITEMS = 256;
+const JSONLD_BATCH_BYTES = 1024 * 1024;
+
 /** JSON array by default; NDJSON and JSON-LD items by `format=` or the Accept header. */
 function negotiate(ctx: Context): { framing: Framing; format: ItemFormat } {
   const format = queryEnum(ctx, 'format', ['json', 'ndjson', 'jsonld'] as const);
@@ -47,6 +52,7 @@ function renderContext(
   dataset: DatasetRecord,
   format: ItemFormat,
 ): RenderContext {
+  if (format === 'jsonld') checkJsonLdAvailable(dataset);
   return { dataset, baseUrl: deps.baseUrl(ctx), namespaces: namespacesOf(dataset.attrs), format };
 }
 
@@ -76,16 +82,34 @@ async function* feedItems(
   tail: () => string,
 ): AsyncGenerator<string> {
   yield head;
-  for await (const c of items) {
-    const r = deps.renderers.render(c, rc);
-    yield typeof r === 'string' ? r : await r;
+  if (rc.format !== 'jsonld') {
+    for await (const c of items) {
+      const r = deps.renderers.render(c, rc);
+      yield typeof r === 'string' ? r : await r;
+    }
+  } else {
+    // JSON-LD items are made on the worker pool, a bounded batch per task: one round trip per
+    // batch, and no more than one batch of documents in memory
+    let batch: Change[] = [];
+    let bytes = 0;
+    for await (const c of items) {
+      batch.push(c);
+      bytes += c.doc.length;
+      if (batch.length >= JSONLD_BATCH_ITEMS || bytes >= JSONLD_BATCH_BYTES) {
+        yield* await deps.renderers.renderMany(batch, rc);
+        batch = [];
+        bytes = 0;
+      }
+    }
+    if (batch.length > 0) yield* await deps.renderers.renderMany(batch, rc);
   }
   yield tail();
 }
 
-function send(ctx: Context, framing: Framing, items: AsyncIterable<string>): void {
-  if (framing === 'ndjson') sendStream(ctx, ndjsonChunks(items), { contentType: 'application/x-ndjson' });
-  else sendStream(ctx, jsonArrayChunks(items), { contentType: 'application/json' });
+function send(ctx: Context, framing: Framing, items: AsyncIterable<string>): Promise<void> {
+  if (framing === 'ndjson')
+    return sendStream(ctx, ndjsonChunks(items), { contentType: 'application/x-ndjson' });
+  return sendStream(ctx, jsonArrayChunks(items), { contentType: 'application/json' });
 }
 
 /**
@@ -143,7 +167,7 @@ export async function serveChanges(
   const rc = renderContext(deps, ctx, reader.dataset, format);
   const r = reader;
   const continuation = () => JSON.stringify({ id: '@continuation', token: r.token() });
-  send(ctx, framing, feedItems(deps, rc, contextElement(rc), r.items(), continuation));
+  await send(ctx, framing, feedItems(deps, rc, contextElement(rc), r.items(), continuation));
 }
 
 /** feed=eventsource: one event per change, its token as the event id, resumable with Last-Event-ID. */
@@ -154,7 +178,7 @@ function serveEventSource(
   start: string | undefined,
   format: ItemFormat,
   holder: string,
-): void {
+): Promise<void> {
   const { hub } = deps;
   // a bad token is a 400 now, before the stream starts
   const first = openChanges(hub.store, hub.secret, dataset, { since: start });
@@ -197,7 +221,7 @@ function serveEventSource(
       if (reader.fullSync) yield 'event: full-sync\ndata: {}\n\n';
     }
   }
-  sendStream(ctx, events(), { contentType: 'text/event-stream', flushEach: true });
+  return sendStream(ctx, events(), { contentType: 'text/event-stream', flushEach: true });
 }
 
 /**
@@ -214,7 +238,7 @@ export async function serveCurrent(deps: PullDeps, ctx: Context, dataset: Datase
   const rc = renderContext(deps, ctx, dataset, format);
   const continuation = () =>
     JSON.stringify({ id: '@continuation', token: reader.token(), since: reader.changesToken() });
-  send(ctx, framing, feedItems(deps, rc, contextElement(rc), reader.items(), continuation));
+  await send(ctx, framing, feedItems(deps, rc, contextElement(rc), reader.items(), continuation));
 }
 
 /** One item, rendered as its kind renders it in feeds. */

@@ -19,6 +19,11 @@ export interface RenderContext {
 export interface KindRenderer {
   /** the item as JSON text */
   render(change: Change, ctx: RenderContext): string | Promise<string>;
+  /**
+   * Several items of this kind at once, in order (format=jsonld feeds: one task of the JSON-LD
+   * pool per batch, not per change). Without it, `render` is called for each.
+   */
+  renderBatch?(changes: readonly Change[], ctx: RenderContext): Promise<string[]>;
 }
 
 export class KindRenderers {
@@ -32,5 +37,29 @@ export class KindRenderers {
     const r = this.byKind.get(change.kind);
     // a kind nobody registered (a protocol removed since): the document as stored
     return r ? r.render(change, ctx) : change.doc;
+  }
+
+  /** A batch of items in order, each kind's run of items rendered by its renderBatch when it has one. */
+  async renderMany(changes: readonly Change[], ctx: RenderContext): Promise<string[]> {
+    const out: string[] = new Array<string>(changes.length);
+    const byKind = new Map<string, number[]>();
+    for (const [i, c] of changes.entries()) {
+      const r = this.byKind.get(c.kind);
+      if (r?.renderBatch) {
+        const list = byKind.get(c.kind) ?? [];
+        list.push(i);
+        byKind.set(c.kind, list);
+      } else {
+        out[i] = await this.render(c, ctx);
+      }
+    }
+    for (const [kind, indices] of byKind) {
+      const rendered = await this.byKind.get(kind)!.renderBatch!(
+        indices.map((i) => changes[i]!),
+        ctx,
+      );
+      for (const [j, i] of indices.entries()) out[i] = rendered[j]!;
+    }
+    return out;
   }
 }

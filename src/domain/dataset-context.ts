@@ -1,0 +1,69 @@
+import { hubError } from '../errors.js';
+import type { DatasetRecord } from '../store/types.js';
+import { configOf } from './config.js';
+import { recordFields, type FieldType } from './field-types.js';
+import { contextText, fieldName } from './jsonld.js';
+
+/**
+ * A dataset's own JSON-LD vocabulary, for records (ODS pushes, Obsrv events) in format=jsonld:
+ * every field is a property under `<hub>/datasets/<id>/fields/` (its name percent-encoded where it
+ * is not an IRI character), and the fields whose type the catalog knows are coerced to the XML
+ * Schema datatype of that type. A value whose lexical form does not fit is left a plain literal
+ * (src/domain/jsonld.ts fitType), so the generated types never make a literal ill-typed.
+ */
+export function datasetVocab(baseUrl: string, dataset: string): string {
+  return `${baseUrl}/datasets/${encodeURIComponent(dataset)}/fields/`;
+}
+
+const XSD = 'http://www.w3.org/2001/XMLSchema#';
+const DATATYPES: Partial<Record<FieldType, string>> = {
+  int: `${XSD}integer`,
+  double: `${XSD}double`,
+  boolean: `${XSD}boolean`,
+  date: `${XSD}date`,
+  datetime: `${XSD}dateTime`,
+};
+
+/** Generated contexts by dataset, base URL and field list (they change only when fields do). */
+const cache = new Map<string, string>();
+const MAX_CACHED = 1024;
+
+/** The dataset's generated context document, as JSON text. */
+export function datasetContextText(dataset: DatasetRecord, baseUrl: string): string {
+  const fields = recordFields(dataset.attrs);
+  const key = `${baseUrl}\n${dataset.name}\n${JSON.stringify(fields)}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const vocab = datasetVocab(baseUrl, dataset.name);
+  const ctx: Record<string, unknown> = { '@version': 1.1, '@vocab': vocab };
+  for (const f of fields) {
+    const type = DATATYPES[f.type];
+    // a name with a colon or a leading @ cannot be a term: the vocabulary still maps it, untyped
+    if (type === undefined || f.name.includes(':') || f.name.startsWith('@')) continue;
+    ctx[f.name] = { '@id': vocab + fieldName(f.name), '@type': type };
+  }
+  const text = JSON.stringify({ '@context': ctx });
+  if (cache.size >= MAX_CACHED) cache.clear();
+  cache.set(key, text);
+  return text;
+}
+
+/** The hub URL of a record: the ODS Explore v2.1 record route. */
+export function recordUrl(baseUrl: string, dataset: string, key: string): string {
+  return `${baseUrl}/api/explore/v2.1/catalog/datasets/${encodeURIComponent(dataset)}/records/${encodeURIComponent(key)}`;
+}
+
+/**
+ * format=jsonld is refused up front (406, with the reason) rather than answered with a graph that
+ * silently lost the data: the dataset names a default context this hub does not have (it was
+ * deleted after the dataset named it).
+ */
+export function checkJsonLdAvailable(dataset: DatasetRecord): void {
+  const named = configOf(dataset).context;
+  if (named !== undefined && contextText(named) === undefined)
+    throw hubError(
+      'JSONLD_NOT_AVAILABLE',
+      `dataset '${dataset.name}' names the context '${named}', which this hub does not have (any more): register it again with PUT /contexts/${named}, or change the dataset's "context"`,
+      { context: named },
+    );
+}
