@@ -131,7 +131,7 @@ describe('backup and restore of a running hub (docs/backups.md)', function () {
     backingUp = true;
     const out = await hubCli(['backup', '--out', file, '--url', original.url, '--key', original.adminToken]);
     backingUp = false;
-    expect(out).to.match(/^backup .*: 2 datasets, \d+ changes, \d+ records, sha256 [0-9a-f]{64}\n$/);
+    expect(out).to.match(/^backup .*: \d+ datasets, \d+ changes, \d+ records, sha256 [0-9a-f]{64}\n$/);
     stop = true;
     await Promise.all(pushers);
     for (const d of DATASETS) {
@@ -167,7 +167,7 @@ describe('backup and restore of a running hub (docs/backups.md)', function () {
     const dir = tempDir('hub-restored-');
     dirs.push(dir);
     const out = await hubCli(['restore', '--from', file, '--data-dir', dir]);
-    expect(out).to.match(/^restored 2 datasets, \d+ changes/);
+    expect(out).to.match(/^restored \d+ datasets, \d+ changes/);
     const restored = await hubOn(dir);
     hubs.push(restored);
     await expectRestored(restored);
