@@ -28,6 +28,7 @@ export class DiskMonitor {
   private free: number | undefined;
   private readAt = 0;
   private refreshing: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly path: string,
@@ -53,7 +54,14 @@ export class DiskMonitor {
     return free !== undefined && free < this.floorBytes;
   }
 
+  /** No statfs after this; resolves once the one in flight (if any) is done (it holds the path). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.refreshing;
+  }
+
   refresh(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.refreshing ??= statfs(this.path)
       .then(
         (s) => {

@@ -167,6 +167,8 @@ export class LevelStore implements Store {
     this.closed = true;
     // let queued writes finish: each queue drains, then the database closes
     await Promise.all([...this.queues.values()].map((q) => q.exclusive(async () => undefined)));
+    await this.recovering?.catch(() => undefined);
+    await this.disk.stop();
     await this.db.close();
   }
 
