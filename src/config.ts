@@ -58,9 +58,20 @@ export interface Limits {
   readonly maxInflightBodyBytes: number;
   /** bytes of appends queued in memory before new ones get 503 + Retry-After */
   readonly maxPendingWriteBytes: number;
+  /**
+   * DISK_FREE_FLOOR_MB: below this much free space on the data directory's disk (LevelDB) pushes
+   * are refused with 503 STORE_DISK_FULL before the disk is full, so compaction keeps room
+   */
+  readonly diskFreeFloorBytes: number;
   /** on SIGTERM, open long-polls and streams are ended after this; writes in flight always finish */
   readonly shutdownGraceMs: number;
 }
+
+/**
+ * Room LevelDB needs beyond the data: a 32 MiB memtable flushed to a table file, and compactions
+ * that write their output before deleting their input (docs/backups.md, disk sizing).
+ */
+const DEFAULT_DISK_FREE_FLOOR_MB = 64;
 
 function oneOf<T extends string>(
   env: NodeJS.ProcessEnv,
@@ -101,6 +112,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
       maxWaitingReadersPerKey: int(env, 'MAX_WAITING_READERS_PER_KEY', 32),
       maxInflightBodyBytes: int(env, 'MAX_INFLIGHT_BODY_BYTES', 256 * 1024 * 1024),
       maxPendingWriteBytes: int(env, 'MAX_PENDING_WRITE_BYTES', 256 * 1024 * 1024),
+      diskFreeFloorBytes: int(env, 'DISK_FREE_FLOOR_MB', DEFAULT_DISK_FREE_FLOOR_MB) * 1024 * 1024,
       shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 5_000),
     },
     jsonld: {

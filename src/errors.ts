@@ -223,6 +223,18 @@ export const ERROR_CATALOGUE = {
     status: 503,
     meaning: 'the write could not be made durable; nothing of it was acknowledged',
   },
+  // a full disk is 503 + Retry-After, not 507: clients retry a 503 and the request then succeeds
+  // unchanged once space is freed (store/faults.ts, docs/backups.md)
+  STORE_DISK_FULL: {
+    status: 503,
+    meaning:
+      'the data disk is full or below DISK_FREE_FLOOR_MB (error.reason: enospc or floor); nothing was stored, retry after Retry-After',
+  },
+  STORE_IO_ERROR: {
+    status: 503,
+    meaning: 'the data disk failed a write (I/O error); nothing was stored, retry after Retry-After',
+  },
+  STORE_NOT_EMPTY: { status: 409, meaning: 'a restore needs an empty store and this one holds datasets' },
   // the database is unreachable, restarting, failing over, read-only, out of resources or too slow;
   // nothing of the request was stored and the same request may be sent again after Retry-After
   STORE_UNAVAILABLE: {

@@ -1,5 +1,9 @@
 import { configFromEnv } from './config.js';
 import { startHub } from './server.js';
+import { StoreOpenError } from './store/open.js';
+
+/** Exit code of a start that found its LevelDB directory damaged (`hub --help` lists it too). */
+const EXIT_DAMAGED = 5;
 
 /** Process entry: config from the environment, start, and a graceful stop on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -23,5 +27,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`hub: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  process.exit(err instanceof StoreOpenError && err.reason === 'damaged' ? EXIT_DAMAGED : 1);
 });

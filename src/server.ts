@@ -42,11 +42,13 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
   const store = await openStore({
     ...config,
     maxPendingWriteBytes: config.limits.maxPendingWriteBytes,
+    diskFreeFloorBytes: config.limits.diskFreeFloorBytes,
     onStoreEvent: (e) => {
       metrics.storeEvent(e);
       logStoreEvent(logger, e);
     },
   });
+  metrics.watchStore(store);
   if (config.readStoreUrl) metrics.replicationLag(store);
   const hub = await Hub.create(store, adminToken);
   // JSON-LD runs on worker threads: a large document never holds the event loop

@@ -192,7 +192,7 @@ describe('PostgreSQL engine: the database fails under the hub (issue 15)', funct
     );
     const woken = await poll;
     expect(woken.items.map((x) => (x.meta as { sourceId: string }).sourceId)).to.deep.equal(['mv-3']);
-    expect((await call(`${a.url}/ready`)).json).to.deep.equal({ status: 'ready', engine: 'postgresql' });
+    expect((await call(`${a.url}/ready`)).json).to.deep.include({ status: 'ready', engine: 'postgresql' });
     await eventually(async () => ((await metric(a, 'hub_store_reconnects_total')) >= 1 ? true : undefined));
     expect(await metric(a, 'hub_store_errors_total{kind="connection"}')).to.be.at.least(1);
     alive(a);

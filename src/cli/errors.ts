@@ -4,9 +4,11 @@ import { HTTPError, RequestError } from 'got';
  * Exit codes scripts can rely on:
  *   0 success · 1 unexpected failure · 2 usage or input error (bad arguments, unreadable or
  *   invalid file) · 3 the hub refused the request (4xx: credentials, validation, unknown dataset)
- *   · 4 the hub could not be reached or failed (network, timeout, 5xx) after retries
+ *   · 4 the hub could not be reached or failed (network, timeout, 5xx) after retries · 5 the
+ *   data directory is damaged (`hub serve` could not open it; `hub repair` found changelog gaps
+ *   it cannot fix)
  */
-export const EXIT = { ok: 0, unexpected: 1, usage: 2, refused: 3, unavailable: 4 } as const;
+export const EXIT = { ok: 0, unexpected: 1, usage: 2, refused: 3, unavailable: 4, damaged: 5 } as const;
 
 export class CliError extends Error {
   override readonly name = 'CliError';

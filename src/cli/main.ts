@@ -4,6 +4,7 @@ import { CliError, EXIT, fromHttpError } from './errors.js';
 import { pull } from './pull.js';
 import { MAX_BATCH_BYTES, push, type PushRoute } from './push.js';
 import { openSource } from './source.js';
+import { backupFromHub, maintenance } from './backup.js';
 
 /**
  * `hub`: run the hub, push files to it, pull changes from it, list datasets. Progress goes to
@@ -17,7 +18,8 @@ function positiveInt(value: string): number {
 
 const EXIT_HELP = `
 Exit codes: 0 ok, 1 unexpected failure, 2 usage or input error, 3 refused by the hub (4xx),
-4 hub unreachable or failing (network, timeout, 5xx) after retries.
+4 hub unreachable or failing (network, timeout, 5xx) after retries, 5 damaged data directory
+(serve could not open it; repair found changelog gaps it cannot fix).
 
 Environment: HUB_URL (default http://127.0.0.1:3000) and HUB_KEY stand in for --url and --key.`;
 
@@ -128,6 +130,59 @@ export function program(): Command {
       }
       if (opts.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       else for (const d of list) process.stdout.write(`${d.name}\t${d.url}\n`);
+    });
+
+  cli
+    .command('backup')
+    .description(
+      'write a consistent snapshot of the hub (every dataset, changelog, state, key hashes, configs, ' +
+        'files, journals; gzip NDJSON with a checksum) to FILE while pushes go on: through the running ' +
+        'hub (--url, --key <admin token>), or straight from a store no hub holds (--data-dir, --store-url)',
+    )
+    .requiredOption('--out <file>', 'the backup file to write (mode 0600: it holds the token secret)')
+    .option('--data-dir <dir>', 'read this stopped LevelDB hub directory instead of asking a hub')
+    .option('--store-url <url>', 'read this PostgreSQL store directly instead of asking a hub')
+    .action(async (opts: { out: string; dataDir?: string; storeUrl?: string }) => {
+      const s =
+        opts.dataDir !== undefined || opts.storeUrl !== undefined
+          ? await maintenance((m) => m.backupFromStore(opts, opts.out))
+          : await backupFromHub(client(connection(cli.opts<Globals>())), opts.out);
+      process.stdout.write(
+        `backup ${opts.out}: ${s.datasets} datasets, ${s.changes} changes, ${s.records} records, sha256 ${s.sha256}\n`,
+      );
+    });
+
+  cli
+    .command('restore')
+    .description(
+      'build a data directory (LevelDB) or an empty PostgreSQL schema (--store-url) from a backup; ' +
+        'tokens issued before the backup keep working on the restored hub',
+    )
+    .requiredOption('--from <file>', 'the backup file (from hub backup)')
+    .option('--data-dir <dir>', 'the data directory to create (env DATA_DIR, default ./data)')
+    .option('--store-url <url>', 'restore into this PostgreSQL store (env STORE_URL) instead of LevelDB')
+    .action(async (opts: { from: string; dataDir?: string; storeUrl?: string }) => {
+      const where = {
+        dataDir: opts.dataDir ?? process.env.DATA_DIR,
+        storeUrl: opts.storeUrl ?? (process.env.STORE_URL || undefined),
+      };
+      const s = await maintenance((m) => m.restore(opts.from, where));
+      process.stdout.write(`restored ${s.datasets} datasets, ${s.changes} changes from ${opts.from}\n`);
+    });
+
+  cli
+    .command('repair')
+    .description(
+      "repair a stopped hub's LevelDB data directory: LevelDB's repair, then a check of the changelog " +
+        'against its indexes (current state, heads) that rewrites them from the changelog; prints the report as JSON',
+    )
+    .option('--data-dir <dir>', 'the data directory (env DATA_DIR, default ./data)')
+    .option('--check-only', 'only check and report; change nothing')
+    .action(async (opts: { dataDir?: string; checkOnly?: boolean }) => {
+      const dir = opts.dataDir ?? process.env.DATA_DIR ?? './data';
+      const verdict = await maintenance((m) => m.repair(dir, opts.checkOnly === true));
+      if (verdict !== 'ok')
+        throw new CliError(EXIT.damaged, 'the data directory is not consistent: see the report');
     });
 
   return cli;

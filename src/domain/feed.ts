@@ -1,5 +1,6 @@
 import { hubError } from '../errors.js';
 import type { Change, DatasetRecord, Store } from '../store/types.js';
+import { restoredEpochs } from './backup.js';
 import { decodeKeyToken, decodeSeqToken, encodeKeyToken, encodeSeqToken } from './tokens.js';
 
 /**
@@ -62,6 +63,17 @@ export class ChangesReader {
   }
 }
 
+/**
+ * A token of an epoch this dataset was restored from (domain/backup.ts) is as good as one of its
+ * own epoch if it points at or before the backup's last change: those changes were restored with
+ * their sequences. Key tokens (current state) only need the epoch.
+ */
+function continuesAfterRestore(dataset: DatasetRecord, epoch: string, seq?: number): boolean {
+  return restoredEpochs(dataset.attrs).some(
+    (e) => e.epoch === epoch && (seq === undefined || seq <= e.lastSeq),
+  );
+}
+
 export function openChanges(
   store: Store,
   secret: string,
@@ -72,7 +84,7 @@ export function openChanges(
   let fullSync = false;
   if (options.since !== undefined && options.since !== '') {
     const pos = decodeSeqToken(secret, dataset.name, options.since);
-    if (pos.epoch !== dataset.epoch) {
+    if (pos.epoch !== dataset.epoch && !continuesAfterRestore(dataset, pos.epoch, pos.seq)) {
       fullSync = true;
     } else if (pos.seq > dataset.lastSeq) {
       throw hubError('INVALID_TOKEN', 'the continuation token is beyond the last change of this dataset');
@@ -149,7 +161,7 @@ export function openCurrent(
   let fullSync = false;
   if (options.from !== undefined && options.from !== '') {
     const pos = decodeKeyToken(secret, dataset.name, options.from);
-    if (pos.epoch !== dataset.epoch) fullSync = true;
+    if (pos.epoch !== dataset.epoch && !continuesAfterRestore(dataset, pos.epoch)) fullSync = true;
     else afterKey = pos.key === '' ? undefined : pos.key;
   }
   return new CurrentReader(store, secret, dataset, fullSync, afterKey, options.limit);

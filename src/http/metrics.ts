@@ -2,6 +2,8 @@ import type { Middleware } from 'koa';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReplicationLag, Store, StoreEvent } from '../store/types.js';
 
+const DISK_STATES = ['ok', 'low', 'full', 'io-error'] as const;
+
 /** The hub's Prometheus figures, one registry per hub (tests run several hubs in one process). */
 export class Metrics {
   readonly registry = new Registry();
@@ -68,6 +70,33 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * The store's disk, read when scraped (store.health() is cached figures, no I/O):
+   * hub_store_disk_state{state} is 1 for the current state, hub_store_disk_free_bytes the free
+   * space of the data directory's filesystem (LevelDB only).
+   */
+  watchStore(store: Store): void {
+    new Gauge({
+      name: 'hub_store_disk_state',
+      help: 'State of the store disk for writes: 1 for the current one of ok, low (below DISK_FREE_FLOOR_MB), full, io-error',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const { disk } = store.health();
+        for (const state of DISK_STATES) this.set({ state }, state === disk ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'hub_store_disk_free_bytes',
+      help: 'Free bytes on the filesystem of the data directory (LevelDB engine), as last measured',
+      registers: [this.registry],
+      collect() {
+        const { freeBytes } = store.health();
+        if (freeBytes !== undefined) this.set(freeBytes);
+      },
+    });
   }
 
   /** Counts what the store reports (server.ts wires it). */

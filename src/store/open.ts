@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { LevelStore } from './level/engine.js';
 import { PgStore } from './postgres/engine.js';
 import { isPostgresUrl, redactStoreUrl } from './postgres/url.js';
@@ -9,6 +9,8 @@ export interface StoreConfig {
   readonly storeUrl?: string;
   /** appends queued in memory before new ones are refused with 503 */
   readonly maxPendingWriteBytes?: number;
+  /** LevelDB: pushes are refused below this much free space on the data disk */
+  readonly diskFreeFloorBytes?: number;
   /** STORE_READ_URL: a PostgreSQL streaming replica serving changelog and state reads */
   readonly readStoreUrl?: string;
   /** what the engine reports about its database (metrics, logs) */
@@ -33,5 +35,59 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     );
   }
   if (config.readStoreUrl) throw new Error('STORE_READ_URL needs a PostgreSQL STORE_URL');
-  return LevelStore.open(join(config.dataDir, 'leveldb'), { maxPendingBytes: config.maxPendingWriteBytes });
+  const location = levelLocation(config.dataDir);
+  try {
+    return await LevelStore.open(location, {
+      maxPendingBytes: config.maxPendingWriteBytes,
+      diskFreeFloorBytes: config.diskFreeFloorBytes,
+    });
+  } catch (err) {
+    throw StoreOpenError.of(err, location);
+  }
+}
+
+/**
+ * A LevelDB directory that could not be opened, said for an operator: held by another process,
+ * or damaged (a table file cut short or unreadable, a lost MANIFEST…), with the way out.
+ */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+  constructor(
+    readonly reason: 'locked' | 'damaged',
+    readonly location: string,
+    message: string,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+
+  static of(err: unknown, location: string): StoreOpenError {
+    const codes: unknown[] = [];
+    const texts: string[] = [];
+    for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+      codes.push((e as { code?: unknown }).code);
+      texts.push(e.message);
+    }
+    const detail = texts.at(-1) ?? String(err);
+    if (codes.includes('LEVEL_LOCKED'))
+      return new StoreOpenError(
+        'locked',
+        location,
+        `the LevelDB data directory ${location} is in use by another hub process (only one may open it)`,
+        { cause: err },
+      );
+    return new StoreOpenError(
+      'damaged',
+      location,
+      `the LevelDB data directory ${location} could not be opened: ${detail}. ` +
+        `Stop every hub using it, copy the directory somewhere safe, then run ` +
+        `\`hub repair --data-dir ${dirname(location)}\` and read its report (docs/backups.md)`,
+      { cause: err },
+    );
+  }
+}
+
+/** Where the LevelDB engine keeps its database inside DATA_DIR. */
+export function levelLocation(dataDir: string): string {
+  return join(dataDir, 'leveldb');
 }

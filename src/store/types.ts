@@ -12,6 +12,11 @@
  * The store knows no protocol: kinds, attrs, journal entries and aux namespaces are opaque to it.
  */
 
+import type { BackupRecord, ImportSummary } from './backup.js';
+import type { StoreHealth } from './faults.js';
+
+export type { BackupRecord, ImportSummary, StoreHealth };
+
 /** JSON text, already serialised. Stored and streamed as is. */
 export type JsonText = string;
 
@@ -226,6 +231,9 @@ export interface Store {
   /** Which engine this is, for /health and logs. */
   readonly engine: string;
 
+  /** The state of the storage for writes (disk full, below the floor, I/O errors): cheap, no I/O. */
+  health(): StoreHealth;
+
   close(): Promise<void>;
 
   /** Reachable and writable now? Never throws. */
@@ -289,4 +297,16 @@ export interface Store {
   auxCount(name: string, ns: string, key: string, period: string, limit: number): Promise<AuxCount>;
   /** A hub-wide secret (for token MACs), created once and shared by every hub on this store. */
   secret(): Promise<string>;
+
+  // ---- backup ---------------------------------------------------------------------------------
+  /**
+   * The whole store's logical content (store/backup.ts) from one consistent snapshot, streamed:
+   * writes go on meanwhile and are not part of it.
+   */
+  exportAll(): AsyncIterable<BackupRecord>;
+  /**
+   * Loads an export into this store, which must hold no dataset (else 409 STORE_NOT_EMPTY); the
+   * hub secret is replaced by the export's. All of it or, on failure, nothing visible.
+   */
+  importAll(records: AsyncIterable<BackupRecord>): Promise<ImportSummary>;
 }

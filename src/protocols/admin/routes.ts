@@ -8,6 +8,8 @@ import { errorBody, renderHubError } from '../../http/errors.js';
 import { readJson } from '../../http/json.js';
 import type { ProtocolDeps } from '../deps.js';
 import { detail, listItem } from './view.js';
+import { PassThrough } from 'node:stream';
+import { writeBackup } from '../../domain/backup.js';
 
 const openapiFile = new URL('../../../spec/openapi.yaml', import.meta.url);
 
@@ -55,14 +57,36 @@ export function mountAdmin(router: Router, deps: ProtocolDeps): void {
   router.get('/ready', hubErrors, async (ctx) => {
     const engine = hub.store.engine;
     const r = await hub.store.ready();
+    // the disk's state either way: a hub below the free-space floor or out of disk is not ready
+    const disk = hub.store.health();
     ctx.status = r.ready ? 200 : 503;
-    ctx.body = r.ready ? { status: 'ready', engine } : { status: 'unavailable', engine, reason: r.reason };
+    ctx.body = r.ready
+      ? { status: 'ready', engine, disk }
+      : { status: 'unavailable', engine, reason: r.reason, disk };
     if (!r.ready) ctx.set('Retry-After', '2');
   });
 
   router.get('/metrics', hubErrors, async (ctx) => {
     ctx.type = deps.metrics.registry.contentType;
     ctx.body = await deps.metrics.registry.metrics();
+  });
+
+  // a consistent snapshot of the whole running hub (docs/backups.md); pushes go on meanwhile. A
+  // failure after the headers went out cuts the body short: the missing end line says so on restore
+  router.get('/backup', hubErrors, async (ctx) => {
+    await adminAccess(hub, ctx);
+    const body = new PassThrough();
+    const done = writeBackup(hub.store, body);
+    done.catch((err: unknown) => {
+      deps.logger.error({ err }, 'backup failed');
+      body.destroy(err instanceof Error ? err : new Error(String(err)));
+    });
+    ctx.type = 'application/gzip';
+    ctx.set(
+      'Content-Disposition',
+      `attachment; filename="hub-backup-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson.gz"`,
+    );
+    ctx.body = body;
   });
 
   router.get('/openapi.json', hubErrors, (ctx) => {

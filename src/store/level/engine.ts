@@ -32,6 +32,11 @@ import { readAhead } from './read.js';
 import { packJournal, readJournalValue } from './journal.js';
 import { RecentWrites, type EarlyReads } from './recent.js';
 import { writeBatch } from './write.js';
+import { exportLevel, importLevel } from './backup.js';
+import type { BackupRecord, ImportSummary } from '../backup.js';
+import { classifyLevelError, DiskMonitor } from './disk.js';
+import { checkTables } from './tables.js';
+import { diskFull, faultError, type FaultKind, type StoreHealth } from '../faults.js';
 
 /** The engine's own view of a dataset: the public record plus where its data lives. */
 interface StoredDataset extends DatasetRecord {
@@ -45,6 +50,22 @@ export interface LevelStoreOptions {
   /** Upper bounds of one group commit. */
   readonly maxGroupBytes?: number;
   readonly maxGroupJobs?: number;
+  /** Pushes are refused with STORE_DISK_FULL while the data disk has less free space (0: none). */
+  readonly diskFreeFloorBytes?: number;
+}
+
+/** A write fault of the disk, kept until the database was reopened with room to write again. */
+interface Fault {
+  readonly kind: FaultKind;
+  readonly code: string;
+  readonly at: number;
+  /** when recovery was last tried (I/O errors: at most every IO_RETRY_MS) */
+  triedAt: number;
+  /**
+   * The database must be reopened before writing again: an I/O error, or a disk-full error while
+   * the disk had room (LevelDB's sticky background error, see admitWrite).
+   */
+  readonly reopen: boolean;
 }
 
 /** An append in its dataset's queue, with the heads read for it while it waited (see recent.ts). */
@@ -65,6 +86,12 @@ const READY_PROBE_BYTES = 64 * 1024;
 const WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 /** Keys a dataset's RecentWrites holds at most before it starts a new generation (memory bound). */
 const MAX_RECENT_WRITES = 50_000;
+/**
+ * Free space a full disk must have again before the database is reopened (reopening replays the
+ * log into a table file): the floor, but at least this.
+ */
+const RECOVER_MIN_FREE_BYTES = 4 * 1024 * 1024;
+const IO_RETRY_MS = 5_000;
 
 function notFoundDataset(name: string): HubError {
   return hubError('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
@@ -83,35 +110,48 @@ export class LevelStore implements Store {
   private generations = 0;
   private hubSecret = '';
   private closed = false;
+  private readonly disk: DiskMonitor;
+  private fault: Fault | undefined;
+  private recovering: Promise<void> | undefined;
 
   private constructor(
-    private readonly db: Level<string, string>,
+    private db: Level<string, string>,
+    private readonly location: string,
     private readonly options: Required<LevelStoreOptions>,
-  ) {}
+  ) {
+    this.disk = new DiskMonitor(location, options.diskFreeFloorBytes);
+  }
 
   static async open(location: string, options: LevelStoreOptions = {}): Promise<LevelStore> {
-    const db = new Level<string, string>(location, {
-      keyEncoding: 'utf8',
-      valueEncoding: 'utf8',
-      // a memtable of 32 MiB instead of LevelDB's 4: fewer, larger level-0 files, so compaction
-      // rewrites less of the changelog (ingest: hub CPU -12 %, disk writes -15 %; bench/, issue 8)
-      writeBufferSize: WRITE_BUFFER_BYTES,
-    });
-    await db.open();
-    const store = new LevelStore(db, {
+    const db = await openDb(location);
+    const store = new LevelStore(db, location, {
       maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
       maxGroupBytes: options.maxGroupBytes ?? 32 * 1024 * 1024,
       maxGroupJobs: options.maxGroupJobs ?? 256,
+      diskFreeFloorBytes: options.diskFreeFloorBytes ?? 0,
     });
-    await store.load();
+    try {
+      await checkTables(db, location);
+      await store.load();
+      await store.disk.refresh();
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
     return store;
   }
 
-  private async load(): Promise<void> {
+  private async loadRecords(): Promise<void> {
+    this.records.clear();
+    this.keyIndex.clear();
     for await (const value of this.db.values(keys.datasetRange)) {
       const rec = JSON.parse(value) as StoredDataset;
       this.setRecord(rec);
     }
+  }
+
+  private async load(): Promise<void> {
+    await this.loadRecords();
     const secret = await this.db.get(keys.global('secret'));
     if (secret === undefined) {
       this.hubSecret = randomBytes(32).toString('hex');
@@ -127,11 +167,160 @@ export class LevelStore implements Store {
     this.closed = true;
     // let queued writes finish: each queue drains, then the database closes
     await Promise.all([...this.queues.values()].map((q) => q.exclusive(async () => undefined)));
+    await this.recovering?.catch(() => undefined);
+    await this.disk.stop();
     await this.db.close();
   }
 
   async secret(): Promise<string> {
     return this.hubSecret;
+  }
+
+  // ---- backup ---------------------------------------------------------------------------------
+
+  exportAll(): AsyncIterable<BackupRecord> {
+    return exportLevel(this.db, this.hubSecret);
+  }
+
+  async importAll(records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
+    this.ensureOpen();
+    const admitting = this.admitWrite();
+    if (admitting) await admitting;
+    const summary = await importLevel(this.db, records);
+    await this.loadRecords();
+    this.hubSecret = (await this.db.get(keys.global('secret'))) ?? this.hubSecret;
+    return summary;
+  }
+
+  // ---- the disk -------------------------------------------------------------------------------
+
+  health(): StoreHealth {
+    const freeBytes = this.disk.freeBytes();
+    const fault = this.fault;
+    // readiness probes drive recovery too: a hub nobody pushes to says "ok" again once space is back
+    if (fault) void this.recover().catch(() => undefined);
+    const disk = fault
+      ? fault.kind === 'disk-full'
+        ? 'full'
+        : 'io-error'
+      : this.disk.belowFloor()
+        ? 'low'
+        : 'ok';
+    return {
+      writable: disk === 'ok',
+      disk,
+      ...(freeBytes !== undefined ? { freeBytes } : {}),
+      floorBytes: this.disk.floorBytes,
+      ...(fault ? { fault: { code: fault.code, at: fault.at } } : {}),
+    };
+  }
+
+  /**
+   * Before a write: refuses it while the disk is faulted or below the floor. After a fault the
+   * database is reopened first, once space is back: LevelDB keeps a failed background write
+   * (a memtable flush or compaction that hit ENOSPC) as a sticky error that fails every later
+   * write of the open database, so freeing space alone would not be enough.
+   */
+  private admitWrite(): Promise<void> | undefined {
+    // synchronous unless faulted: an append called before close() must be queued before close()
+    // drains the queues, so the healthy path has no await
+    if (this.fault || this.recovering)
+      return this.recover().then(() => {
+        this.ensureOpen();
+        this.checkFloor();
+      });
+    this.checkFloor();
+    return undefined;
+  }
+
+  private checkFloor(): void {
+    if (this.disk.belowFloor()) throw diskFull('floor', this.disk.freeBytes());
+  }
+
+  private recover(): Promise<void> {
+    this.recovering ??= this.tryRecover().finally(() => {
+      this.recovering = undefined;
+    });
+    return this.recovering;
+  }
+
+  private async tryRecover(): Promise<void> {
+    const fault = this.fault;
+    if (!fault) return;
+    if (fault.kind === 'disk-full') {
+      const free = await this.disk.freshFreeBytes();
+      if (free === undefined || free < Math.max(this.disk.floorBytes, RECOVER_MIN_FREE_BYTES))
+        throw diskFull('enospc', free);
+    } else if (Date.now() - fault.triedAt < IO_RETRY_MS) {
+      throw faultError(fault.kind);
+    }
+    fault.triedAt = Date.now();
+    // a failed log write leaves the database usable: the next write is the test; a sticky
+    // error shows as a disk-full failure with room on the disk, and then the database is reopened
+    if (fault.reopen) {
+      try {
+        await this.reopen();
+      } catch (err) {
+        throw this.failure(err);
+      }
+    }
+    this.fault = undefined;
+  }
+
+  /**
+   * Closes and opens the database again, then reloads the dataset records: a batch whose fsync
+   * failed may still be in LevelDB's log and come back on replay, all of it or none (a batch is
+   * one log record), so memory follows the disk rather than the other way round. Readers that
+   * were streaming from the old handle get an error and retry; writers wait in their queues.
+   */
+  private async reopen(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.exclusive(async () => undefined)));
+    await this.db.close().catch(() => undefined);
+    this.db = await openDb(this.location);
+    this.recent.clear();
+    await this.loadRecords();
+    await this.disk.refresh();
+  }
+
+  /** Not ready while pushes are refused for the disk (full, below the floor, I/O errors). */
+  private diskUnready(): Readiness | undefined {
+    const h = this.health();
+    if (h.writable) return undefined;
+    const why = {
+      full: 'the data disk is full',
+      low: 'free space on the data disk is below DISK_FREE_FLOOR_MB',
+      'io-error': 'the data disk failed a write (I/O error)',
+      ok: '',
+    }[h.disk];
+    return { ready: false, reason: `${why}: pushes are refused (STORE_DISK_FULL / STORE_IO_ERROR)` };
+  }
+
+  /** A write's failure as the HubError to answer; a disk fault is remembered for recovery. */
+  private failure(err: unknown): HubError {
+    if (err instanceof HubError) return err;
+    const kind = classifyLevelError(err);
+    if (kind === undefined) {
+      const e = hubError('STORE_WRITE_FAILED', 'the write could not be made durable', { retryAfter: 1 });
+      e.cause = err;
+      return e;
+    }
+    const answer = faultError(kind);
+    answer.cause = err;
+    const free = this.disk.freeBytes();
+    const reopen = kind === 'io-error' || (free !== undefined && free >= RECOVER_MIN_FREE_BYTES);
+    if (!this.fault || this.fault.kind !== kind || (reopen && !this.fault.reopen))
+      this.fault = { kind, code: answer.code, at: this.fault?.at ?? Date.now(), triedAt: Date.now(), reopen };
+    void this.disk.refresh();
+    return answer;
+  }
+
+  /** Runs a write outside the append path; its failure is said like an append's. */
+  private async guarded<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      throw this.failure(err);
+    }
   }
 
   /**
@@ -140,6 +329,8 @@ export class LevelStore implements Store {
    */
   async ready(): Promise<Readiness> {
     if (this.closed) return { ready: false, reason: 'the hub is shutting down' };
+    const disk = this.diskUnready();
+    if (disk) return disk;
     try {
       await this.db.put(keys.global('ready'), String(Date.now()), { sync: true });
       const probe = join(this.db.location, 'READY-PROBE');
@@ -206,6 +397,8 @@ export class LevelStore implements Store {
     init: (existing: DatasetRecord | undefined) => DatasetInit,
   ): Promise<{ created: boolean; record: DatasetRecord }> {
     this.ensureOpen();
+    const admitting = this.admitWrite();
+    if (admitting) await admitting;
     return this.queue(name).exclusive(async () => {
       const existing = this.records.get(name);
       const { config, keyHashes } = init(existing);
@@ -226,7 +419,7 @@ export class LevelStore implements Store {
             attrs: {},
             journalN: 0,
           };
-      await this.db.put(keys.dataset(name), JSON.stringify(rec), { sync: true });
+      await this.guarded(() => this.db.put(keys.dataset(name), JSON.stringify(rec), { sync: true }));
       this.setRecord(rec);
       return { created: !existing, record: rec };
     });
@@ -246,7 +439,7 @@ export class LevelStore implements Store {
       const rec = this.records.get(name);
       if (!rec) return false;
       // one synced delete makes the dataset gone; its data is keyed by ids nothing points at any more
-      await this.db.del(keys.dataset(name), { sync: true });
+      await this.guarded(() => this.db.del(keys.dataset(name), { sync: true }));
       this.dropRecord(name);
       this.recent.delete(name);
       await clearDatasetData(this.db, rec.incarnation, rec.epoch);
@@ -265,7 +458,7 @@ export class LevelStore implements Store {
       const attrs = fn(rec.attrs);
       if (attrs === undefined) return rec;
       const next: StoredDataset = { ...rec, attrs };
-      await this.db.put(keys.dataset(name), JSON.stringify(next));
+      await this.guarded(() => this.db.put(keys.dataset(name), JSON.stringify(next)));
       this.setRecord(next);
       return next;
     });
@@ -283,6 +476,8 @@ export class LevelStore implements Store {
     for (const w of request.writes) {
       if (!KIND_PATTERN.test(w.kind)) throw hubError('INTERNAL', `invalid change kind '${w.kind}'`);
     }
+    const admitting = this.admitWrite();
+    if (admitting) await admitting;
     const bytes = requestBytes(request);
     // back-pressure: refuse rather than queue without bound when the disk cannot keep up
     if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.options.maxPendingBytes) {
@@ -378,10 +573,8 @@ export class LevelStore implements Store {
           this.notify({ dataset: name, epoch: next.epoch, lastSeq: next.lastSeq });
       }
     } catch (err) {
-      const failure =
-        err instanceof HubError
-          ? err
-          : hubError('STORE_WRITE_FAILED', 'the write could not be made durable', { retryAfter: 1 });
+      // LevelDB writes a batch whole or not at all: nothing of these jobs is stored
+      const failure = this.failure(err);
       for (const j of jobs) j.reject(failure);
       this.recent.delete(name);
       return;
@@ -472,6 +665,8 @@ export class LevelStore implements Store {
 
   async rebuild(name: string, requests: AsyncIterable<AppendRequest>): Promise<AppendResult> {
     this.ensureOpen();
+    const admitting = this.admitWrite();
+    if (admitting) await admitting;
     return this.queue(name).exclusive(async () => {
       const rec = this.records.get(name);
       if (!rec) throw notFoundDataset(name);
@@ -595,11 +790,11 @@ export class LevelStore implements Store {
       const key = keys.aux(inc, w.ns, w.key);
       return w.value === null ? { type: 'del', key } : { type: 'put', key, value: w.value };
     });
-    await this.db.batch(
-      ops as Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>,
-      {
-        sync: options.sync ?? false,
-      },
+    await this.guarded(() =>
+      this.db.batch(
+        ops as Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>,
+        { sync: options.sync ?? false },
+      ),
     );
   }
 
@@ -610,7 +805,8 @@ export class LevelStore implements Store {
     // read-modify-write atomic; a put is not synced, like every other status write
     const run = (this.counting.get(entry) ?? Promise.resolve()).then(async () => {
       const step = countStep(await this.db.get(entry), period, limit);
-      if (step.value !== undefined) await this.db.put(entry, step.value, { sync: false });
+      if (step.value !== undefined)
+        await this.guarded(() => this.db.put(entry, step.value!, { sync: false }));
       return { used: step.used, allowed: step.allowed };
     });
     const tail = run.catch(() => undefined);
@@ -620,6 +816,18 @@ export class LevelStore implements Store {
     });
     return run;
   }
+}
+
+async function openDb(location: string): Promise<Level<string, string>> {
+  const db = new Level<string, string>(location, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'utf8',
+    // a memtable of 32 MiB instead of LevelDB's 4: fewer, larger level-0 files, so compaction
+    // rewrites less of the changelog (ingest: hub CPU -12 %, disk writes -15 %; bench/, issue 8)
+    writeBufferSize: WRITE_BUFFER_BYTES,
+  });
+  await db.open();
+  return db;
 }
 
 function progressOf(rec: StoredDataset): Progress {

@@ -42,6 +42,10 @@ import {
 import { migrate } from './schema.js';
 import { checkKeyLength, decodeText, encodeText } from './text.js';
 import { parsePgUrl, type PgUrlOptions } from './url.js';
+import { classifyPgError } from './disk.js';
+import { exportPg, importPg } from './backup.js';
+import type { BackupRecord, ImportSummary } from '../backup.js';
+import { faultError, type FaultKind as DiskFaultKind, type StoreHealth } from '../faults.js';
 
 export interface PgStoreOptions {
   /** Appends waiting in this process across all datasets before new ones get 503 OVERLOADED. */
@@ -75,6 +79,8 @@ const newId = (): string => randomBytes(8).toString('hex');
 const REBUILD_FLUSH_ROWS = 5_000;
 const REBUILD_FLUSH_BYTES = 16 * 1024 * 1024;
 const JANITOR_EVERY_MS = 60_000;
+/** A disk fault no write has run into for this long is no longer reported (nobody may be pushing). */
+const FAULT_SHOWN_MS = 60_000;
 /** Start-up retries an unreachable database with this backoff (doubling, at most the second). */
 const STARTUP_BACKOFF_MS = [200, 5_000] as const;
 /** A replica read polls the replica's head this often while waiting for it to catch up. */
@@ -114,6 +120,8 @@ export class PgStore implements Store {
   private janitorTimer: NodeJS.Timeout | undefined;
   private janitorRun: Promise<void> | undefined;
   private readonly channel: string;
+  /** the last disk fault a commit ran into, until a commit succeeds (the server's disk is not ours to statfs) */
+  private fault: { kind: DiskFaultKind; code: string; at: number } | undefined;
   /**
    * The highest head this process acknowledged per dataset: a head found lower later (same
    * epoch) means the database went back in time (see rewound()).
@@ -253,6 +261,49 @@ export class PgStore implements Store {
     return this.hubSecret;
   }
 
+  health(): StoreHealth {
+    const f = this.fault;
+    if (!f || Date.now() - f.at > FAULT_SHOWN_MS) return { writable: true, disk: 'ok' };
+    return {
+      writable: false,
+      disk: f.kind === 'disk-full' ? 'full' : 'io-error',
+      fault: { code: f.code, at: f.at },
+    };
+  }
+
+  /**
+   * A failed commit's answer: a disk fault in words (and remembered for health), else what the
+   * database layer said (STORE_UNAVAILABLE…), else STORE_WRITE_FAILED.
+   */
+  private commitFailure(err: unknown): HubError {
+    const kind = classifyPgError(err);
+    if (kind) {
+      const failure = faultError(kind);
+      this.fault = { kind, code: failure.code, at: Date.now() };
+      // for the log of the 5xx, never for the client
+      failure.cause = err instanceof StoreFailure ? err.cause : err;
+      return failure;
+    }
+    if (err instanceof HubError) return err;
+    const failure = hubError('STORE_WRITE_FAILED', 'the write could not be made durable', {
+      retryAfter: RETRY_AFTER_S,
+    });
+    failure.cause = err instanceof StoreFailure ? err.cause : err;
+    return failure;
+  }
+
+  exportAll(): AsyncIterable<BackupRecord> {
+    return exportPg(this.db);
+  }
+
+  async importAll(records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
+    this.ensureOpen();
+    const summary = await importPg(this.db, records);
+    const rows = await this.db.query<{ value: string }>(`SELECT value FROM hub_meta WHERE name = 'secret'`);
+    this.hubSecret = rows[0]!.value;
+    return summary;
+  }
+
   /** The PostgreSQL schema this store works in. */
   get schema(): string {
     return this.url.schema;
@@ -261,6 +312,12 @@ export class PgStore implements Store {
   /** Reachable and writable: a statement on a pooled connection, on a server not in recovery. */
   async ready(): Promise<Readiness> {
     if (this.closed) return { ready: false, reason: 'the hub is shutting down' };
+    // the server's disk: known only from the last commit that ran into it (health())
+    if (!this.health().writable)
+      return {
+        ready: false,
+        reason: 'the database server is out of disk: pushes are refused (STORE_DISK_FULL)',
+      };
     try {
       const rows = await this.db.query<{ ro: boolean }>(
         `SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS ro`,
@@ -631,20 +688,12 @@ export class PgStore implements Store {
         return;
       }
     } catch (err) {
-      let failure: HubError;
-      if (err instanceof HubError) failure = err;
-      else {
-        failure = hubError('STORE_WRITE_FAILED', 'the write could not be made durable', {
-          retryAfter: RETRY_AFTER_S,
-        });
-        // for the log of the 5xx, never for the client
-        failure.cause = err instanceof StoreFailure ? err.cause : err;
-      }
+      const failure = this.commitFailure(err);
       for (const j of jobs) j.reject(failure);
       if (failure.status === 503) {
         // those queued meanwhile did not start: nothing of theirs can have been stored
         const answer =
-          failure.code === 'STORE_UNAVAILABLE'
+          failure.code === 'STORE_UNAVAILABLE' || failure.code === 'STORE_DISK_FULL'
             ? failure
             : hubError('STORE_UNAVAILABLE', 'the database failed the writes queued before this one', {
                 retryAfter: RETRY_AFTER_S,
@@ -653,6 +702,7 @@ export class PgStore implements Store {
       }
       return;
     }
+    this.fault = undefined;
     if (rewind) this.rewindCommitted(rewind);
     if (notice) {
       this.acknowledge(name, notice.epoch, notice.lastSeq);
