@@ -10,6 +10,7 @@ import { startPgServer, type PgServer } from './helpers/pg-server.js';
 import { startTestHub, tempDir, type TestHub } from './helpers/hub.js';
 import pg from 'pg';
 import { chownSync } from 'node:fs';
+import { mountTmpfs, umount } from './helpers/tmpfs.js';
 
 /**
  * A small disk: a 40 MB tmpfs mounted as the data directory of a child hub (mounting needs root;
@@ -24,24 +25,6 @@ interface Target {
   readonly dataset: string;
   readonly pushKey: string;
   readonly readKey: string;
-}
-
-function mountTmpfs(dir: string, sizeMb: number): void {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir]);
-}
-
-function umount(dir: string): void {
-  try {
-    execFileSync('umount', [dir]);
-  } catch {
-    // still busy (a child being killed) or not mounted: detach it, the kernel frees it when idle
-    try {
-      execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
-    } catch {
-      // it was not mounted (a failed set-up)
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
 }
 
 function freeBytes(dir: string): number {

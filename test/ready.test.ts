@@ -1,10 +1,11 @@
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call } from './helpers/http.js';
 import { startTestHub, TEST_ENGINE, type TestHub } from './helpers/hub.js';
+import { mountTmpfs, umount } from './helpers/tmpfs.js';
 
 describe('probes: /health is liveness, /ready is readiness (issue 15)', () => {
   let hub: TestHub;
@@ -29,7 +30,7 @@ describe('probes: /health is liveness, /ready is readiness (issue 15)', () => {
     'when the LevelDB disk is full, then /ready is 503 with the reason while /health stays ok',
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'hub-ready-'));
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir]);
+      mountTmpfs(dir, 16);
       let own: TestHub | undefined;
       try {
         // no free-space floor: this test is about the probe write (disk-full.test.ts tests the floor)
@@ -48,8 +49,7 @@ describe('probes: /health is liveness, /ready is readiness (issue 15)', () => {
       } finally {
         rmSync(join(dir, 'filler'), { force: true });
         await own?.running.close().catch(() => undefined);
-        execFileSync('umount', [dir]);
-        rmSync(dir, { recursive: true, force: true });
+        umount(dir);
       }
     },
   );
