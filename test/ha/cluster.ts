@@ -8,13 +8,12 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
-  readdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, pgBinDir } from '../helpers/pg-server.js';
+import { childrenOf, freePort, pgBinDir } from '../helpers/pg-server.js';
 
 /**
  * A highly available PostgreSQL of the tests' own, as production runs it (docs/ha-cluster.md): a
@@ -126,22 +125,6 @@ function cmdline(pid: number): string {
   } catch {
     return '';
   }
-}
-
-/** The direct children of a process (a postmaster's backends, walsenders, checkpointer…). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

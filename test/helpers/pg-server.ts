@@ -112,7 +112,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** pids whose parent is `pid` (from /proc: the backends and helpers of a postmaster) */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
