@@ -1,4 +1,4 @@
-import type { JsonObject } from './types.js';
+import type { DatasetRecord } from './types.js';
 
 /**
  * The store's logical content as a stream of records, the same for every engine: what a backup
@@ -10,20 +10,7 @@ import type { JsonObject } from './types.js';
  */
 export type BackupRecord =
   | { readonly t: 'hub'; readonly secret: string }
-  | {
-      readonly t: 'dataset';
-      readonly name: string;
-      readonly epoch: string;
-      readonly lastSeq: number;
-      readonly count: number;
-      readonly lastPushAt: number | null;
-      readonly createdAt: number;
-      readonly updatedAt: number;
-      readonly config: JsonObject;
-      readonly keyHashes: { readonly push: string; readonly read: string };
-      readonly attrs: JsonObject;
-      readonly journalN: number;
-    }
+  | (DatasetRecord & { readonly t: 'dataset'; readonly journalN: number })
   | {
       readonly t: 'change';
       readonly seq: number;
