@@ -18,6 +18,13 @@ export function classifyLevelError(err: unknown): FaultKind | undefined {
 
 /** How old the cached free-space figure may be before a check starts a new statfs. */
 const MAX_AGE_MS = 1_000;
+/**
+ * The same near the floor (less than NEAR_FLOOR_BYTES above it): a fast disk takes tens of MB in a
+ * second, so a figure a second old would let a burst of pushes run from above the floor to a full
+ * disk before the floor is seen.
+ */
+const NEAR_FLOOR_MAX_AGE_MS = 20;
+const NEAR_FLOOR_BYTES = 64 * 1024 * 1024;
 
 /**
  * Free space of the filesystem holding the data directory, from `statfs`, cached: pushes read the
@@ -38,14 +45,20 @@ export class DiskMonitor {
 
   /** The cached figure (undefined before the first statfs answered). */
   freeBytes(): number | undefined {
-    if (Date.now() - this.readAt > MAX_AGE_MS) void this.refresh();
+    if (Date.now() - this.readAt > this.maxAgeMs()) void this.refresh();
     return this.free;
   }
 
   /** A figure at most a second old, waiting for a statfs if need be. */
   async freshFreeBytes(): Promise<number | undefined> {
-    if (Date.now() - this.readAt > MAX_AGE_MS) await this.refresh();
+    if (Date.now() - this.readAt > this.maxAgeMs()) await this.refresh();
     return this.free;
+  }
+
+  private maxAgeMs(): number {
+    const near =
+      this.floorBytes > 0 && this.free !== undefined && this.free < this.floorBytes + NEAR_FLOOR_BYTES;
+    return near ? NEAR_FLOOR_MAX_AGE_MS : MAX_AGE_MS;
   }
 
   belowFloor(): boolean {
