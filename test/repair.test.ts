@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { startChildHub } from './helpers/child.js';
 import { CONTEXT, createDataset, milking } from './helpers/data.js';
 import { call } from './helpers/http.js';
-import { startTestHub, tempDir } from './helpers/hub.js';
+import { startTestHub, tempDir, TEST_ENGINE } from './helpers/hub.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -39,6 +39,13 @@ interface Report {
 }
 
 describe('a damaged LevelDB data directory: start-up message, hub repair and its report (docs/backups.md)', function () {
+  before(function () {
+    if (TEST_ENGINE === 'postgres') {
+      console.log('      skipped: LevelDB only, run by the LevelDB pass (npm test)');
+      this.skip();
+    }
+  });
+
   this.timeout(120_000);
   const dir = tempDir('hub-damaged-');
   const location = join(dir, 'leveldb');
