@@ -235,6 +235,12 @@ export const ERROR_CATALOGUE = {
     meaning: 'the data disk failed a write (I/O error); nothing was stored, retry after Retry-After',
   },
   STORE_NOT_EMPTY: { status: 409, meaning: 'a restore needs an empty store and this one holds datasets' },
+  // a start-up refusal, never an HTTP answer: an older hub must not write to a newer store
+  STORE_FORMAT_NEWER: {
+    status: 500,
+    meaning:
+      'the store (LevelDB format or PostgreSQL schema) is of a newer version than this hub: start a hub of that version or later',
+  },
   // the database is unreachable, restarting, failing over, read-only, out of resources or too slow;
   // nothing of the request was stored and the same request may be sent again after Retry-After
   STORE_UNAVAILABLE: {

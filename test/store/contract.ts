@@ -32,6 +32,8 @@ export interface EngineHarness {
   readonly peer?: () => Promise<Store>;
   /** removes the data (stores opened on it are closed first by the test) */
   destroy(): Promise<void>;
+  /** marks the (closed) data as written by a newer build: a format or schema version this one does not know */
+  makeNewer(): Promise<void>;
 }
 
 export interface EngineFactory {
@@ -1029,6 +1031,74 @@ export function storeContract(factory: EngineFactory): void {
           const again = await h.open();
           expect((await again.getDataset(name))!.lastSeq).to.equal(10);
           await again.close();
+        } finally {
+          await h.destroy();
+        }
+      });
+    });
+
+    describe('a closed store', () => {
+      it('when the store is closed, then every method fails with 503 STORE_CLOSED, ready says so and close again is a no-op', async () => {
+        const h = await factory.create();
+        const s = await h.open();
+        try {
+          const name = uniqueName();
+          const { record } = await s.putDataset(name, () => ({ config: {}, keyHashes: KEYS }));
+          await s.append(name, { writes: [write('a', 1)], journal: '"j"' });
+          await s.close();
+          const calls: Record<string, () => Promise<unknown>> = {
+            putDataset: () => s.putDataset(name, () => ({ config: {}, keyHashes: KEYS })),
+            getDataset: () => s.getDataset(name),
+            listDatasets: () => s.listDatasets(),
+            deleteDataset: () => s.deleteDataset(name),
+            updateAttrs: () => s.updateAttrs(name, () => ({ x: 1 })),
+            findKeyHash: () => s.findKeyHash(KEYS.push),
+            append: () => s.append(name, { writes: [write('b', 1)] }),
+            changes: () => all(s.changes(name, { epoch: record.epoch, afterSeq: 0 })),
+            current: () => all(s.current(name, { epoch: record.epoch })),
+            get: () => s.get(name, 'a'),
+            rebuild: () => s.rebuild(name, (async function* () {})()),
+            journal: () => all(s.journal(name)),
+            clearJournal: () => s.clearJournal(name),
+            getBlob: () => s.getBlob(name, 'b'),
+            auxGet: () => s.auxGet(name, 'n', 'k'),
+            auxScan: () => all(s.auxScan(name, 'n')),
+            auxPut: () => s.auxPut(name, [{ ns: 'n', key: 'k', value: 'v' }]),
+            auxCount: () => s.auxCount(name, 'quota', 'k', '1', 5),
+            secret: () => s.secret(),
+            exportAll: () => all(s.exportAll()),
+            importAll: () => s.importAll((async function* () {})()),
+          };
+          for (const [method, call] of Object.entries(calls)) {
+            const err = await rejection(call());
+            expect({ method, status: err.status, code: err.code }).to.deep.equal({
+              method,
+              status: 503,
+              code: 'STORE_CLOSED',
+            });
+          }
+          expect((await s.ready()).ready).to.equal(false);
+          await s.close();
+        } finally {
+          await h.destroy();
+        }
+      });
+    });
+
+    describe('format version', () => {
+      it('when the data was written by a newer build, then opening it fails with STORE_FORMAT_NEWER and leaves it as it was', async () => {
+        const h = await factory.create();
+        try {
+          const s = await h.open();
+          const name = uniqueName();
+          await s.putDataset(name, () => ({ config: {}, keyHashes: KEYS }));
+          await s.close();
+          await h.makeNewer();
+          const err = await rejection(h.open());
+          expect(err.code).to.equal('STORE_FORMAT_NEWER');
+          expect(err.message).to.match(/newer than this hub/);
+          // refused again: nothing was rewritten to this build's version on the way
+          expect((await rejection(h.open())).code).to.equal('STORE_FORMAT_NEWER');
         } finally {
           await h.destroy();
         }

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { Level } from 'level';
 import { LevelStore } from '../../src/store/level/engine.js';
 import { tempDir } from '../helpers/hub.js';
 import { storeContract } from './contract.js';
@@ -10,6 +11,11 @@ storeContract({
     return {
       open: (tuning) => LevelStore.open(dir, tuning),
       destroy: async () => rmSync(dir, { recursive: true, force: true }),
+      async makeNewer() {
+        const db = new Level<string, string>(dir);
+        await db.put('g!format', '999');
+        await db.close();
+      },
     };
   },
 });

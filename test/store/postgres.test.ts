@@ -18,6 +18,17 @@ if (TEST_STORE_URL) {
         open: (tuning) => PgStore.open(schema.url, tuning),
         peer: () => PgStore.open(schema.url),
         destroy: () => schema.drop(),
+        async makeNewer() {
+          const client = new pg.Client({ connectionString: parsePgUrl(schema.url).pg.connectionString });
+          await client.connect();
+          try {
+            await client.query(
+              `UPDATE ${pg.escapeIdentifier(schema.schema)}.hub_meta SET value = '999' WHERE name = 'version'`,
+            );
+          } finally {
+            await client.end();
+          }
+        },
       };
     },
   });
