@@ -2,10 +2,11 @@ import { rmSync } from 'node:fs';
 import { Level } from 'level';
 import { LevelStore } from '../../src/store/level/engine.js';
 import { tempDir } from '../helpers/hub.js';
-import { storeContract } from './contract.js';
+import { storeContract } from './contract/index.js';
 
 storeContract({
   name: 'LevelDB',
+  features: {},
   async create() {
     const dir = tempDir('store-level-');
     return {

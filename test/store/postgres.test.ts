@@ -6,12 +6,12 @@ import { parsePgUrl } from '../../src/store/postgres/url.js';
 import type { ChangeNotice } from '../../src/store/types.js';
 import { freshSchema, TEST_STORE_URL, type TestSchema } from '../helpers/pg.js';
 import { eventually } from '../helpers/poll.js';
-import { storeContract } from './contract.js';
+import { storeContract } from './contract/index.js';
 
 if (TEST_STORE_URL) {
   storeContract({
     name: 'PostgreSQL',
-    shared: true,
+    features: { shared: true },
     async create() {
       const schema = freshSchema();
       return {
