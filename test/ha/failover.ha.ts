@@ -78,6 +78,8 @@ const MODES: Mode[] = [
     },
     newPrimaryOn: (node, leader) => node !== leader,
     afterPrimary: (c, leader) => c.thawNode(leader),
+    // its watchdog reset it while it was frozen (docs/ha-cluster.md): the machine boots again
+    heal: (c, leader) => c.startNode(leader),
   },
 ];
 
@@ -165,6 +167,8 @@ interface Figures {
   readerMatchesFeed: boolean;
   hubExits: number;
   hubErrorLogLines: number;
+  /** the watchdog stand-in's resets during the mode (node and when, ms after the fault) */
+  watchdogResets: string[];
   failureDetails: string[];
   problems: string[];
 }
@@ -407,6 +411,10 @@ async function runMode(
     readerMatchesFeed,
     hubExits,
     hubErrorLogLines: hubs.a.errorLines + hubs.b.errorLines - errorsBefore,
+    watchdogResets: c
+      .watchdogEvents(t0)
+      .filter((l) => / expired /.test(l))
+      .map((l) => `${l.split(' ')[1]} +${Date.parse(l.split(' ')[0]!) - t0} ms`),
     failureDetails: [...details].map(([k, n]) => `${n}× ${k}`),
     problems: [],
   };
@@ -466,7 +474,8 @@ function printFigures(f: Figures): void {
       `stored unacknowledged ${f.storedUnacknowledged}, gaps ${f.gaps}; longest push ${f.longestPushMs} ms, ` +
       `long-poll ${f.longestLongPollMs} ms; answers ${JSON.stringify(f.pushAnswers)}; ` +
       `reader woke ${f.readerWakeAfterPrimaryMs ?? '-'} ms after the primary, cross-process wake ${f.crossProcessWakeMs ?? '-'} ms; ` +
-      `hub exits ${f.hubExits}, hub error log lines ${f.hubErrorLogLines}`,
+      `hub exits ${f.hubExits}, hub error log lines ${f.hubErrorLogLines}; ` +
+      `watchdog resets ${f.watchdogResets.join(', ') || 'none'}`,
     ...f.failureDetails.slice(0, 12).map((d) => `        ${d}`),
   ];
   console.log(lines.join('\n'));
