@@ -216,7 +216,12 @@ function etcdArgs(state: HaClusterState, i: number): string[] {
  * One Patroni node's YAML. Why each setting is what it is: docs/ha-cluster.md. The `bootstrap.dcs`
  * part is written into etcd by the first node and is the cluster's shared configuration.
  */
-export function patroniConfig(state: HaClusterState, node: HaNodeState, bin: string): string {
+export function patroniConfig(
+  state: HaClusterState,
+  node: HaNodeState,
+  bin: string,
+  watchdog = true,
+): string {
   const hosts = state.etcd.map((e) => `127.0.0.1:${e.clientPort}`).join(',');
   return `scope: ${SCOPE}
 namespace: /service/
@@ -285,7 +290,7 @@ postgresql:
 # on a real machine the device is /dev/watchdog (softdog or hardware) and no driver line; here
 # Patroni's test-harness driver writes to a pipe the watchdog stand-in reads (test/ha/watchdog.ts)
 watchdog:
-  mode: required
+  mode: ${watchdog ? 'required' : 'off'}
   driver: testing
   device: ${watchdogPipe(node.dir)}
   safety_margin: ${WATCHDOG_SAFETY_MARGIN}
@@ -420,7 +425,16 @@ function logTail(file: string, lines = 30): string {
 }
 
 /** Brings the whole cluster up; resolves once the leader has a sync standby and hub_test exists. */
-export async function startHaCluster(): Promise<HaCluster> {
+export interface HaOptions {
+  /**
+   * false: Patroni runs without its watchdog (`mode: off`), as on a machine without one; on
+   * Patroni 3.0.2 a frozen primary may then take the leader key back (docs/ha-cluster.md)
+   */
+  readonly watchdog?: boolean;
+}
+
+export async function startHaCluster(options: HaOptions = {}): Promise<HaCluster> {
+  const watchdog = options.watchdog ?? true;
   ensurePackages();
   const bin = pgBinDir();
   const user = serverUser();
@@ -476,7 +490,7 @@ export async function startHaCluster(): Promise<HaCluster> {
 
     for (const node of state.nodes) {
       mkdirSync(node.dir, { mode: 0o700 });
-      writeFileSync(node.configFile, patroniConfig(state, node, bin));
+      writeFileSync(node.configFile, patroniConfig(state, node, bin, watchdog));
       execFileSync('mkfifo', ['-m', '0600', watchdogPipe(node.dir)]);
       if (user) {
         chownSync(node.dir, user.uid, user.gid);
