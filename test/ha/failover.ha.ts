@@ -560,8 +560,8 @@ describe('HA: the PostgreSQL engine through failovers of a Patroni cluster (issu
     describe(`hubs through ${route.name === 'haproxy' ? 'HAProxy' : 'a multi-host STORE_URL (no HAProxy)'}`, () => {
       let hubs: { a: WatchedHub; b: WatchedHub } | undefined;
 
-      // a cluster of its own per route: what one route's frozen primary leaves behind (see
-      // docs/ha-cluster.md, Patroni 3.0.2) does not decide the other's figures
+      // a cluster of its own per route: whatever one route's modes leave behind (a node still
+      // rejoining, or, with HA_WATCHDOG=off, a rewound cluster) does not decide the other's figures
       before(async function () {
         this.timeout(240_000);
         const started = Date.now();
