@@ -3,11 +3,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { resolveAdminToken, type HubConfig } from './config.js';
+import { KindForwarders } from './domain/forwarding.js';
 import { Hub } from './domain/hub.js';
 import { JsonLdPool } from './domain/jsonld-pool.js';
 import { createLogger } from './http/logging.js';
 import { Metrics } from './http/metrics.js';
-import { startOperations, type OperationsOptions } from './ops/index.js';
+import { createOperations, type OperationsOptions } from './ops/index.js';
 import { openStore } from './store/open.js';
 import type { StoreEvent } from './store/types.js';
 
@@ -54,6 +55,13 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
   // JSON-LD runs on worker threads: a large document never holds the event loop
   const jsonld = new JsonLdPool({ ...config.jsonld, registered: () => hub.contexts.current() });
   const stopping = new AbortController();
+  // the protocols register how their kinds are forwarded as they mount; the forwarders read it
+  const forwarders = new KindForwarders();
+  // alerts, scheduled pulls, forwarding: started once the hub serves, stopped before the store closes
+  const operations = createOperations(hub, logger, forwarders, {
+    retryMaxMs: config.opsRetryMaxMs,
+    ...runtime.operations,
+  });
   const { koa, routes } = createApp({
     hub,
     logger,
@@ -62,6 +70,8 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
     fullSyncLeaseMs: config.fullSyncLeaseMs,
     limits: config.limits,
     jsonld,
+    operations,
+    forwarders,
     jsonldGate: config.jsonld,
     shutdown: stopping.signal,
   });
@@ -93,11 +103,7 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, engine: store.engine, dataDir: config.dataDir }, 'hub listening');
-  // alerts, scheduled pulls, forwarding: started once the hub serves, stopped before the store closes
-  const operations = startOperations(hub, logger, {
-    retryMaxMs: config.opsRetryMaxMs,
-    ...runtime.operations,
-  });
+  operations.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
