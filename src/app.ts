@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import type { JsonLdConfig, Limits } from './config.js';
+import type { JsonLdConfig, Limits } from './settings.js';
 import type { KindForwarders } from './domain/forwarding.js';
 import type { JsonLdPool } from './domain/jsonld-pool.js';
 import type { Hub } from './domain/hub.js';

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
-import { resolveAdminToken, type HubConfig } from './config.js';
+import { resolveAdminToken, type Settings } from './settings.js';
 import { KindForwarders } from './domain/forwarding.js';
 import { Hub } from './domain/hub.js';
 import { JsonLdPool } from './domain/jsonld-pool.js';
@@ -30,7 +30,7 @@ export interface HubRuntime {
 }
 
 /** Opens the store, builds the app and listens. Used by main.ts and by the tests (port 0). */
-export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Promise<RunningHub> {
+export async function startHub(config: Settings, runtime: HubRuntime = {}): Promise<RunningHub> {
   const logger = createLogger(config.logLevel);
   const { token: adminToken, generated } = resolveAdminToken(config);
   if (generated) {

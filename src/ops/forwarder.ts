@@ -8,7 +8,7 @@ import { namespacesOf } from '../domain/namespaces.js';
 import { decodeSeqToken, encodeSeqToken } from '../domain/tokens.js';
 import type { Change, DatasetRecord, JsonObject } from '../store/types.js';
 import { backoffDelay } from './backoff.js';
-import { describeHttpError } from './http.js';
+import { describeHttpError } from './outgoing.js';
 
 export interface ForwarderOptions {
   readonly client: Got;

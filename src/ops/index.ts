@@ -9,7 +9,7 @@ import type { IngestedEvent } from '../domain/ingest.js';
 import type { DatasetRecord } from '../store/types.js';
 import { alertStatus, InactivityAlerts } from './alerts.js';
 import { Forwarder } from './forwarder.js';
-import { httpClient } from './http.js';
+import { httpClient } from './outgoing.js';
 import { OpsLease } from './lease.js';
 import { SCHEDULE_PROTOCOL, translateSchedule } from './schedule-translate.js';
 import { Scheduler, type PullResult } from './scheduler.js';
