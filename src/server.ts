@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import { resolveAdminToken, type Settings } from './settings.js';
 import { KindForwarders } from './domain/forwarding.js';
 import { Hub } from './domain/hub.js';
+import { readContextFiles } from './domain/jsonld-loader.js';
 import { JsonLdPool } from './domain/jsonld-pool.js';
 import { createLogger } from './http/logging.js';
 import { Metrics } from './http/metrics.js';
@@ -51,9 +52,14 @@ export async function startHub(config: Settings, runtime: HubRuntime = {}): Prom
   });
   metrics.watchStore(store);
   if (config.readStoreUrl) metrics.replicationLag(store);
-  const hub = await Hub.create(store, adminToken);
+  // the contexts folder is read once, here: a broken file fails the start
+  const hub = await Hub.create(store, adminToken, readContextFiles());
   // JSON-LD runs on worker threads: a large document never holds the event loop
-  const jsonld = new JsonLdPool({ ...config.jsonld, registered: () => hub.contexts.current() });
+  const jsonld = new JsonLdPool({
+    ...config.jsonld,
+    builtIn: hub.contexts.builtIn,
+    registered: () => hub.contexts.current(),
+  });
   const stopping = new AbortController();
   // the protocols register how their kinds are forwarded as they mount; the forwarders read it
   const forwarders = new KindForwarders();
