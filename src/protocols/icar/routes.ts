@@ -6,6 +6,7 @@ import { readJsonText, sendJsonText } from '../../http/json.js';
 import type { JsonValue } from '../../store/types.js';
 import type { ProtocolDeps } from '../deps.js';
 import { renderOne, serveChanges, serveCurrent } from '../pull/feeds.js';
+import { resourceForwarder } from './forward.js';
 import { resourceRenderer } from './render.js';
 import { RESOURCE_KIND, resourceKey, translateIcar } from './translate.js';
 
@@ -17,6 +18,7 @@ export function mountIcar(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   hub.ingestor.register('icar', translateIcar);
   deps.renderers.register(RESOURCE_KIND, resourceRenderer(deps.jsonld));
+  deps.forwarders.register(RESOURCE_KIND, resourceForwarder);
   const hubErrors = errorBody(renderHubError);
 
   for (const base of ['/datasets', '/dataset']) {
