@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { call } from '../helpers/http.js';
-import { spawnHub, type HubProcess } from '../helpers/spawn.js';
+import { spawnHub, type HubProcess } from '../helpers/hub-process.js';
 import { killSync, sleep, startHaCluster, type HaCluster } from './cluster.js';
 import { batchOf, LONGPOLL_TIMEOUT_MS, startLoad, type Answer, type Load, type Target } from './load.js';
 
@@ -115,7 +115,7 @@ class WatchedHub {
   ) {}
 
   async start(): Promise<void> {
-    this.proc = await spawnHub({ STORE_URL: this.storeUrl });
+    this.proc = await spawnHub({ env: { STORE_URL: this.storeUrl } });
     this.stderr = '';
     const keep = (line: string): void => {
       if (this.stderr.length < 8192) this.stderr += line + '\n';

@@ -1,5 +1,5 @@
 import { CONTEXT, milking } from '../helpers/data.js';
-import type { HubProcess } from '../helpers/spawn.js';
+import type { HubProcess } from '../helpers/hub-process.js';
 
 /**
  * The load a failover test puts on two hubs, and the record of every answer it got: pushers on the

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createDataset, milking, pushResources, uniqueId } from '../helpers/data.js';
 import type { TestHub } from '../helpers/hub.js';
 import { startPgServer, type PgServer } from '../helpers/pg-server.js';
-import { spawnHub, type HubProcess } from '../helpers/spawn.js';
+import { spawnHub, type HubProcess } from '../helpers/hub-process.js';
 
 /**
  * A multi-host STORE_URL whose first host is a frozen machine (docs/postgres-ha.md, STORE_URL): its
@@ -37,7 +37,7 @@ describe('PostgreSQL engine, multi-host STORE_URL with a silent host (issue 15)'
       `?schema=s_silent_${process.pid}&connect_timeout=${CONNECT_TIMEOUT_S}`;
 
     const started = Date.now();
-    h = await spawnHub({ STORE_URL: url });
+    h = await spawnHub({ env: { STORE_URL: url } });
     const id = uniqueId('silent');
     const keys = await createDataset(h as unknown as TestHub, id);
     const r = await pushResources(h as unknown as TestHub, id, keys.pushKey, [milking(1)]);
