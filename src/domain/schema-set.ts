@@ -275,7 +275,7 @@ export class SchemaSets {
     const types = { ...(mode === 'merge' && before ? before.manifest.types : {}), ...upload.types };
     if (files.size === 0) throw invalidSet('a schema set needs at least one file');
     if (files.size > MAX_FILES) throw invalidSet(`a schema set holds at most ${MAX_FILES} files`);
-    compileSchemaSet(files, types, 0);
+    const compiled = compileSchemaSet(files, types, 0);
     const aux: AuxWrite[] = [];
     for (const p of before?.files.keys() ?? [])
       if (!files.has(p)) aux.push({ ns: NS, key: FILE + p, value: null });
