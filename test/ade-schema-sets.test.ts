@@ -103,7 +103,7 @@ describe('ICAR schema sets (docs/icar.md#schema-sets)', () => {
     expect(where).to.include('3 /milkingType enum');
     expect(where).to.include('3 /milkingMilkWeight/unitCode enum');
     expect(where).to.include('4 /meta/modified format');
-    expect(where.filter((w) => w.startsWith('4 /meta/validFrom'))).to.not.be.empty;
+    expect(where.filter((w) => w.startsWith('4 /meta/validFrom')).length).to.be.greaterThan(0);
     expect(body.errors.every((e) => e.index !== 1)).to.equal(true);
     expect(body.error.index).to.equal(2);
     const feed = await readChanges(hub, id, readKey);

@@ -291,6 +291,11 @@ export class SchemaSets {
         [VERSION_ATTR]: ((current[VERSION_ATTR] as number | undefined) ?? 0) + 1,
       }),
     });
+    // the set just compiled is the one the next pushes ask for: no second compilation
+    const after = await this.store.getDataset(dataset.name);
+    const version = after ? SchemaSets.versionOf(after) : undefined;
+    if (after && version !== undefined)
+      this.cache.set(this.cacheKey(after, version), Promise.resolve({ ...compiled, version }));
   }
 
   /** Removes the set; false when there was none. */
