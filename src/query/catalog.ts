@@ -1,5 +1,5 @@
 import type { DatasetRecord, JsonObject } from '../store/types.js';
-import { configOf } from './config.js';
+import { configOf } from '../domain/config.js';
 import { recordFields } from './field-types.js';
 import type { CompiledQuery } from './odsql/query.js';
 import type { QueryRow } from './odsql/values.js';

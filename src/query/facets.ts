@@ -6,7 +6,7 @@ import type { QueryRow } from './odsql/values.js';
 import { localParts } from './odsql/zone.js';
 import { rowOf } from './explore.js';
 import { valueNormaliser } from './field-values.js';
-import { RECORD_KIND } from './records.js';
+import { RECORD_KIND } from '../domain/records.js';
 
 /**
  * Facets (docs/ods.md#facets): for each faceted field, its values and how many matching records

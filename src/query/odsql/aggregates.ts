@@ -1,6 +1,6 @@
 import type { JsonValue } from '../../store/types.js';
 import type { Expr } from './ast.js';
-import { registerFunction, type AccumulatorFactory, type CompileArg } from './functions.js';
+import type { AccumulatorFactory, AggregateFunction, CompileArg } from './functions.js';
 import { sortCompare, type QueryRow, type Value } from './values.js';
 
 /**
@@ -30,7 +30,7 @@ function oneArgument(name: string) {
   };
 }
 
-registerFunction({
+const COUNT: AggregateFunction = {
   name: 'count',
   aggregate: true,
   check(args) {
@@ -56,11 +56,11 @@ registerFunction({
       };
     };
   },
-});
+};
 
 /** sum and avg: over numbers (other values are skipped). */
-function numeric(name: 'sum' | 'avg') {
-  registerFunction({
+function numeric(name: 'sum' | 'avg'): AggregateFunction {
+  return {
     name,
     aggregate: true,
     check: oneArgument(name),
@@ -81,15 +81,13 @@ function numeric(name: 'sum' | 'avg') {
         };
       };
     },
-  });
+  };
 }
-numeric('sum');
-numeric('avg');
 
 /** min and max: in the order order_by uses (numbers, then text, then booleans). */
-function extreme(name: 'min' | 'max') {
+function extreme(name: 'min' | 'max'): AggregateFunction {
   const better = name === 'min' ? (c: number) => c < 0 : (c: number) => c > 0;
-  registerFunction({
+  return {
     name,
     aggregate: true,
     check: oneArgument(name),
@@ -103,10 +101,8 @@ function extreme(name: 'min' | 'max') {
         return { add: (row) => each(ev(row), add), result: () => jsonOf(best) };
       };
     },
-  });
+  };
 }
-extreme('min');
-extreme('max');
 
 /**
  * The p-th percentile of a group's numbers with linear interpolation between the two nearest
@@ -132,14 +128,14 @@ function percentileAccumulator(ev: (row: QueryRow) => Value, p: number): Accumul
   };
 }
 
-registerFunction({
+const MEDIAN: AggregateFunction = {
   name: 'median',
   aggregate: true,
   check: oneArgument('median'),
   accumulator: (args, compileArg) => percentileAccumulator(compileArg(args[0]!), 50),
-});
+};
 
-registerFunction({
+const PERCENTILE: AggregateFunction = {
   name: 'percentile',
   aggregate: true,
   check(args) {
@@ -154,4 +150,15 @@ registerFunction({
   },
   accumulator: (args, compileArg) =>
     percentileAccumulator(compileArg(args[0]!), (args[1] as { value: number }).value),
-});
+};
+
+/** The aggregates, for the built-in list (builtins.ts). */
+export const AGGREGATES: readonly AggregateFunction[] = [
+  COUNT,
+  numeric('sum'),
+  numeric('avg'),
+  extreme('min'),
+  extreme('max'),
+  MEDIAN,
+  PERCENTILE,
+];

@@ -1,8 +1,7 @@
 import type { ArithOp, CompareOp, Expr, OrderItem, SelectItem } from './ast.js';
 import { odsqlError, type Clause } from './errors.js';
-import './builtins.js';
 import { timeUnit } from './dates.js';
-import { lookupFunction } from './functions.js';
+import { lookupFunction } from './builtins.js';
 import { parseGeometry } from './geo.js';
 import { KEYWORDS, tokenize, type Operator, type Token } from './lexer.js';
 

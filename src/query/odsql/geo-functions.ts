@@ -1,5 +1,5 @@
 import type { Expr } from './ast.js';
-import { registerFunction, type FunctionProblem } from './functions.js';
+import type { FunctionProblem, ScalarFunction } from './functions.js';
 import {
   ClusterSummary,
   DISTANCE_UNITS,
@@ -40,7 +40,7 @@ function metres(e: Expr): number | undefined {
   return numberLiteral(e) ? e.value : undefined;
 }
 
-registerFunction({
+const WITHIN_DISTANCE: ScalarFunction = {
   name: 'within_distance',
   aggregate: false,
   check(args) {
@@ -74,9 +74,9 @@ registerFunction({
       return haversineMeters(p, centre) <= radius;
     };
   },
-});
+};
 
-registerFunction({
+const IN_BBOX: ScalarFunction = {
   name: 'in_bbox',
   aggregate: false,
   check(args) {
@@ -104,9 +104,9 @@ registerFunction({
       return p !== undefined && inBox(p, box);
     };
   },
-});
+};
 
-registerFunction({
+const GEO_CLUSTER: ScalarFunction = {
   name: 'geo_cluster',
   aggregate: false,
   check(args) {
@@ -151,4 +151,7 @@ registerFunction({
       };
     };
   },
-});
+};
+
+/** The geo predicates and clustering, for the built-in list (builtins.ts). */
+export const GEO_FUNCTIONS: readonly ScalarFunction[] = [WITHIN_DISTANCE, IN_BBOX, GEO_CLUSTER];

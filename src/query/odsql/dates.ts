@@ -1,5 +1,5 @@
 import type { Expr } from './ast.js';
-import { arity, registerFunction, type FunctionProblem } from './functions.js';
+import { arity, type FunctionDef, type FunctionProblem, type ScalarFunction } from './functions.js';
 import type { QueryEnv, Value } from './values.js';
 import { instantOf, localParts } from './zone.js';
 
@@ -70,20 +70,18 @@ export function partsOf(v: Value, zone: string): Parts | undefined {
 
 const PARTS = ['year', 'month', 'day', 'hour', 'minute', 'second'] as const;
 
-PARTS.forEach((name, index) => {
-  registerFunction({
-    name,
-    aggregate: false,
-    check: arity(name, 1, `${name}(date_field)`),
-    compile(args, compileArg, env) {
-      const ev = compileArg(args[0]!);
-      const zone = env.timezone;
-      return (row) => partsOf(ev(row), zone)?.[index];
-    },
-  });
-});
+const DATE_PARTS: readonly ScalarFunction[] = PARTS.map((name, index) => ({
+  name,
+  aggregate: false,
+  check: arity(name, 1, `${name}(date_field)`),
+  compile(args, compileArg, env) {
+    const ev = compileArg(args[0]!);
+    const zone = env.timezone;
+    return (row) => partsOf(ev(row), zone)?.[index];
+  },
+}));
 
-registerFunction({
+const WEEKDAY: ScalarFunction = {
   name: 'weekday',
   aggregate: false,
   check: arity('weekday', 1, 'weekday(date_field) (1 = Monday … 7 = Sunday)'),
@@ -92,7 +90,7 @@ registerFunction({
     const zone = env.timezone;
     return (row) => partsOf(ev(row), zone)?.[7];
   },
-});
+};
 
 // ---- date_format ------------------------------------------------------------------------------
 
@@ -177,7 +175,7 @@ export function compileDatePattern(pattern: string): ((p: Parts) => string) | st
   return (p) => pieces.map((x) => (typeof x === 'string' ? x : x(p))).join('');
 }
 
-registerFunction({
+const DATE_FORMAT: ScalarFunction = {
   name: 'date_format',
   aggregate: false,
   check(args) {
@@ -198,17 +196,18 @@ registerFunction({
       return parts === undefined ? undefined : format(parts);
     };
   },
-});
+};
 
 // ---- durations and now() ----------------------------------------------------------------------
 
 /** Time units of durations (`1 day`, `2hours`, `now(days=-1)`), singular and plural. */
-const UNITS: Record<string, Unit> = {};
 type Unit = 'year' | 'month' | 'week' | 'day' | 'hour' | 'minute' | 'second';
-for (const u of ['year', 'month', 'week', 'day', 'hour', 'minute', 'second'] as const) {
-  UNITS[u] = u;
-  UNITS[`${u}s`] = u;
-}
+const UNITS: Readonly<Record<string, Unit>> = Object.fromEntries(
+  (['year', 'month', 'week', 'day', 'hour', 'minute', 'second'] as const).flatMap((u) => [
+    [u, u],
+    [`${u}s`, u],
+  ]),
+);
 
 export function timeUnit(word: string): Unit | undefined {
   return Object.hasOwn(UNITS, word.toLowerCase()) ? UNITS[word.toLowerCase()] : undefined;
@@ -267,7 +266,7 @@ function nowCheck(args: readonly Expr[]): FunctionProblem | undefined {
   return undefined;
 }
 
-registerFunction({
+const NOW: ScalarFunction = {
   name: 'now',
   aggregate: false,
   check: nowCheck,
@@ -281,4 +280,7 @@ registerFunction({
     const d = new Date(t);
     return () => d;
   },
-});
+};
+
+/** The date functions, for the built-in list (builtins.ts). */
+export const DATE_FUNCTIONS: readonly FunctionDef[] = [...DATE_PARTS, WEEKDAY, DATE_FORMAT, NOW];

@@ -1,6 +1,6 @@
 import type { Expr } from './ast.js';
 import { durationOf, timeOf } from './dates.js';
-import { registerFunction, type Accumulator } from './functions.js';
+import type { Accumulator, ScalarFunction } from './functions.js';
 import type { QueryRow, Value } from './values.js';
 import { instantOf, isoInZone, localParts } from './zone.js';
 
@@ -50,7 +50,8 @@ function floorTime(t: number, n: number, unit: string, zone: string): number {
 
 const numberLabel = (start: number, step: number): string => `[${start}, ${+(start + step).toPrecision(15)}[`;
 
-registerFunction({
+/** range(field, step): the bucket of a number or a date, for the built-in list (builtins.ts). */
+export const RANGE: ScalarFunction = {
   name: 'range',
   aggregate: false,
   check(args) {
@@ -103,4 +104,4 @@ registerFunction({
       };
     };
   },
-});
+};

@@ -1,9 +1,9 @@
 import type { JsonObject, JsonValue } from '../../store/types.js';
 import type { CompareOp, Expr, OrderItem, SelectItem } from './ast.js';
-import { setField } from '../json-object.js';
+import { setField } from '../../domain/json-object.js';
 import { odsqlError, type Clause } from './errors.js';
 import { durationOf, shift, timeOf } from './dates.js';
-import { lookupFunction } from './functions.js';
+import { lookupFunction } from './builtins.js';
 import { parseGeometry, pointJson } from './geo.js';
 import {
   RECORD_ID_FIELD,

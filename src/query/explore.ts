@@ -4,7 +4,7 @@ import type { AnalysisPage } from './odsql/analysis.js';
 import { rawDoc } from './odsql/prefilter.js';
 import type { CompiledQuery } from './odsql/query.js';
 import type { QueryRow, Value } from './odsql/values.js';
-import { RECORD_KIND } from './records.js';
+import { RECORD_KIND } from '../domain/records.js';
 import { valueNormaliser, type ValueNormaliser } from './field-values.js';
 
 /**

@@ -1,10 +1,11 @@
 import { hubError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../store/types.js';
-import { setField } from '../json-object.js';
+import { setField } from '../../domain/json-object.js';
 import type { Expr, OrderItem, SelectItem } from './ast.js';
 import { compileExpr, type CompileContext } from './compile.js';
 import { odsqlError, type Clause } from './errors.js';
-import { lookupFunction, type AccumulatorFactory, type Accumulator } from './functions.js';
+import { lookupFunction } from './builtins.js';
+import type { AccumulatorFactory, Accumulator } from './functions.js';
 import { sortCompare, UTC_ENV, type Evaluator, type QueryEnv, type QueryRow, type Value } from './values.js';
 
 /**

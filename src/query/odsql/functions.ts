@@ -46,22 +46,11 @@ export interface AggregateFunction extends FunctionCommon {
 }
 
 /**
- * An ODSQL function. The registry is the one place a function is added: date parts (dates.ts),
- * geo predicates and clustering (geo-functions.ts) and aggregates (aggregates.ts) plug in here
- * without touching the parser; builtins.ts loads them all.
+ * An ODSQL function. builtins.ts lists every one (text here, date parts in dates.ts, geo
+ * predicates and clustering in geo-functions.ts, aggregates in aggregates.ts, buckets in
+ * range.ts): a function is added there, without touching the parser.
  */
 export type FunctionDef = ScalarFunction | AggregateFunction;
-
-const registry = new Map<string, FunctionDef>();
-
-export function registerFunction(fn: FunctionDef): void {
-  registry.set(fn.name.toLowerCase(), fn);
-}
-
-/** Function names are case-insensitive, like keywords. */
-export function lookupFunction(name: string): FunctionDef | undefined {
-  return registry.get(name.toLowerCase());
-}
 
 const stringLiteral = (e: Expr | undefined): e is Extract<Expr, { kind: 'literal' }> & { value: string } =>
   e !== undefined && e.kind === 'literal' && typeof e.value === 'string';
@@ -99,8 +88,8 @@ const WORD = /[\p{L}\p{N}]+/gu;
  *   startswith([f, …,] "text")  some value begins with the text
  *   suggest([f, …,] "text")     some word of some value begins with the text (type-ahead)
  */
-function textPredicate(name: string, test: (value: string, needle: string) => boolean): void {
-  registerFunction({
+function textPredicate(name: string, test: (value: string, needle: string) => boolean): ScalarFunction {
+  return {
     name,
     aggregate: false,
     check(args) {
@@ -127,20 +116,12 @@ function textPredicate(name: string, test: (value: string, needle: string) => bo
       const fields = args.slice(0, -1).map(compileArg);
       return (row) => fields.some((f) => match(f(row)));
     },
-  });
+  };
 }
 
-textPredicate('search', (v, needle) => v.includes(needle));
-textPredicate('startswith', (v, needle) => v.startsWith(needle));
-textPredicate('suggest', (v, needle) => {
-  if (v.startsWith(needle)) return true;
-  for (const m of v.matchAll(WORD)) if (m[0].startsWith(needle)) return true;
-  return false;
-});
-
 /** lower(f), upper(f): the text in lower or upper case (numbers as their text); other values null. */
-function caseFunction(name: 'lower' | 'upper'): void {
-  registerFunction({
+function caseFunction(name: 'lower' | 'upper'): ScalarFunction {
+  return {
     name,
     aggregate: false,
     check: arity(name, 1, `${name}(text_field)`),
@@ -155,7 +136,18 @@ function caseFunction(name: 'lower' | 'upper'): void {
         return Array.isArray(v) ? v.map((x) => (one(x) ?? null) as JsonValue) : one(v);
       };
     },
-  });
+  };
 }
-caseFunction('lower');
-caseFunction('upper');
+
+/** The text functions, for the built-in list (builtins.ts). */
+export const TEXT_FUNCTIONS: readonly ScalarFunction[] = [
+  textPredicate('search', (v, needle) => v.includes(needle)),
+  textPredicate('startswith', (v, needle) => v.startsWith(needle)),
+  textPredicate('suggest', (v, needle) => {
+    if (v.startsWith(needle)) return true;
+    for (const m of v.matchAll(WORD)) if (m[0].startsWith(needle)) return true;
+    return false;
+  }),
+  caseFunction('lower'),
+  caseFunction('upper'),
+];
