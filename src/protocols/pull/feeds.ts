@@ -35,6 +35,16 @@ type Framing = 'json' | 'ndjson';
 const JSONLD_BATCH_ITEMS = 256;
 const JSONLD_BATCH_BYTES = 1024 * 1024;
 
+/**
+ * The reset signal of a feed whose token is of an older epoch: ICAR's header, and the Universal Data
+ * API's, so that a UDA client deletes its local copy and starts over (docs/uda.md#the-reset-signal).
+ */
+export const RESET_HEADERS = ['icar-full-sync', 'universal-data-api-fullsync'] as const;
+
+function signalReset(ctx: Context): void {
+  for (const h of RESET_HEADERS) ctx.set(h, 'true');
+}
+
 /** JSON array by default; NDJSON and JSON-LD items by `format=` or the Accept header. */
 function negotiate(ctx: Context): { framing: Framing; format: ItemFormat } {
   const format = queryEnum(ctx, 'format', ['json', 'ndjson', 'jsonld'] as const);
@@ -163,7 +173,7 @@ export async function serveChanges(
       reader = openChanges(hub.store, hub.secret, fresh, { since, limit, latestOnly });
     }
   }
-  if (reader.fullSync) ctx.set('icar-full-sync', 'true');
+  if (reader.fullSync) signalReset(ctx);
   const rc = renderContext(deps, ctx, reader.dataset, format);
   const r = reader;
   const continuation = () => JSON.stringify({ id: '@continuation', token: r.token() });
@@ -182,7 +192,7 @@ function serveEventSource(
   const { hub } = deps;
   // a bad token is a 400 now, before the stream starts
   const first = openChanges(hub.store, hub.secret, dataset, { since: start });
-  if (first.fullSync) ctx.set('icar-full-sync', 'true');
+  if (first.fullSync) signalReset(ctx);
   ctx.set('Cache-Control', 'no-cache');
   ctx.set('X-Accel-Buffering', 'no');
   const signal = readerDone(deps, ctx);
@@ -234,7 +244,7 @@ export async function serveCurrent(deps: PullDeps, ctx: Context, dataset: Datase
   const limit = queryInt(ctx, 'limit', 0, MAX_LIMIT);
   const { framing, format } = negotiate(ctx);
   const reader = openCurrent(deps.hub.store, deps.hub.secret, dataset, { from, limit });
-  if (reader.fullSync) ctx.set('icar-full-sync', 'true');
+  if (reader.fullSync) signalReset(ctx);
   const rc = renderContext(deps, ctx, dataset, format);
   const continuation = () =>
     JSON.stringify({ id: '@continuation', token: reader.token(), since: reader.changesToken() });
