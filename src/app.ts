@@ -14,6 +14,7 @@ import { BodyBudget } from './http/admission.js';
 import { mountAdmin } from './protocols/admin/routes.js';
 import { mountConsole } from './protocols/console/routes.js';
 import type { ProtocolDeps } from './protocols/deps.js';
+import { mountGraph } from './protocols/graph/routes.js';
 import { mountIcar } from './protocols/icar/routes.js';
 import { mountObsrv } from './protocols/obsrv/routes.js';
 import { mountJsonLd } from './protocols/jsonld/routes.js';
@@ -73,6 +74,7 @@ export function createApp(options: AppOptions): HubApp {
   mountIcar(router, deps);
   mountObsrv(router, deps);
   mountUda(router, deps);
+  mountGraph(router, deps);
   mountJsonLd(router, deps);
   mountOds(router, deps);
   mountOpsRoutes(router, deps);

@@ -67,6 +67,66 @@ describe('Universal Data API: feeds (docs/uda.md)', () => {
     });
   });
 
+  describe('reverse=true', () => {
+    /** ex:1 … ex:5 in five changes, then ex:2 again: seq 1–6 */
+    async function fiveAndOne(): Promise<{ id: string; keys: DatasetKeys }> {
+      const d = await dataset();
+      for (let i = 1; i <= 5; i++)
+        await push(hub, d.id, d.keys.pushKey, [{ id: `ex:${i}`, props: { v: 1 } }]);
+      await push(hub, d.id, d.keys.pushKey, [{ id: 'ex:2', props: { v: 2 } }]);
+      return d;
+    }
+
+    /** Follows a reverse feed page by page with the given parameter name for the token. */
+    async function pages(url: string, param: 'since' | 'from', key: string): Promise<string[][]> {
+      const out: string[][] = [];
+      let token: string | undefined;
+      while (out.length < 10) {
+        const sep = url.includes('?') ? '&' : '?';
+        const r = await call(`${url}${token ? `${sep}${param}=${token}` : ''}`, { token: key });
+        const { items, last } = split(r);
+        out.push(items.map((x) => `${String(x.id)}${x.props ? `/${String((x.props as Item).v)}` : ''}`));
+        if (items.length === 0) break;
+        token = String(last.token);
+      }
+      return out;
+    }
+
+    it('when /changes is read with reverse=true, then it comes newest first and each token gives the next older page', async () => {
+      const { id, keys } = await fiveAndOne();
+      const got = await pages(
+        `${hub.url}/datasets/${id}/changes?reverse=true&limit=2`,
+        'since',
+        keys.readKey,
+      );
+      expect(got).to.deep.equal([['ex:2/2', 'ex:5/1'], ['ex:4/1', 'ex:3/1'], ['ex:2/1', 'ex:1/1'], []]);
+      const latest = await pages(
+        `${hub.url}/datasets/${id}/changes?reverse=true&latestOnly=true&limit=3`,
+        'since',
+        keys.readKey,
+      );
+      expect(latest).to.deep.equal([['ex:2/2', 'ex:5/1', 'ex:4/1'], ['ex:3/1', 'ex:1/1'], []]);
+    });
+
+    it('when /entities is read with reverse=true, then keys come in descending order and from= gives the next page', async () => {
+      const { id, keys } = await fiveAndOne();
+      const got = await pages(
+        `${hub.url}/datasets/${id}/entities?reverse=true&limit=2`,
+        'from',
+        keys.readKey,
+      );
+      expect(got).to.deep.equal([['ex:5/1', 'ex:4/1'], ['ex:3/1', 'ex:2/2'], ['ex:1/1'], []]);
+      const forward = split(await call(`${hub.url}/datasets/${id}/entities`, { token: keys.readKey }));
+      expect(forward.items.map((x) => x.id)).to.deep.equal(['ex:1', 'ex:2', 'ex:3', 'ex:4', 'ex:5']);
+    });
+
+    it('when reverse is not true or false, then the answer is 400', async () => {
+      const { id, keys } = await dataset();
+      const r = await call(`${hub.url}/datasets/${id}/changes?reverse=yes`, { token: keys.readKey });
+      expect(r.status).to.equal(400);
+    });
+  });
+
   describe('nested entities', () => {
     const nested = {
       id: 'ex:cow',

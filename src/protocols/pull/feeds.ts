@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { hubError } from '../../errors.js';
 import { openChanges, openCurrent, waitForChange, type ChangesReader } from '../../domain/feed.js';
 import type { Hub } from '../../domain/hub.js';
 import type { Principal } from '../../domain/datasets.js';
@@ -137,10 +138,17 @@ export async function serveChanges(
   const since = queryString(ctx, 'since');
   const limit = queryInt(ctx, 'limit', 0, MAX_LIMIT);
   const latestOnly = queryBool(ctx, 'latestOnly') ?? false;
+  const reverse = queryBool(ctx, 'reverse') ?? false;
   const timeout = queryInt(ctx, 'timeout', 0, MAX_LONGPOLL_MS) ?? DEFAULT_LONGPOLL_MS;
   const { framing, format } = negotiate(ctx);
   const { hub } = deps;
 
+  if (reverse && feed !== 'normal') {
+    throw hubError(
+      'INVALID_PARAMETER',
+      `reverse=true reads back in time; it cannot be combined with feed=${feed}`,
+    );
+  }
   if (feed === 'eventsource') {
     const lastEventId = ctx.get('last-event-id');
     return serveEventSource(
@@ -153,7 +161,7 @@ export async function serveChanges(
     );
   }
 
-  let reader = openChanges(hub.store, hub.secret, dataset, { since, limit, latestOnly });
+  let reader = openChanges(hub.store, hub.secret, dataset, { since, limit, latestOnly, reverse });
   if (feed === 'longpoll' && !reader.fullSync && dataset.lastSeq <= reader.afterSeq) {
     const release = deps.waiting.acquire(holderOf(ctx, principal));
     const gauge = deps.metrics.waitingReaders.labels('longpoll');
@@ -242,8 +250,9 @@ function serveEventSource(
 export async function serveCurrent(deps: PullDeps, ctx: Context, dataset: DatasetRecord): Promise<void> {
   const from = queryString(ctx, 'from');
   const limit = queryInt(ctx, 'limit', 0, MAX_LIMIT);
+  const reverse = queryBool(ctx, 'reverse') ?? false;
   const { framing, format } = negotiate(ctx);
-  const reader = openCurrent(deps.hub.store, deps.hub.secret, dataset, { from, limit });
+  const reader = openCurrent(deps.hub.store, deps.hub.secret, dataset, { from, limit, reverse });
   if (reader.fullSync) signalReset(ctx);
   const rc = renderContext(deps, ctx, dataset, format);
   const continuation = () =>
