@@ -67,6 +67,7 @@ describe('POST /transactions: one atomic update of several datasets (docs/uda.md
       ['c:plant', 'Power Plant'],
     ]);
     expect((await feed(c!)).map((e) => [e.id, e.deleted])).to.deep.equal([
+      ['c:old', false],
       ['c:old', true],
       ['c:new', false],
     ]);

@@ -13,6 +13,11 @@
 export type Refs = { readonly [predicate: string]: string | readonly string[] };
 
 const SEP = '\u0001';
+/**
+ * A term longer than this is not indexed (its ref is still stored and followed outgoing): the
+ * PostgreSQL engine keeps a term with its key in one btree entry, which holds about 2.7 KB.
+ */
+export const MAX_TERM_LENGTH = 600;
 const TERM_PREFIX = `ref${SEP}`;
 
 /** The index terms of an entity version's refs: one per distinct (target, predicate), sorted. */
@@ -21,7 +26,8 @@ export function refTerms(refs: Refs): string[] {
   for (const [predicate, targets] of Object.entries(refs)) {
     for (const target of typeof targets === 'string' ? [targets] : targets) {
       if (!usable(target) || !usable(predicate)) continue;
-      terms.add(`${TERM_PREFIX}${target}${SEP}${predicate}${SEP}`);
+      const term = `${TERM_PREFIX}${target}${SEP}${predicate}${SEP}`;
+      if (term.length <= MAX_TERM_LENGTH) terms.add(term);
     }
   }
   return [...terms].sort();

@@ -99,8 +99,8 @@ export function graphStoreContract(factory: EngineFactory): void {
           ['t|x|', 'a'],
           ['t|x|', 'b'],
         ]);
-        // b's new version refers to z only; a's new version has no terms at all
-        await store.append(d.name, { writes: [write('b', 2, ['t|z|']), write('a', 2)] });
+        // b's new version refers to z only, a's to nothing; c's write says nothing of terms: kept
+        await store.append(d.name, { writes: [write('b', 2, ['t|z|']), write('a', 2, []), write('c', 2)] });
         expect(await scan(d, 't|')).to.deep.equal([['t|z|', 'b']]);
         expect(await scan(d, 'u|')).to.deep.equal([['u|x|', 'c']]);
       });
