@@ -34,7 +34,7 @@ export function refTerms(refs: Refs): string[] {
 }
 
 /** An IRI with a control character cannot be told apart inside a term: such a ref is not indexed. */
-const usable = (iri: string): boolean => iri !== '' && !/[\u0000\u0001]/.test(iri);
+const usable = (iri: string): boolean => iri !== '' && !iri.includes('\u0000') && !iri.includes(SEP);
 
 /** The prefix of the terms of refs to `target`, by `predicate` or (undefined) any predicate. */
 export function incomingPrefix(target: string, predicate?: string): string {
