@@ -108,6 +108,8 @@ export async function graphQuery(b: Bench): Promise<void> {
     met: cost < 25,
   });
 
+  // the queries meet the store, not the compactions of the ingest just done
+  await b.settle();
   const count = 200;
   const pick = (k: number) => `p:${(k * 15485863) % n}`;
   const hops: Array<[string, (k: number) => object]> = [
