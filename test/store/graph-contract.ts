@@ -177,6 +177,33 @@ export function graphStoreContract(factory: EngineFactory): void {
       });
     });
 
+    describe('backup', () => {
+      it('when a store is exported and imported into an empty one, then the term index comes along', async () => {
+        const d = await dataset();
+        await store.append(d.name, { writes: [write('a', 1, ['t|1|', 't|2|']), write('b', 1, ['t|2|'])] });
+        await store.append(d.name, { writes: [write('b', 2, ['t|3|'])] });
+        const other = await factory.create();
+        const restored = await other.open();
+        try {
+          await restored.importAll(store.exportAll());
+          const rec = (await restored.getDataset(d.name))!;
+          const got = await all(restored.indexScan(d.name, { epoch: rec.epoch, prefix: 't|' }));
+          expect(pairs(got)).to.deep.equal([
+            ['t|1|', 'a'],
+            ['t|2|', 'a'],
+            ['t|3|', 'b'],
+          ]);
+          // and the restored index is kept up to date like the original
+          await restored.append(d.name, { writes: [write('a', 2, [])] });
+          const after = await all(restored.indexScan(d.name, { epoch: rec.epoch, prefix: 't|' }));
+          expect(pairs(after)).to.deep.equal([['t|3|', 'b']]);
+        } finally {
+          await restored.close();
+          await other.destroy();
+        }
+      });
+    });
+
     describe('getMany', () => {
       it('when several keys are read, then each latest change comes in the order asked, deleted ones included, missing ones undefined', async () => {
         const d = await dataset();
