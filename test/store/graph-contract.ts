@@ -9,7 +9,7 @@ import type {
   Store,
   Write,
 } from '../../src/store/types.js';
-import type { EngineFactory, EngineHarness } from './contract.js';
+import type { EngineFactory, EngineHarness } from './contract/support.js';
 
 /**
  * The store contract of what the entity graph needs (issue 19), run against each engine beside the

@@ -5,7 +5,7 @@ import { compactorFor, expandCurie, type Compactor } from '../../domain/curie.js
 import { checkJsonLdAvailable } from '../../domain/dataset-context.js';
 import type { Principal } from '../../domain/datasets.js';
 import { Graph, type Cursor, type Relation, type Resolved } from '../../domain/graph.js';
-import { UDA_CORE } from '../../domain/jsonld.js';
+import { UDA_CORE } from '../../domain/jsonld-loader.js';
 import { namespacesOf, type Namespaces } from '../../domain/namespaces.js';
 import { datasetsAccess, takeQuota } from '../../http/access.js';
 import { credentialOf } from '../../http/auth.js';
@@ -46,7 +46,7 @@ export function mountQuery(router: Router, deps: ProtocolDeps): void {
       const found: Resolved[] = [];
       for (const id of query.ids) found.push(await graph.resolve(scope, expand(id, ns)));
       if (format === 'jsonld') {
-        for (const d of scope) checkJsonLdAvailable(d);
+        for (const d of scope) checkJsonLdAvailable(d, deps.hub.contexts);
         ctx.type = 'application/ld+json';
         ctx.body = { '@graph': found.map(nodeOf) };
         return;
@@ -64,7 +64,7 @@ export function mountQuery(router: Router, deps: ProtocolDeps): void {
     const tokens = result.next.map((cursor) => graph.encodeCursor(cursor));
     const scope = await scopes.union();
     if (format === 'jsonld') {
-      for (const d of scope) checkJsonLdAvailable(d);
+      for (const d of scope) checkJsonLdAvailable(d, deps.hub.contexts);
       ctx.type = 'application/ld+json';
       ctx.body = {
         '@graph': traversalNodes(result.relations, cursors),

@@ -63,7 +63,7 @@ function renderContext(
   dataset: DatasetRecord,
   format: ItemFormat,
 ): RenderContext {
-  if (format === 'jsonld') checkJsonLdAvailable(dataset);
+  if (format === 'jsonld') checkJsonLdAvailable(dataset, deps.hub.contexts);
   return { dataset, baseUrl: deps.baseUrl(ctx), namespaces: namespacesOf(dataset.attrs), format };
 }
 

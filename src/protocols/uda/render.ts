@@ -1,5 +1,5 @@
 import { compactorFor } from '../../domain/curie.js';
-import { UDA_CORE } from '../../domain/jsonld.js';
+import { UDA_CORE } from '../../domain/jsonld-loader.js';
 import type { Change, JsonValue } from '../../store/types.js';
 import type { KindRenderer } from '../pull/render.js';
 import { compactEntity, type NestedEntity, type StoredEntity } from './entity.js';
