@@ -16,6 +16,7 @@ import { mountAdmin } from './protocols/admin/routes.js';
 import { mountConsole } from './protocols/console/routes.js';
 import type { BackgroundWork, ProtocolDeps } from './protocols/deps.js';
 import { mountAde } from './protocols/ade/routes.js';
+import { mountGraph } from './protocols/graph/routes.js';
 import { mountIcar } from './protocols/icar/routes.js';
 import { mountObsrv } from './protocols/obsrv/routes.js';
 import { mountJsonLd } from './protocols/jsonld/routes.js';
@@ -82,6 +83,7 @@ export function createApp(options: AppOptions): HubApp {
   mountAde(router, deps);
   mountObsrv(router, deps);
   mountUda(router, deps);
+  mountGraph(router, deps);
   mountJsonLd(router, deps);
   mountOds(router, deps);
   mountOpsRoutes(router, deps);

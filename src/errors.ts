@@ -121,6 +121,14 @@ export const ERROR_CATALOGUE = {
     status: 409,
     meaning: 'the named full sync is not running (ended, expired or never started)',
   },
+  INVALID_QUERY: {
+    status: 400,
+    meaning: 'a POST /query body is not a lookup, a traversal or a continuation the hub understands',
+  },
+  INVALID_TRANSACTION: {
+    status: 400,
+    meaning: 'a POST /transactions body is not an @context and a map of dataset name to entity list',
+  },
 
   // ---- Opendatasoft
   INVALID_RECORD: { status: 400, meaning: 'an ODS push element is not a JSON object' },

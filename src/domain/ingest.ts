@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { hubError } from '../errors.js';
+import { hubError, isHubError } from '../errors.js';
 import type {
   AppendRequest,
   AppendResult,
@@ -99,11 +99,58 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
     envelope: Envelope,
     source: IngestSource = 'push',
   ): Promise<IngestResult> {
+    const now = Date.now();
+    const { request, received } = await this.prepare(dataset, envelope, source, now);
+    const result = await this.store.append(dataset.name, request);
+    this.report(dataset, received, result, now);
+    return { ...result, received };
+  }
+
+  /**
+   * Several datasets' requests as one atomic append (POST /transactions): every part is translated,
+   * validated and journaled as if it came alone, then all are stored or none. An error names the
+   * dataset whose part it is about.
+   */
+  async ingestMany(
+    parts: ReadonlyArray<{ dataset: DatasetRecord; envelope: Envelope }>,
+  ): Promise<IngestResult[]> {
+    const now = Date.now();
+    const prepared: Array<{ request: AppendRequest; received: number }> = [];
+    for (const { dataset, envelope } of parts) {
+      try {
+        const p = await this.prepare(dataset, envelope, 'push', now);
+        if (p.request.sweep || p.request.clearAux) {
+          throw hubError('INTERNAL', 'a sweeping request cannot be part of a multi-dataset append');
+        }
+        prepared.push(p);
+      } catch (err) {
+        if (!isHubError(err) || err.status >= 500) throw err;
+        throw hubError(err.code, `dataset '${dataset.name}': ${err.message}`, {
+          ...err.details,
+          dataset: dataset.name,
+        });
+      }
+    }
+    const results = await this.store.appendMany(
+      parts.map((p, i) => ({ name: p.dataset.name, request: prepared[i]!.request })),
+    );
+    return results.map((result, i) => {
+      const received = prepared[i]!.received;
+      this.report(parts[i]!.dataset, received, result, now);
+      return { ...result, received };
+    });
+  }
+
+  private async prepare(
+    dataset: DatasetRecord,
+    envelope: Envelope,
+    source: IngestSource,
+    now: number,
+  ): Promise<{ request: AppendRequest; received: number }> {
     const config = configOf(dataset);
     if (source === 'push' && !pushEnabled(config)) {
       throw hubError('PUSH_DISABLED', `push is disabled for dataset '${dataset.name}'; its data is kept`);
     }
-    const now = Date.now();
     const t = await this.translator(envelope.protocol)({ envelope, dataset, config, mode: 'live', now });
     checkSubjects(config, t.subjects, await this.schemaSets.load(dataset));
     const { received, subjects: _subjects, ...append } = t;
@@ -112,11 +159,13 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
       recorded: now,
       journal: recoveryEnabled(config) ? journalText(envelope) : undefined,
     };
-    const result = await this.store.append(dataset.name, request);
+    return { request, received };
+  }
+
+  private report(dataset: DatasetRecord, received: number, result: AppendResult, now: number): void {
     if (received > 0 && !result.duplicate) {
       this.emit('ingested', { dataset: dataset.name, received, changes: result.changes, at: now });
     }
-    return { ...result, received };
   }
 }
 

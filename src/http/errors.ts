@@ -69,7 +69,13 @@ export function errorHandler(logger: Logger): Middleware {
       if (ctx.headerSent || !ctx.writable) return;
       const render = ctx.state.renderError ?? renderHubError;
       // headers set by the failed handler (content type of a stream, …) do not belong to the error
-      for (const h of ['content-type', 'content-encoding', 'content-disposition', 'icar-full-sync'])
+      for (const h of [
+        'content-type',
+        'content-encoding',
+        'content-disposition',
+        'icar-full-sync',
+        'universal-data-api-fullsync',
+      ])
         ctx.remove(h);
       ctx.status = err.status;
       ctx.body = render(err, ctx);

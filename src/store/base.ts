@@ -5,7 +5,8 @@ import { checkAppend, checkAux, type EngineLimits } from './limits.js';
 import { requestBytes } from './plan.js';
 import { SerialQueue, type GroupJob } from './serial.js';
 import { runsAlone } from './writer.js';
-import type { AppendRequest, AppendResult, Change, ChangeNotice } from './types.js';
+import type { AppendPart, AppendRequest, AppendResult, Change, ChangeNotice } from './types.js';
+import type { IndexEntry, IndexQuery } from './types.js';
 import type { ChangesQuery, CurrentQuery, JournalEntry } from './types.js';
 import type { DatasetInit, DatasetRecord, JsonObject } from './types.js';
 import type { Readiness, Store } from './types.js';
@@ -95,6 +96,13 @@ export abstract class BaseStore<Q> implements Store {
   protected abstract readChanges(name: string, query: ChangesQuery): AsyncIterable<Change>;
   protected abstract readCurrent(name: string, query: CurrentQuery): AsyncIterable<Change>;
   protected abstract readKey(name: string, key: string): Promise<Change | undefined>;
+  protected abstract readKeys(name: string, keys: readonly string[]): Promise<Array<Change | undefined>>;
+  protected abstract scanIndex(name: string, query: IndexQuery): AsyncIterable<IndexEntry>;
+  /**
+   * Inside the queue of every part's dataset: applies each part as its own group and commits all of
+   * them in one atomic, durable write (or none), then notifies.
+   */
+  protected abstract commitAcross(parts: readonly AppendPart[]): Promise<AppendResult[]>;
   protected abstract readJournal(name: string, afterN: number): AsyncIterable<JournalEntry>;
   protected abstract readBlob(name: string, id: string): Promise<Blob | undefined>;
   protected abstract readAux(name: string, ns: string, key: string): Promise<string | undefined>;
@@ -283,6 +291,47 @@ export abstract class BaseStore<Q> implements Store {
   async get(name: string, key: string): Promise<Change | undefined> {
     this.ensureOpen();
     return this.readKey(name, key);
+  }
+
+  async getMany(name: string, keys: readonly string[]): Promise<Array<Change | undefined>> {
+    this.ensureOpen();
+    if (keys.length > 0) return this.readKeys(name, keys);
+    this.checkDataset(name);
+    return [];
+  }
+
+  indexScan(name: string, query: IndexQuery): AsyncIterable<IndexEntry> {
+    return this.opened(() => this.scanIndex(name, query));
+  }
+
+  /**
+   * The datasets' queues are taken in name order, so two appendMany calls never wait on each other
+   * in a circle; single appends queue behind as behind any exclusive job.
+   */
+  async appendMany(parts: readonly AppendPart[]): Promise<AppendResult[]> {
+    this.ensureOpen();
+    const names = parts.map((p) => p.name);
+    if (new Set(names).size !== names.length) throw hubError('INTERNAL', 'appendMany names a dataset twice');
+    for (const { name, request } of parts) {
+      this.checkDataset(name);
+      checkAppend(this.limits, request);
+      if (runsAlone(request)) throw hubError('INTERNAL', 'appendMany cannot sweep or clear aux namespaces');
+    }
+    const admitting = this.admitWrite();
+    if (admitting) await admitting;
+    const bytes = parts.reduce((n, p) => n + requestBytes(p.request), 0);
+    if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.groupOptions.maxPendingBytes) {
+      throw hubError('OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
+    }
+    this.pendingBytes += bytes;
+    try {
+      const order = [...names].sort();
+      const hold = (i: number): Promise<AppendResult[]> =>
+        i === order.length ? this.commitAcross(parts) : this.queue(order[i]!).exclusive(() => hold(i + 1));
+      return await hold(0);
+    } finally {
+      this.pendingBytes -= bytes;
+    }
   }
 
   subscribe(listener: (notice: ChangeNotice) => void): () => void {

@@ -38,6 +38,9 @@ export function checkAppend(limits: EngineLimits, request: AppendRequest): void 
   checkAux(limits, request.aux ?? []);
   if (request.markSeen !== undefined) checkKey(limits, request.markSeen, 'a namespace');
   if (request.idempotencyKey !== undefined) checkKey(limits, request.idempotencyKey, 'an idempotency key');
+  // an index term is stored with its key in one index entry
+  for (const w of request.writes)
+    for (const t of w.terms ?? []) checkKey(limits, t + w.key, 'an index term with its key');
 }
 
 /** The limits of aux entries written outside an append (auxPut) as well as with one. */

@@ -26,6 +26,8 @@ export interface PlanContext {
  */
 export interface PlanSink {
   change(change: Change, hash: string): void;
+  /** the key's index terms after this change (replacing its previous ones; [] drops them) */
+  terms(key: string, terms: readonly string[]): void;
   /** empty an aux namespace (before the request's own aux writes) */
   clearAux(ns: string): void | Promise<void>;
   putAux(ns: string, key: string, value: string | null): void;
@@ -80,6 +82,8 @@ export async function planAppend(
     if (!appends(outcome)) continue;
     p.count += liveDelta(outcome);
     put(w.key, w.kind, w.deleted, w.doc, w.hash);
+    // a deleted key is found by no term, whatever the write says
+    if (w.terms !== undefined || w.deleted) sink.terms(w.key, w.deleted ? [] : w.terms!);
   }
 
   let swept = 0;
@@ -91,6 +95,7 @@ export async function planAppend(
       if (tomb === undefined) continue; // a kind the sweeping protocol does not own
       p.count -= 1;
       put(current.key, current.kind, true, tomb.doc, tomb.hash);
+      sink.terms(current.key, []);
       swept++;
     }
   }

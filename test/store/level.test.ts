@@ -3,8 +3,10 @@ import { Level } from 'level';
 import { LevelStore } from '../../src/store/level/engine.js';
 import { tempDir } from '../helpers/hub.js';
 import { storeContract } from './contract/index.js';
+import type { EngineFactory } from './contract/support.js';
+import { graphStoreContract } from './graph-contract.js';
 
-storeContract({
+const factory: EngineFactory = {
   name: 'LevelDB',
   features: {},
   async create() {
@@ -19,4 +21,7 @@ storeContract({
       },
     };
   },
-});
+};
+
+storeContract(factory);
+graphStoreContract(factory);

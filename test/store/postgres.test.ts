@@ -7,9 +7,11 @@ import type { ChangeNotice } from '../../src/store/types.js';
 import { freshSchema, TEST_STORE_URL, type TestSchema } from '../helpers/pg.js';
 import { eventually } from '../helpers/poll.js';
 import { storeContract } from './contract/index.js';
+import type { EngineFactory } from './contract/support.js';
+import { graphStoreContract } from './graph-contract.js';
 
 if (TEST_STORE_URL) {
-  storeContract({
+  const factory: EngineFactory = {
     name: 'PostgreSQL',
     features: { shared: true },
     async create() {
@@ -31,7 +33,9 @@ if (TEST_STORE_URL) {
         },
       };
     },
-  });
+  };
+  storeContract(factory);
+  graphStoreContract(factory);
 
   describe('PostgreSQL engine specifics', function () {
     this.timeout(60_000);

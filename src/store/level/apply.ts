@@ -1,6 +1,6 @@
 import type { Level } from 'level';
 import type { KeyHead } from '../semantics.js';
-import type { AppendRequest, Change } from '../types.js';
+import type { AppendRequest, AppendResult, Change } from '../types.js';
 import { GroupWriter, type KeyReads, type Progress, type RequestEffects } from '../writer.js';
 import { decodeChange, decodeKeyHead, encodeBlob, encodeChange } from './codec.js';
 import { journalValue, packJournalSync } from './journal.js';
@@ -55,6 +55,12 @@ export async function readHeads(
 export class LevelWriter extends GroupWriter {
   readonly ops: LevelOp[] = [];
   private bytes = 0;
+  /** the index terms of keys the group wrote, last write wins; made ops by termOps() */
+  private readonly terms = new Map<string, readonly string[]>();
+  /** keys written since the last flush that had no committed change: no committed terms to replace */
+  private readonly fresh = new Set<string>();
+  /** the heads the writer's reads found (whether a key had a committed change) */
+  private heads: ReadonlyMap<string, unknown> = new Map();
 
   constructor(
     private readonly db: Level<string, string>,
@@ -72,8 +78,59 @@ export class LevelWriter extends GroupWriter {
     this.useReads(await readHeads(this.db, this.target, requests, (k) => this.written.has(k)));
   }
 
+  override useReads(reads: KeyReads): void {
+    super.useReads(reads);
+    this.heads = reads.heads;
+  }
+
+  override async apply(req: AppendRequest, now: number, packedJournal?: Buffer): Promise<AppendResult> {
+    // a key first written now, without a committed head, has no committed terms to replace
+    const fresh = req.writes
+      .filter((w) => !this.written.has(w.key) && this.heads.get(w.key) === undefined)
+      .map((w) => w.key);
+    const result = await super.apply(req, now, packedJournal);
+    for (const k of fresh) this.fresh.add(k);
+    return result;
+  }
+
+  /**
+   * The index ops of the terms the group wrote: each key's committed terms (the caller holds the
+   * dataset's writer) are read in one getMany and replaced. Call just before the group's batch.
+   */
+  async termOps(): Promise<void> {
+    if (this.terms.size === 0) return;
+    const { epoch } = this.target;
+    const list = [...this.terms];
+    const committed = list.map(([k]) => !this.fresh.has(k));
+    const read = await this.db.getMany(
+      list.filter((_, i) => committed[i]).map(([k]) => keys.terms(epoch, k)),
+    );
+    let r = 0;
+    for (const [i, [key, next]] of list.entries()) {
+      const value = committed[i] ? read[r++] : undefined;
+      const had = value === undefined || value === '' ? [] : value.split('\u0000');
+      const keep = new Set(next);
+      const old = new Set(had);
+      const ops: LevelOp[] = [];
+      for (const t of had) if (!keep.has(t)) ops.push({ type: 'del', key: keys.index(epoch, t, key) });
+      for (const t of next)
+        if (!old.has(t)) ops.push({ type: 'put', key: keys.index(epoch, t, key), value: '' });
+      const tk = keys.terms(epoch, key);
+      ops.push(
+        next.length === 0 ? { type: 'del', key: tk } : { type: 'put', key: tk, value: next.join('\u0000') },
+      );
+      for (const op of ops) {
+        this.ops.push(op);
+        this.bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+      }
+    }
+    this.terms.clear();
+    this.fresh.clear();
+  }
+
   /** Writes the pending operations unsynced (a rebuild's pieces; its switch is the synced batch). */
   async flush(): Promise<void> {
+    await this.termOps();
     if (this.ops.length === 0) return;
     await writeBatch(this.db, this.ops, false);
     this.ops.length = 0;
@@ -84,6 +141,7 @@ export class LevelWriter extends GroupWriter {
   protected effects(packedJournal: Buffer | undefined): RequestEffects {
     const { epoch, incarnation } = this.target;
     const ops: LevelOp[] = [];
+    const terms: Array<[string, readonly string[]]> = [];
     const put = (op: LevelOp): void => {
       ops.push(op);
     };
@@ -94,6 +152,7 @@ export class LevelWriter extends GroupWriter {
           put({ type: 'put', key: keys.change(epoch, c.seq), value });
           put({ type: 'put', key: keys.state(epoch, c.key), value });
         },
+        terms: (key, t) => terms.push([key, t]),
         clearAux: async (ns) => {
           for await (const key of this.auxKeys(ns)) put({ type: 'del', key });
         },
@@ -123,6 +182,7 @@ export class LevelWriter extends GroupWriter {
           }),
       },
       accept: () => {
+        for (const [k, t] of terms) this.terms.set(k, t);
         for (const op of ops) {
           this.ops.push(op);
           this.bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);

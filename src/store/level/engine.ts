@@ -9,7 +9,8 @@ import type { EngineLimits } from '../limits.js';
 import type { GroupJob } from '../serial.js';
 import { applyEach, groupWrites, progressOf, rebuildProgress, replay, settle } from '../writer.js';
 import type { FlushAt, Progress } from '../writer.js';
-import type { AppendRequest, AppendResult, Change } from '../types.js';
+import type { AppendPart, AppendRequest, AppendResult, Change } from '../types.js';
+import type { IndexEntry, IndexQuery } from '../types.js';
 import type { ChangesQuery, CurrentQuery, JournalEntry } from '../types.js';
 import type { DatasetInit, DatasetRecord, JsonObject } from '../types.js';
 import type { Readiness } from '../types.js';
@@ -495,6 +496,7 @@ export class LevelStore extends BaseStore<QueuedAppend> {
       settled = await applyEach(jobs, async (job) =>
         writer.apply(job.request.request, now, await job.request.journal),
       );
+      await writer.termOps();
       const next = withProgress(rec, writer.progress);
       // a group that only moved lastPushAt has nothing a client must be able to rely on: no fsync
       const writes = groupWrites(writer, rec);
@@ -531,7 +533,8 @@ export class LevelStore extends BaseStore<QueuedAppend> {
     const prefix = keys.changePrefix(query.epoch);
     const it = this.db.values({
       gt: prefix + seqKey(query.afterSeq),
-      lt: prefixRange(prefix).lt,
+      lt: query.beforeSeq !== undefined ? prefix + seqKey(query.beforeSeq) : prefixRange(prefix).lt,
+      reverse: query.reverse === true,
       ...(query.latestOnly ? {} : { limit: Number.isFinite(limit) ? limit : -1 }),
     });
     let emitted = 0;
@@ -560,7 +563,8 @@ export class LevelStore extends BaseStore<QueuedAppend> {
     const prefix = keys.statePrefix(query.epoch);
     const it = this.db.values({
       gt: query.afterKey !== undefined ? prefix + query.afterKey : prefix,
-      lt: prefixRange(prefix).lt,
+      lt: query.beforeKey !== undefined ? prefix + query.beforeKey : prefixRange(prefix).lt,
+      reverse: query.reverse === true,
     });
     let emitted = 0;
     for await (const batch of readAhead(it, READ_BATCH, () => limit - emitted)) {
@@ -576,6 +580,77 @@ export class LevelStore extends BaseStore<QueuedAppend> {
   protected async readKey(name: string, key: string): Promise<Change | undefined> {
     const v = await this.db.get(keys.state(this.record(name).epoch, key));
     return v === undefined ? undefined : decodeChange(v);
+  }
+
+  protected async readKeys(name: string, list: readonly string[]): Promise<Array<Change | undefined>> {
+    const { epoch } = this.record(name);
+    const values = await this.db.getMany(list.map((k) => keys.state(epoch, k)));
+    return values.map((v) => (v === undefined ? undefined : decodeChange(v)));
+  }
+
+  protected async *scanIndex(name: string, query: IndexQuery): AsyncGenerator<IndexEntry> {
+    this.record(name);
+    const limit = query.limit ?? Infinity;
+    if (limit <= 0) return;
+    const table = keys.indexPrefix(query.epoch);
+    const from = table + query.prefix;
+    // every term starting with the prefix sorts below prefix + U+10FFFF (no term holds that code point)
+    const to = from + '\u{10FFFF}';
+    const at = query.after ? keys.index(query.epoch, query.after.term, query.after.key) : undefined;
+    const it = this.db.keys({
+      ...(query.reverse ? { gte: from, lt: at ?? to } : { gt: at ?? from, lt: to }),
+      reverse: query.reverse === true,
+      limit: Number.isFinite(limit) ? limit : -1,
+    });
+    let emitted = 0;
+    for await (const batch of readAhead(it, READ_BATCH, () => limit - emitted)) {
+      for (const k of batch) {
+        // a term holds no U+0000: the first one after the table prefix ends it
+        const sep = k.indexOf('\u0000', table.length);
+        yield { term: k.slice(table.length, sep), key: k.slice(sep + 1) };
+        if (++emitted >= limit) return;
+      }
+    }
+  }
+
+  /**
+   * Inside every part's queue (base.ts): each part is applied as its own group, and all the ops and
+   * records go in one synced LevelDB batch — whole or not at all.
+   */
+  protected async commitAcross(parts: readonly AppendPart[]): Promise<AppendResult[]> {
+    const now = Date.now();
+    const ops: LevelOp[] = [];
+    const results: AppendResult[] = [];
+    const next: StoredDataset[] = [];
+    for (const { name, request } of parts) {
+      const rec = this.record(name);
+      const writer = new LevelWriter(
+        this.db,
+        { incarnation: rec.incarnation, epoch: rec.epoch },
+        progressOf(rec, rec.journalN),
+      );
+      await writer.prefetch([request]);
+      // a part its writer rejects (an attrs precondition) rejects the whole request: nothing is written
+      results.push(await writer.apply(request, now));
+      await writer.termOps();
+      const after = withProgress(rec, writer.progress);
+      ops.push(...writer.ops, { type: 'put', key: keys.dataset(name), value: JSON.stringify(after) });
+      next.push(after);
+    }
+    try {
+      await writeBatch(this.db, ops, true);
+    } catch (err) {
+      throw this.failure(err);
+    }
+    for (const rec of next) {
+      const before = this.record(rec.name);
+      this.setRecord(rec);
+      // early reads of appends queued meanwhile did not see this batch: they read again
+      this.recent.delete(rec.name);
+      if (rec.lastSeq !== before.lastSeq)
+        this.notify({ dataset: rec.name, epoch: rec.epoch, lastSeq: rec.lastSeq });
+    }
+    return results;
   }
 
   // ---- rebuild --------------------------------------------------------------------------------
@@ -599,6 +674,7 @@ export class LevelStore extends BaseStore<QueuedAppend> {
     let replayed;
     try {
       replayed = await replay(writer, requests, REBUILD_FLUSH);
+      await writer.termOps();
       const next: StoredDataset = {
         ...withProgress(rec, writer.progress),
         epoch,

@@ -35,6 +35,8 @@ class Rows {
   readonly blobs = new Map<string, Blob>();
   readonly journal: Array<{ n: number; recorded: number; text: string }> = [];
   readonly idem: Array<{ key: string; recorded: number }> = [];
+  /** the index terms of keys written with terms, last write wins (replaced by key at flush) */
+  readonly terms = new Map<string, readonly string[]>();
   /** aux namespaces emptied before this batch's aux writes */
   readonly clearedNs = new Set<string>();
   bytes = 0;
@@ -42,6 +44,7 @@ class Rows {
   get size(): number {
     return (
       this.seq.length +
+      this.terms.size +
       this.aux.size +
       this.blobs.size +
       this.journal.length +
@@ -87,6 +90,7 @@ class Rows {
       this.doc.push(o.doc[i]!);
     }
     for (const [k, h] of o.state) this.state.set(k, h);
+    for (const [k, t] of o.terms) this.terms.set(k, t);
     for (const a of o.aux.values()) this.putAux(a.ns, a.key, a.value);
     for (const [id, b] of o.blobs) this.blobs.set(id, b);
     this.journal.push(...o.journal);
@@ -174,6 +178,10 @@ export class PgWriter extends GroupWriter {
     return {
       sink: {
         change: (c, hash) => rows.change(c, hash),
+        terms: (key, t) => {
+          rows.terms.set(key, t);
+          rows.bytes += 32 + t.reduce((n, x) => n + x.length, 0);
+        },
         clearAux: (ns) => rows.clearNs(ns),
         putAux: (ns, key, value) => rows.putAux(ns, key, value),
         blob: (b) => {
@@ -247,6 +255,28 @@ export class PgWriter extends GroupWriter {
          DO UPDATE SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted, hash = EXCLUDED.hash`,
         [id, epoch, keys, seqs, deleted, hashes],
       );
+    }
+    if (r.terms.size > 0) {
+      await this.query(`DELETE FROM terms WHERE dataset = $1 AND epoch = $2 AND key = ANY($3::text[])`, [
+        id,
+        epoch,
+        [...r.terms.keys()].map(encodeText),
+      ]);
+      const termCol: string[] = [];
+      const keyCol: string[] = [];
+      for (const [k, terms] of r.terms) {
+        for (const t of terms) {
+          termCol.push(encodeText(t));
+          keyCol.push(encodeText(k));
+        }
+      }
+      if (termCol.length > 0) {
+        await this.query(
+          `INSERT INTO terms (dataset, epoch, term, key)
+           SELECT $1, $2, u.* FROM unnest($3::text[], $4::text[]) AS u ON CONFLICT DO NOTHING`,
+          [id, epoch, termCol, keyCol],
+        );
+      }
     }
     if (r.clearedNs.size > 0) {
       await this.query(`DELETE FROM aux WHERE dataset = $1 AND ns = ANY($2::text[])`, [

@@ -6,7 +6,8 @@ import type { EngineLimits } from '../limits.js';
 import type { GroupJob } from '../serial.js';
 import { applyEach, groupWrites, progressOf, rebuildProgress, replay, settle } from '../writer.js';
 import type { FlushAt, Progress, Settled } from '../writer.js';
-import type { AppendRequest, AppendResult, Change, ChangeNotice } from '../types.js';
+import type { AppendPart, AppendRequest, AppendResult, Change, ChangeNotice } from '../types.js';
+import type { IndexEntry, IndexQuery } from '../types.js';
 import type { ChangesQuery, CurrentQuery, JournalEntry } from '../types.js';
 import type { DatasetInit, DatasetRecord, JsonObject } from '../types.js';
 import type { Readiness, ReplicationLag, StoreEvent } from '../types.js';
@@ -376,7 +377,7 @@ export class PgStore extends BaseStore<AppendRequest> {
     const seen = this.acked.get(rec.name);
     if (!seen || seen.epoch !== rec.epoch || rec.lastSeq >= seen.lastSeq) return undefined;
     const epoch = newId();
-    for (const table of ['changes', 'state', 'idempotency']) {
+    for (const table of ['changes', 'state', 'idempotency', 'terms']) {
       await c.query(`UPDATE ${table} SET epoch = $3 WHERE dataset = $1 AND epoch = $2`, [
         stored.id,
         rec.epoch,
@@ -476,7 +477,16 @@ export class PgStore extends BaseStore<AppendRequest> {
       const r = await c.query<{ id: string }>(`DELETE FROM datasets WHERE name = $1 RETURNING id`, [name]);
       if (!r.rows[0]) return false;
       const id = r.rows[0].id;
-      for (const table of ['changes', 'state', 'idempotency', 'journal', 'blobs', 'aux', 'retired_epochs']) {
+      for (const table of [
+        'changes',
+        'state',
+        'idempotency',
+        'terms',
+        'journal',
+        'blobs',
+        'aux',
+        'retired_epochs',
+      ]) {
         await c.query(`DELETE FROM ${table} WHERE dataset = $1`, [id]);
       }
       return true;
@@ -682,24 +692,33 @@ export class PgStore extends BaseStore<AppendRequest> {
     const { id, q } = await this.readSource(name, query.epoch, query.atLeast);
     const limit = query.limit ?? Infinity;
     if (limit <= 0) return;
+    const reverse = query.reverse === true;
     // "still the latest for its key" is a per-row probe of the state table's primary key (a
     // SubPlan), so the plan stays an index walk whatever the planner's statistics say
     const sql = `SELECT ${CHANGE_COLUMNS} FROM changes c
-       WHERE c.dataset = $1 AND c.epoch = $2 AND c.seq > $3
+       WHERE c.dataset = $1 AND c.epoch = $2 AND c.seq > $3 AND c.seq < $5
        ${
          query.latestOnly
            ? `AND c.seq = (SELECT s.seq FROM state s
                 WHERE s.dataset = $1 AND s.epoch = $2 AND s.key = c.key)`
            : ''
        }
-       ORDER BY c.seq LIMIT $4`;
+       ORDER BY c.seq ${reverse ? 'DESC' : ''} LIMIT $4`;
+    const upper = query.beforeSeq ?? Number.MAX_SAFE_INTEGER;
     const rows = keysetPages<ChangeRow, number>(
       {
-        fetch: async (after, n) => (await q.query<ChangeRow>(sql, [id, query.epoch, after, n])).rows,
+        // the keyset position moves the bound on the side the walk goes
+        fetch: async (at, n) =>
+          (
+            await q.query<ChangeRow>(
+              sql,
+              reverse ? [id, query.epoch, query.afterSeq, n, at] : [id, query.epoch, at, n, upper],
+            )
+          ).rows,
         position: (r) => Number(r.seq),
         size: (r) => r.doc.length + r.key.length + 64,
       },
-      query.afterSeq,
+      reverse ? upper : query.afterSeq,
       limit,
     );
     for await (const r of rows) yield toChange(r);
@@ -710,21 +729,153 @@ export class PgStore extends BaseStore<AppendRequest> {
     const limit = query.limit ?? Infinity;
     if (limit <= 0) return;
     const live = query.includeDeleted ? '' : 'AND NOT s.deleted';
-    const sql = (first: boolean): string =>
-      `SELECT ${CHANGE_COLUMNS} FROM state s CROSS JOIN LATERAL (${CHANGE_OF_STATE}) c
-       WHERE s.dataset = $1 AND s.epoch = $2 ${first ? 'AND $3::text IS NULL' : 'AND s.key > $3'} ${live}
-       ORDER BY s.key LIMIT $4`;
+    const reverse = query.reverse === true;
+    // $3: the bound the walk moves (null: none yet), $5: the fixed one on the other side (null: none)
+    const [moving, fixed] = reverse ? ['<', '>'] : ['>', '<'];
+    const sql = `SELECT ${CHANGE_COLUMNS} FROM state s CROSS JOIN LATERAL (${CHANGE_OF_STATE}) c
+       WHERE s.dataset = $1 AND s.epoch = $2 AND ($3::text IS NULL OR s.key ${moving} $3)
+         AND ($5::text IS NULL OR s.key ${fixed} $5) ${live}
+       ORDER BY s.key ${reverse ? 'DESC' : ''} LIMIT $4`;
+    const enc = (k: string | undefined): string | null => (k === undefined ? null : encodeText(k));
+    const start = reverse ? enc(query.beforeKey) : enc(query.afterKey);
+    const other = reverse ? enc(query.afterKey) : enc(query.beforeKey);
     const rows = keysetPages<ChangeRow, string | null>(
       {
-        fetch: async (after, n) =>
-          (await q.query<ChangeRow>(sql(after === null), [id, query.epoch, after, n])).rows,
+        fetch: async (at, n) => (await q.query<ChangeRow>(sql, [id, query.epoch, at, n, other])).rows,
         position: (r) => r.key,
         size: (r) => r.doc.length + r.key.length + 64,
       },
-      query.afterKey === undefined ? null : encodeText(query.afterKey),
+      start,
       limit,
     );
     for await (const r of rows) yield toChange(r);
+  }
+
+  protected async readKeys(name: string, list: readonly string[]): Promise<Array<Change | undefined>> {
+    const r = await this.db.reader.query<Partial<ChangeRow> & { id: string; want: string | null }>(
+      `SELECT d.id, w.key AS want, ${CHANGE_COLUMNS} FROM datasets d
+       LEFT JOIN LATERAL (SELECT DISTINCT unnest($2::text[]) AS key) w ON true
+       LEFT JOIN state s ON s.dataset = d.id AND s.epoch = d.epoch AND s.key = w.key
+       LEFT JOIN changes c ON c.dataset = d.id AND c.epoch = d.epoch AND c.seq = s.seq
+       WHERE d.name = $1`,
+      [name, list.map(encodeText)],
+    );
+    if (!r.rows[0]) throw notFoundDataset(name);
+    const byKey = new Map<string, Change>();
+    for (const row of r.rows) {
+      if (row.seq !== null && row.seq !== undefined) byKey.set(row.want!, toChange(row as ChangeRow));
+    }
+    return list.map((k) => byKey.get(encodeText(k)));
+  }
+
+  protected async *scanIndex(name: string, query: IndexQuery): AsyncGenerator<IndexEntry> {
+    const { id, q } = await this.readSource(name, query.epoch, query.atLeast);
+    const limit = query.limit ?? Infinity;
+    if (limit <= 0) return;
+    const reverse = query.reverse === true;
+    const prefix = encodeText(query.prefix);
+    // every term starting with the prefix sorts below prefix + U+10FFFF in the "C" collation
+    const upper = prefix + '\u{10FFFF}';
+    const dir = reverse ? 'DESC' : '';
+    const sql = (first: boolean): string =>
+      `SELECT term, key FROM terms
+       WHERE dataset = $1 AND epoch = $2 AND term >= $3 AND term < $4
+       ${first ? '' : `AND (term, key) ${reverse ? '<' : '>'} ($6, $7)`}
+       ORDER BY term ${dir}, key ${dir} LIMIT $5`;
+    type Row = { term: string; key: string };
+    const rows = keysetPages<Row, Row | null>(
+      {
+        fetch: async (at, n) =>
+          (
+            await q.query<Row>(
+              sql(at === null),
+              at === null
+                ? [id, query.epoch, prefix, upper, n]
+                : [id, query.epoch, prefix, upper, n, at.term, at.key],
+            )
+          ).rows,
+        position: (r) => r,
+        size: (r) => r.term.length + r.key.length + 32,
+      },
+      query.after ? { term: encodeText(query.after.term), key: encodeText(query.after.key) } : null,
+      limit,
+    );
+    for await (const r of rows) yield { term: decodeText(r.term), key: decodeText(r.key) };
+  }
+
+  /**
+   * Inside every part's queue (base.ts): one transaction that locks the datasets' rows in name order
+   * (other processes lock them the same way, so two of these never wait on each other in a circle)
+   * and writes each part as its own group. A part its writer rejects, or a database failure, rolls
+   * the whole transaction back.
+   */
+  protected async commitAcross(parts: readonly AppendPart[]): Promise<AppendResult[]> {
+    const order = parts.map((p) => p.name).sort();
+    let results: AppendResult[] = [];
+    let notices: ChangeNotice[] = [];
+    let rewinds: Rewind[] = [];
+    let last: { id: number; epoch: string; seq: number } | undefined;
+    try {
+      await this.tx(
+        async (c) => {
+          // run again from scratch when the first connection reached a read-only server
+          results = [];
+          notices = [];
+          rewinds = [];
+          last = undefined;
+          const locked = new Map<string, StoredDataset>();
+          for (const name of order) {
+            const row = await this.lockDataset(c, name);
+            if (!row) throw notFoundDataset(name);
+            const rewind = await this.rewound(c, row);
+            if (rewind) rewinds.push(rewind);
+            locked.set(name, rewind?.stored ?? row);
+          }
+          const now = Date.now();
+          for (const { name, request } of parts) {
+            const stored = locked.get(name)!;
+            const rec = stored.record;
+            const writer = new PgWriter(
+              c,
+              { id: stored.id, epoch: rec.epoch },
+              progressOf(rec, stored.journalN),
+            );
+            await writer.prefetch([request]);
+            results.push(await writer.apply(request, now));
+            await writer.flush();
+            const p = writer.progress;
+            let notice: ChangeNotice | undefined;
+            if (p.lastSeq !== rec.lastSeq) {
+              notice = { dataset: name, epoch: rec.epoch, lastSeq: p.lastSeq };
+              notices.push(notice);
+              last = { id: stored.id, epoch: rec.epoch, seq: p.lastSeq };
+            }
+            await this.writeProgress(c, stored.id, p, notice);
+          }
+        },
+        {
+          sync: true,
+          confirm: async (ask, xid) => {
+            if (!last) return true;
+            const rows = await ask<{ xmin: string }>(
+              `SELECT xmin::text AS xmin FROM changes WHERE dataset = $1 AND epoch = $2 AND seq = $3`,
+              [last.id, last.epoch, last.seq],
+            );
+            return rows[0] !== undefined && BigInt(rows[0].xmin) === BigInt(xid) % 2n ** 32n;
+          },
+        },
+      );
+    } catch (err) {
+      // a part refused (404, 409 of an attrs precondition…) is that answer; anything else is the database's
+      if (err instanceof HubError && err.status < 500) throw err;
+      throw this.commitFailure(err);
+    }
+    for (const r of rewinds) this.rewindCommitted(r);
+    for (const n of notices) {
+      this.acknowledge(n.dataset, n.epoch, n.lastSeq);
+      this.notify(n);
+    }
+    return results;
   }
 
   protected async readKey(name: string, key: string): Promise<Change | undefined> {
@@ -805,7 +956,7 @@ export class PgStore extends BaseStore<AppendRequest> {
           );
           const row = r.rows[0];
           if (!row) return false;
-          for (const table of ['changes', 'state', 'idempotency']) {
+          for (const table of ['changes', 'state', 'idempotency', 'terms']) {
             await c.query(`DELETE FROM ${table} WHERE dataset = $1 AND epoch = $2`, [row.dataset, row.epoch]);
           }
           await c.query(`DELETE FROM retired_epochs WHERE dataset = $1 AND epoch = $2`, [
