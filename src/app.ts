@@ -15,6 +15,7 @@ import { BodyBudget } from './http/admission.js';
 import { mountAdmin } from './protocols/admin/routes.js';
 import { mountConsole } from './protocols/console/routes.js';
 import type { BackgroundWork, ProtocolDeps } from './protocols/deps.js';
+import { mountAde } from './protocols/ade/routes.js';
 import { mountIcar } from './protocols/icar/routes.js';
 import { mountObsrv } from './protocols/obsrv/routes.js';
 import { mountJsonLd } from './protocols/jsonld/routes.js';
@@ -78,6 +79,7 @@ export function createApp(options: AppOptions): HubApp {
   mountAdmin(router, deps);
   mountConsole(router, deps);
   mountIcar(router, deps);
+  mountAde(router, deps);
   mountObsrv(router, deps);
   mountUda(router, deps);
   mountJsonLd(router, deps);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createDataset, milking, pushResources, uniqueId } from './helpers/data.js';
 import { call, parseNdjson } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
-import { waitFor } from './ops-support.js';
+import { waitFor } from './helpers/poll.js';
 
 type Json = Record<string, unknown>;
 

@@ -26,6 +26,8 @@ export interface DatasetConfig {
   alert?: { inactiveMinutes: number; webhook: string };
   schedule?: ScheduleConfig;
   upstream?: { url: string; dataset: string; key: string };
+  /** ICAR pushes: what a resource must carry, and what a resourceType without a schema in the set means */
+  icar?: { unknownResourceType?: 'refuse' | 'pass'; requireLocation?: boolean; requireModified?: boolean };
   /** the dataset's default JSON-LD context (a registered or built-in context's name) */
   context?: string;
   /** Obsrv: one event holding an array of events is split into them */

@@ -1,7 +1,6 @@
 import { hubError } from '../errors.js';
 import type { DatasetRecord } from '../store/types.js';
 import { configOf } from './config.js';
-import { recordFields, type FieldType } from './field-types.js';
 import { fieldName } from './jsonld-fast.js';
 import type { ContextLookup } from './jsonld-loader.js';
 
@@ -17,7 +16,8 @@ export function datasetVocab(baseUrl: string, dataset: string): string {
 }
 
 const XSD = 'http://www.w3.org/2001/XMLSchema#';
-const DATATYPES: Partial<Record<FieldType, string>> = {
+/** By the ODS field types of src/query/field-types.ts (which the caller infers; the domain does not). */
+const DATATYPES: Readonly<Record<string, string>> = {
   int: `${XSD}integer`,
   double: `${XSD}double`,
   boolean: `${XSD}boolean`,
@@ -29,9 +29,18 @@ const DATATYPES: Partial<Record<FieldType, string>> = {
 const cache = new Map<string, string>();
 const MAX_CACHED = 1024;
 
-/** The dataset's generated context document, as JSON text. */
-export function datasetContextText(dataset: DatasetRecord, baseUrl: string): string {
-  const fields = recordFields(dataset.attrs);
+/** A record field and its ODS type ('text', 'int', 'double', 'date', …). */
+export interface TypedField {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** The dataset's generated context document, as JSON text, for its records' fields. */
+export function datasetContextText(
+  dataset: DatasetRecord,
+  baseUrl: string,
+  fields: readonly TypedField[],
+): string {
   const key = `${baseUrl}\n${dataset.name}\n${JSON.stringify(fields)}`;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;

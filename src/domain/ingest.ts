@@ -9,7 +9,8 @@ import type {
   Store,
 } from '../store/types.js';
 import { configOf, pushEnabled, recoveryEnabled, type DatasetConfig } from './config.js';
-import { compileRecordSchema } from './validation.js';
+import { schemaSetProblems, SchemaSets, type CompiledSchemaSet } from './schema-set.js';
+import { compileRecordSchema, MAX_PROBLEMS, type SchemaProblem } from './validation.js';
 
 /** A request as a protocol received it: what the receive journal keeps and recovery replays. */
 export interface Envelope {
@@ -75,9 +76,12 @@ export type IngestSource = 'push' | 'schedule';
  */
 export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
   private readonly translators = new Map<string, Translator>();
+  /** the datasets' schema sets (docs/icar.md#schema-sets) */
+  readonly schemaSets: SchemaSets;
 
   constructor(private readonly store: Store) {
     super();
+    this.schemaSets = new SchemaSets(store);
   }
 
   register(protocol: string, translator: Translator): void {
@@ -101,7 +105,7 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
     }
     const now = Date.now();
     const t = await this.translator(envelope.protocol)({ envelope, dataset, config, mode: 'live', now });
-    checkSubjects(config, t.subjects);
+    checkSubjects(config, t.subjects, await this.schemaSets.load(dataset));
     const { received, subjects: _subjects, ...append } = t;
     const request: AppendRequest = {
       ...append,
@@ -116,22 +120,53 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
   }
 }
 
+/** A problem of one element of a request: where it is in the request, and what is wrong. */
+export interface ElementProblem extends SchemaProblem {
+  readonly index: number;
+}
+
 /**
- * The dataset schema applies to every document of every protocol; one violation rejects the request.
- * The 400 names the element (its position in the request) and ajv's message, and carries the
- * offending value's JSON pointer (`path`) and the failed `keyword` for clients that act on them.
+ * The dataset schema (and its schema set, when it has one) applies to every document of every
+ * protocol; any violation rejects the whole request. The 400 names the first element (its position
+ * in the request) and ajv's message, carries the offending value's JSON pointer (`path`) and the
+ * failed `keyword`, and lists every problem of every element in `errors` (at most MAX_PROBLEMS;
+ * `truncated` when there were more).
  */
-export function checkSubjects(config: DatasetConfig, subjects: readonly Subject[]): void {
-  if (config.schema === undefined) return;
-  const validate = compileRecordSchema(config.schema, config.validationMode ?? 'strict');
+export function checkSubjects(
+  config: DatasetConfig,
+  subjects: readonly Subject[],
+  set?: CompiledSchemaSet,
+): void {
+  if (config.schema === undefined && set === undefined) return;
+  const validate =
+    config.schema === undefined
+      ? undefined
+      : compileRecordSchema(config.schema, config.validationMode ?? 'strict');
+  const unknownType = config.icar?.unknownResourceType ?? 'refuse';
+  const errors: ElementProblem[] = [];
+  let truncated = false;
   for (const s of subjects) {
-    const problem = validate(s.doc);
-    if (problem !== null) {
-      throw hubError(
-        'SCHEMA_VIOLATION',
-        `element ${s.index} does not match the dataset schema: ${problem.message}`,
-        { index: s.index, path: problem.path, keyword: problem.keyword },
-      );
+    const found = [
+      ...(validate ? validate(s.doc) : []),
+      ...(set ? schemaSetProblems(set, s.doc, unknownType) : []),
+    ];
+    for (const p of found) errors.push({ index: s.index, ...p });
+    if (errors.length >= MAX_PROBLEMS) {
+      truncated = errors.length > MAX_PROBLEMS || s !== subjects[subjects.length - 1];
+      break;
     }
   }
+  if (errors.length === 0) return;
+  const first = errors[0]!;
+  throw hubError(
+    'SCHEMA_VIOLATION',
+    `element ${first.index} does not match the dataset schema: ${first.message}`,
+    {
+      index: first.index,
+      path: first.path,
+      keyword: first.keyword,
+      errors: errors.slice(0, MAX_PROBLEMS),
+      ...(truncated ? { truncated: true } : {}),
+    },
+  );
 }

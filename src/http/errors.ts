@@ -9,6 +9,8 @@ declare module 'koa' {
   interface DefaultState {
     /** set by a protocol's routes: how its errors look */
     renderError?: ErrorRenderer;
+    /** and their media type (default application/json; ICAR: application/problem+json) */
+    errorType?: string;
   }
 }
 
@@ -23,9 +25,10 @@ export const renderHubError: ErrorRenderer = (err) => {
 };
 
 /** A middleware that makes the routes after it render errors in `renderer`'s body. */
-export function errorBody(renderer: ErrorRenderer): Middleware {
+export function errorBody(renderer: ErrorRenderer, type?: string): Middleware {
   return async (ctx, next) => {
     ctx.state.renderError = renderer;
+    ctx.state.errorType = type;
     await next();
   };
 }
@@ -70,7 +73,7 @@ export function errorHandler(logger: Logger): Middleware {
         ctx.remove(h);
       ctx.status = err.status;
       ctx.body = render(err, ctx);
-      ctx.type = 'application/json';
+      ctx.type = ctx.state.errorType ?? 'application/json';
       if (err.details.retryAfter !== undefined) ctx.set('Retry-After', String(err.details.retryAfter));
       if (err.details.closeConnection === true || err.status === 413) ctx.set('Connection', 'close');
     }

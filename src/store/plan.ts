@@ -1,4 +1,4 @@
-import { appends, decide, liveDelta, type Head } from './semantics.js';
+import { appends, decide, liveDelta, type KeyHead } from './semantics.js';
 import type { AppendRequest, AppendResult, Blob, Change, JsonObject, Outcome } from './types.js';
 
 /** The part of a dataset record a group of appends moves forward. */
@@ -12,8 +12,8 @@ export interface Progress {
 
 /** What an engine knows when one request of a group is planned. */
 export interface PlanContext {
-  /** latest head of a key as of the requests planned before this one (overlay, then database) */
-  head(key: string): Head | undefined;
+  /** a key's head as of the requests planned before this one (overlay, then database) */
+  head(key: string): KeyHead | undefined;
   /** the idempotency key was applied already (earlier in the group, or committed) */
   isDuplicate(key: string): boolean;
   /** live keys of the target epoch, in key order, leaving out those recorded in `seenNs` */
@@ -48,8 +48,8 @@ export async function planAppend(
   before: Progress,
   ctx: PlanContext,
   sink: PlanSink,
-): Promise<{ result: AppendResult; progress: Progress; written: Map<string, Head> }> {
-  const written = new Map<string, Head>();
+): Promise<{ result: AppendResult; progress: Progress; written: Map<string, KeyHead> }> {
+  const written = new Map<string, KeyHead>();
   if (req.idempotencyKey !== undefined && ctx.isDuplicate(req.idempotencyKey)) {
     const outcomes: Outcome[] = req.writes.map(() => 'unchanged');
     return {
@@ -63,7 +63,7 @@ export async function planAppend(
     const next = req.attrs(p.attrs);
     if (next !== undefined) p.attrs = next;
   }
-  const head = (key: string): Head | undefined => written.get(key) ?? ctx.head(key);
+  const head = (key: string): KeyHead | undefined => written.get(key) ?? ctx.head(key);
   const recorded = req.recorded ?? now;
   const outcomes: Outcome[] = [];
   let changes = 0;

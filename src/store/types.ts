@@ -1,7 +1,7 @@
 /**
  * The store: the hub's only persistence boundary. Protocols and operations see nothing but this
- * interface; an engine (LevelDB in ./level, PostgreSQL later) implements it and must pass the
- * contract suite in test/store.
+ * interface; an engine (LevelDB in ./level, PostgreSQL in ./postgres, both built on base.ts)
+ * implements it and must pass the contract suite in test/store/contract.
  *
  * Model: every dataset is an append-only changelog. A change has a per-dataset sequence number
  * (strictly increasing, no gaps within an epoch), a record key, the time it was recorded, a deleted

@@ -4,7 +4,7 @@ import { hubError } from '../../errors.js';
 import { blobFromText, blobToText, type BackupRecord, type ImportSummary } from '../backup.js';
 import type { JsonObject } from '../types.js';
 import { idempotencyNs, type LevelOp } from './apply.js';
-import { decodeBlob, decodeChange, decodeHead, encodeBlob, encodeChange } from './codec.js';
+import { decodeBlob, decodeChange, decodeKeyHead, encodeBlob, encodeChange } from './codec.js';
 import { journalValue, packJournalSync, readJournalValue } from './journal.js';
 import { keys, prefixRange } from './layout.js';
 import { writeBatch } from './write.js';
@@ -73,7 +73,7 @@ export async function* exportLevel(db: Db, secret: string): AsyncGenerator<Backu
         yield { t: 'change', ...decodeChange(v) };
       for await (const [, v] of scan<string>(db, keys.statePrefix(rec.epoch), snapshot, false)) {
         const c = decodeChange(v);
-        yield { t: 'state', key: c.key, seq: c.seq, deleted: c.deleted, hash: decodeHead(v).hash };
+        yield { t: 'state', key: c.key, seq: c.seq, deleted: c.deleted, hash: decodeKeyHead(v).hash };
       }
       const idem = keys.auxPrefix(incarnation, idempotencyNs(rec.epoch));
       for await (const [k, v] of scan<string>(db, idem, snapshot, false))

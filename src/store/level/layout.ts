@@ -1,7 +1,7 @@
 /**
  * Key layout of the LevelDB engine. One keyspace, utf8 keys, a one-letter table prefix:
  *
- *   g!<name>                 hub-wide values (secret)
+ *   g!<name>                 hub-wide values (secret, format: the layout's version, format.ts)
  *   m!<dataset>              dataset record (JSON)
  *   c!<epoch>!<seq>          the changelog: one entry per change          → encoded change
  *   k!<epoch>!<key>          current state: the latest change of each key → encoded change
@@ -51,3 +51,11 @@ export function prefixRange(prefix: string): { gt: string; lt: string } {
 /** Tables whose second segment is an epoch, and those whose second segment is an incarnation. */
 export const EPOCH_TABLES = ['c', 'k'] as const;
 export const INCARNATION_TABLES = ['j', 'b', 'x'] as const;
+
+/** Every range an epoch's data lives in (changelog, state). */
+export const epochRanges = (epoch: string): Array<{ gt: string; lt: string }> =>
+  EPOCH_TABLES.map((t) => prefixRange(`${t}${SEP}${epoch}${SEP}`));
+
+/** Every range an incarnation's data lives in (journal, blobs, aux entries). */
+export const incarnationRanges = (inc: string): Array<{ gt: string; lt: string }> =>
+  INCARNATION_TABLES.map((t) => prefixRange(`${t}${SEP}${inc}${SEP}`));

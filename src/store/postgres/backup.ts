@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import { hubError } from '../../errors.js';
 import { blobFromText, blobToText, type BackupRecord, type ImportSummary } from '../backup.js';
 import { writeAuxRows } from './aux.js';
-import { DATASET_COLUMNS, toHead, type DatasetRow } from './rows.js';
+import { DATASET_COLUMNS, toStoredDataset, type DatasetRow } from './rows.js';
 import { decodeText, encodeText } from './text.js';
 
 const PAGE = 5_000;
@@ -51,7 +51,7 @@ export async function* exportPg(db: Connections): AsyncGenerator<BackupRecord> {
     if (secret.rows[0]) yield { t: 'hub', secret: secret.rows[0].value };
     const heads = (
       await c.query<DatasetRow>(`SELECT ${DATASET_COLUMNS} FROM datasets ORDER BY name`)
-    ).rows.map(toHead);
+    ).rows.map(toStoredDataset);
     for (const { id, journalN, record: d } of heads) {
       yield {
         t: 'dataset',

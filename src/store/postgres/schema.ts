@@ -1,4 +1,5 @@
 import { escapeIdentifier } from 'pg';
+import { hubError } from '../../errors.js';
 import type { Db } from './db.js';
 
 /**
@@ -133,7 +134,8 @@ async function currentVersion(db: Db): Promise<number> {
 
 function refuseNewer(schema: string, version: number): void {
   if (version > SCHEMA_VERSION) {
-    throw new Error(
+    throw hubError(
+      'STORE_FORMAT_NEWER',
       `the PostgreSQL schema '${schema}' is at version ${version}, newer than this hub (${SCHEMA_VERSION})`,
     );
   }
