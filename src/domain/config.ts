@@ -46,11 +46,15 @@ export interface ScheduleConfig extends ScheduleTiming {
 }
 
 const schemaFile = new URL('../../spec/schemas/dataset-config.json', import.meta.url);
-const validateConfig = compileFixedSchema(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+let compiledConfig: ReturnType<typeof compileFixedSchema> | undefined;
+/** Read and compiled on first use, not on import. */
+const configValidator = (): ReturnType<typeof compileFixedSchema> =>
+  (compiledConfig ??= compileFixedSchema(JSON.parse(readFileSync(schemaFile, 'utf8')) as object));
 
 /** Checks a PUT body; the record schema it carries must compile too. */
 /** A config as PUT, checked; its `context` must be one of `contexts`. */
 export function parseDatasetConfig(body: unknown, contexts: ContextLookup): DatasetConfig {
+  const validateConfig = configValidator();
   if (!validateConfig(body)) {
     const first = validateConfig.errors?.[0];
     if (!first) throw hubError('INVALID_CONFIG', 'invalid dataset configuration');
