@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { ADE_COLLECTIONS } from '../src/protocols/ade/collections.js';
-import { FARM, OTHER_FARM, putSchemaSet, schemaFiles, shapeChecker, visit } from './ade-support.js';
+import { FARM, OTHER_FARM, putSchemaSet, schemaFiles, shapeChecker, visit } from './helpers/ade.js';
 import { createDataset, pushResources, readChanges, uniqueId } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { schemaSetCompilations } from '../src/domain/schema-set.js';
-import { ADE_SCHEMA_DIR, putSchemaSet, schemaFiles, visit } from './ade-support.js';
+import { ADE_SCHEMA_DIR, putSchemaSet, schemaFiles, visit } from './helpers/ade.js';
 import { createDataset, pushResources, readChanges, uniqueId } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';

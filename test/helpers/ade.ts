@@ -3,11 +3,11 @@ import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
-import { call } from './helpers/http.js';
-import type { TestHub } from './helpers/hub.js';
+import { call } from './http.js';
+import type { TestHub } from './hub.js';
 
 /** The test schema set in the ADE's shape (resources/, types/, enums/ referring to each other). */
-export const ADE_SCHEMA_DIR = fileURLToPath(new URL('./fixtures/ade/schemas/', import.meta.url));
+export const ADE_SCHEMA_DIR = fileURLToPath(new URL('../fixtures/ade/schemas/', import.meta.url));
 
 /** Every file of a directory as the upload's {path: schema}. */
 export function schemaFiles(dir = ADE_SCHEMA_DIR): Record<string, unknown> {
@@ -36,7 +36,7 @@ export function shapeChecker(file: 'collection.schema.json' | 'batch-results.sch
   const ajv = new Ajv2020({ allErrors: true, strict: false });
   addFormats(ajv);
   const validate = ajv.compile(
-    JSON.parse(readFileSync(new URL(`./fixtures/ade/${file}`, import.meta.url), 'utf8')) as object,
+    JSON.parse(readFileSync(new URL(`../fixtures/ade/${file}`, import.meta.url), 'utf8')) as object,
   );
   return (value: unknown): string[] =>
     validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
