@@ -6,26 +6,33 @@ import tseslint from 'typescript-eslint';
 /**
  * Imports run one way: main → server → app → protocols → http → domain → store, with ops beside the
  * protocols (background work on the domain and the store, with its own outgoing HTTP client in
- * ops/http.ts) and the CLI apart (it talks HTTP to a hub). errors.ts imports nothing, so every layer
+ * ops/outgoing.ts), query beside the domain (the ODS query engine: ODSQL, explore, facets, catalog;
+ * it runs on the domain and the store, and only protocols and ops use it) and the CLI apart (it
+ * talks HTTP to a hub). errors.ts imports nothing, so every layer
  * may use it. Each entry: a folder (or top-level file) of src/ and what it must not import; the
  * message says why. Only the admin routes reach into ops (they run schedules and recovery on demand);
  * the CLI shares only plain JSON types and the CSV delimiter sniffing with the hub.
  */
-const TOP = ['main', 'server', 'app', 'config'];
+const TOP = ['main', 'server', 'app', 'settings'];
 const LAYERS = [
   {
     dir: 'store',
-    forbidden: ['domain', 'http', 'protocols', 'ops', 'cli', ...TOP],
+    forbidden: ['domain', 'query', 'http', 'protocols', 'ops', 'cli', ...TOP],
     why: 'the store is the bottom layer',
   },
   {
     dir: 'domain',
-    forbidden: ['http', 'protocols', 'ops', 'cli', ...TOP],
+    forbidden: ['query', 'http', 'protocols', 'ops', 'cli', ...TOP],
     why: 'the domain knows the store only',
   },
   {
+    dir: 'query',
+    forbidden: ['http', 'protocols', 'ops', 'cli', ...TOP],
+    why: 'the query engine runs on the domain and the store, beside the domain',
+  },
+  {
     dir: 'http',
-    forbidden: ['protocols', 'ops', 'cli', ...TOP],
+    forbidden: ['protocols', 'ops', 'query', 'cli', ...TOP],
     why: 'the HTTP toolkit serves the protocols, it does not know them',
   },
   {
@@ -46,7 +53,7 @@ const LAYERS = [
   },
   {
     dir: 'cli',
-    forbidden: ['app', 'server', 'config', 'http', 'protocols', 'domain'],
+    forbidden: ['app', 'server', 'settings', 'http', 'protocols', 'domain', 'query'],
     why: 'the CLI talks HTTP to a hub',
   },
   {
@@ -58,7 +65,7 @@ const LAYERS = [
 
 /**
  * One block per layer and folder depth, so that `../` counts exactly up to src/: a pattern for
- * src/domain/odsql/x.ts is `^../../(http|…)`. A name in `forbidden` is a folder or a top-level file
+ * src/query/odsql/x.ts is `^../../(http|…)`. A name in `forbidden` is a folder or a top-level file
  * of src/; a name with a `/` is a regex of the path below src/. All rules of a folder go in one
  * block (a later block setting the same rule replaces it), with the `except` subfolder in its own.
  */
@@ -98,7 +105,7 @@ function layerRules() {
     ...[
       ['src/server.ts', 'main|cli/'],
       ['src/app.ts', 'main|server|cli/'],
-      ['src/config.ts', '.*'],
+      ['src/settings.ts', '.*'],
     ].map(([file, forbidden]) => ({
       files: [file],
       rules: {

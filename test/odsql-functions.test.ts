@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { tokenize } from '../src/domain/odsql/lexer.js';
-import { parseGroupBy, parseOrderBy, parseSelect, parseWhere } from '../src/domain/odsql/parser.js';
-import { compileQuery } from '../src/domain/odsql/query.js';
-import type { QueryRow } from '../src/domain/odsql/values.js';
-import { instantOf, isoInZone, localParts } from '../src/domain/odsql/zone.js';
+import { tokenize } from '../src/query/odsql/lexer.js';
+import { parseGroupBy, parseOrderBy, parseSelect, parseWhere } from '../src/query/odsql/parser.js';
+import { compileQuery } from '../src/query/odsql/query.js';
+import type { QueryRow } from '../src/query/odsql/values.js';
+import { instantOf, isoInZone, localParts } from '../src/query/odsql/zone.js';
 import type { JsonObject } from '../src/store/types.js';
 
 const row = (fields: JsonObject): QueryRow => ({ recordid: 'r', recorded: 0, fields });

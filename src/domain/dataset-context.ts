@@ -1,22 +1,23 @@
 import { hubError } from '../errors.js';
 import type { DatasetRecord } from '../store/types.js';
 import { configOf } from './config.js';
-import { recordFields, type FieldType } from './field-types.js';
-import { contextText, fieldName } from './jsonld.js';
+import { fieldName } from './jsonld-fast.js';
+import type { ContextLookup } from './jsonld-loader.js';
 
 /**
  * A dataset's own JSON-LD vocabulary, for records (ODS pushes, Obsrv events) in format=jsonld:
  * every field is a property under `<hub>/datasets/<id>/fields/` (its name percent-encoded where it
  * is not an IRI character), and the fields whose type the catalog knows are coerced to the XML
  * Schema datatype of that type. A value whose lexical form does not fit is left a plain literal
- * (src/domain/jsonld.ts fitType), so the generated types never make a literal ill-typed.
+ * (src/domain/jsonld-fast.ts fitType), so the generated types never make a literal ill-typed.
  */
 export function datasetVocab(baseUrl: string, dataset: string): string {
   return `${baseUrl}/datasets/${encodeURIComponent(dataset)}/fields/`;
 }
 
 const XSD = 'http://www.w3.org/2001/XMLSchema#';
-const DATATYPES: Partial<Record<FieldType, string>> = {
+/** By the ODS field types of src/query/field-types.ts (which the caller infers; the domain does not). */
+const DATATYPES: Readonly<Record<string, string>> = {
   int: `${XSD}integer`,
   double: `${XSD}double`,
   boolean: `${XSD}boolean`,
@@ -28,9 +29,18 @@ const DATATYPES: Partial<Record<FieldType, string>> = {
 const cache = new Map<string, string>();
 const MAX_CACHED = 1024;
 
-/** The dataset's generated context document, as JSON text. */
-export function datasetContextText(dataset: DatasetRecord, baseUrl: string): string {
-  const fields = recordFields(dataset.attrs);
+/** A record field and its ODS type ('text', 'int', 'double', 'date', …). */
+export interface TypedField {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** The dataset's generated context document, as JSON text, for its records' fields. */
+export function datasetContextText(
+  dataset: DatasetRecord,
+  baseUrl: string,
+  fields: readonly TypedField[],
+): string {
   const key = `${baseUrl}\n${dataset.name}\n${JSON.stringify(fields)}`;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
@@ -58,9 +68,9 @@ export function recordUrl(baseUrl: string, dataset: string, key: string): string
  * silently lost the data: the dataset names a default context this hub does not have (it was
  * deleted after the dataset named it).
  */
-export function checkJsonLdAvailable(dataset: DatasetRecord): void {
+export function checkJsonLdAvailable(dataset: DatasetRecord, contexts: ContextLookup): void {
   const named = configOf(dataset).context;
-  if (named !== undefined && contextText(named) === undefined)
+  if (named !== undefined && contexts.text(named) === undefined)
     throw hubError(
       'JSONLD_NOT_AVAILABLE',
       `dataset '${dataset.name}' names the context '${named}', which this hub does not have (any more): register it again with PUT /contexts/${named}, or change the dataset's "context"`,

@@ -12,6 +12,8 @@ export interface ChangesOptions {
   readonly since?: string;
   readonly limit?: number;
   readonly latestOnly?: boolean;
+  /** newest first: the token of a page gives the next older page */
+  readonly reverse?: boolean;
 }
 
 export class ChangesReader {
@@ -31,9 +33,11 @@ export class ChangesReader {
   }
 
   async *items(): AsyncGenerator<Change> {
+    const reverse = this.options.reverse === true;
     for await (const c of this.store.changes(this.dataset.name, {
       epoch: this.dataset.epoch,
-      afterSeq: this.afterSeq,
+      // reversed, the token's position is the exclusive upper bound
+      ...(reverse ? { afterSeq: 0, beforeSeq: this.afterSeq, reverse } : { afterSeq: this.afterSeq }),
       limit: this.options.limit,
       latestOnly: this.options.latestOnly,
       // the token will promise everything up to the head read: a replica must have it all
@@ -52,6 +56,8 @@ export class ChangesReader {
    */
   position(): number {
     const limited = this.options.limit !== undefined && this.emitted >= this.options.limit;
+    // reversed: before the oldest item of the page, or, when the feed is exhausted, before the first change
+    if (this.options.reverse) return limited ? this.lastSeen : 0;
     return limited ? this.lastSeen : Math.max(this.lastSeen, this.dataset.lastSeq);
   }
 
@@ -80,13 +86,15 @@ export function openChanges(
   dataset: DatasetRecord,
   options: ChangesOptions,
 ): ChangesReader {
-  let afterSeq = 0;
+  // reversed, the position is an exclusive upper bound: the head, or where the previous page ended
+  const head = options.reverse ? dataset.lastSeq + 1 : 0;
+  let afterSeq = head;
   let fullSync = false;
   if (options.since !== undefined && options.since !== '') {
     const pos = decodeSeqToken(secret, dataset.name, options.since);
     if (pos.epoch !== dataset.epoch && !continuesAfterRestore(dataset, pos.epoch, pos.seq)) {
       fullSync = true;
-    } else if (pos.seq > dataset.lastSeq) {
+    } else if (pos.seq > head && pos.seq > dataset.lastSeq) {
       throw hubError('INVALID_TOKEN', 'the continuation token is beyond the last change of this dataset');
     } else {
       afterSeq = pos.seq;
@@ -98,6 +106,8 @@ export function openChanges(
 export interface CurrentOptions {
   readonly from?: string;
   readonly limit?: number;
+  /** descending key order: the `from` token of a page gives the next page down */
+  readonly reverse?: boolean;
 }
 
 /** Current state (live keys) in key order, paged with `from` tokens. */
@@ -112,6 +122,7 @@ export class CurrentReader {
     readonly fullSync: boolean,
     private readonly afterKey: string | undefined,
     private readonly limit: number | undefined,
+    private readonly reverse = false,
   ) {
     this.lastKey = afterKey;
   }
@@ -119,7 +130,8 @@ export class CurrentReader {
   async *items(): AsyncGenerator<Change> {
     for await (const c of this.store.current(this.dataset.name, {
       epoch: this.dataset.epoch,
-      afterKey: this.afterKey,
+      // reversed, the token's key is the exclusive upper bound
+      ...(this.reverse ? { beforeKey: this.afterKey, reverse: true } : { afterKey: this.afterKey }),
       limit: this.limit,
       atLeast: this.dataset.lastSeq,
     })) {
@@ -164,7 +176,7 @@ export function openCurrent(
     if (pos.epoch !== dataset.epoch && !continuesAfterRestore(dataset, pos.epoch)) fullSync = true;
     else afterKey = pos.key === '' ? undefined : pos.key;
   }
-  return new CurrentReader(store, secret, dataset, fullSync, afterKey, options.limit);
+  return new CurrentReader(store, secret, dataset, fullSync, afterKey, options.limit, options.reverse);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { hubError } from '../errors.js';
 import { documentHash } from '../domain/canonical.js';
-import { FieldTypes } from '../domain/field-types.js';
+import { FieldTypes } from '../query/field-types.js';
 import type { Subject, Translation, Translator } from '../domain/ingest.js';
 import { RECORD_KIND, recordId } from '../domain/records.js';
 import type { JsonObject, Write } from '../store/types.js';

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { configFromEnv, type HubConfig, type Limits } from '../../src/config.js';
+import { settingsFromEnv, type Settings, type Limits } from '../../src/settings.js';
 import { startHub, type HubRuntime, type RunningHub } from '../../src/server.js';
 import { ADMIN_TOKEN, tempDir, testStoreUrl } from './engine.js';
 import { dropTestSchema } from './pg.js';
@@ -25,7 +25,7 @@ export {
 } from './engine.js';
 
 /** A real hub on a random loopback port over a real store: LevelDB in a temp dir, or see TEST_ENGINE. */
-export type TestHubOptions = Partial<Omit<HubConfig, 'limits'>> & {
+export type TestHubOptions = Partial<Omit<Settings, 'limits'>> & {
   limits?: Partial<Limits>;
   /** beyond the environment: a fake clock, TLS of outgoing pulls (src/server.ts HubRuntime) */
   runtime?: HubRuntime;
@@ -33,9 +33,9 @@ export type TestHubOptions = Partial<Omit<HubConfig, 'limits'>> & {
 
 export async function startTestHub(overrides: TestHubOptions = {}, dataDir = tempDir()): Promise<TestHub> {
   const { runtime, ...configOverrides } = overrides;
-  const base = configFromEnv({});
+  const base = settingsFromEnv({});
   const storeUrl = overrides.storeUrl ?? testStoreUrl(dataDir);
-  const config: HubConfig = {
+  const config: Settings = {
     ...base,
     port: 0,
     host: '127.0.0.1',

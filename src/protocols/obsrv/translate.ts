@@ -2,7 +2,7 @@ import { hubError } from '../../errors.js';
 import { documentHash } from '../../domain/canonical.js';
 import type { DatasetConfig } from '../../domain/config.js';
 import type { TranslateInput, Translation, Translator } from '../../domain/ingest.js';
-import { FieldTypes } from '../../domain/field-types.js';
+import { FieldTypes } from '../../query/field-types.js';
 import { RECORD_KIND } from '../../domain/records.js';
 import type { AuxWrite, JsonObject, JsonValue, Store, Write } from '../../store/types.js';
 

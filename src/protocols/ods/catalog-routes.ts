@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
-import { catalogEntry, searchCatalog } from '../../domain/catalog.js';
-import { compileQuery } from '../../domain/odsql/query.js';
+import { catalogEntry, searchCatalog } from '../../query/catalog.js';
+import { compileQuery } from '../../query/odsql/query.js';
 import { datasetAccess } from '../../http/access.js';
 import { credentialOf } from '../../http/auth.js';
 import { errorBody } from '../../http/errors.js';

@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { stringify } from 'csv-stringify/sync';
-import { analyzeRecords, columnsOf, rowOf, searchRecords, streamRecords } from '../../domain/explore.js';
-import { valueNormaliser } from '../../domain/field-values.js';
-import { recordFields } from '../../domain/field-types.js';
-import { compileQuery, type CompiledQuery } from '../../domain/odsql/query.js';
+import { analyzeRecords, columnsOf, rowOf, searchRecords, streamRecords } from '../../query/explore.js';
+import { valueNormaliser } from '../../query/field-values.js';
+import { recordFields } from '../../query/field-types.js';
+import { compileQuery, type CompiledQuery } from '../../query/odsql/query.js';
 import { RECORD_KIND } from '../../domain/records.js';
 import { hubError } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';

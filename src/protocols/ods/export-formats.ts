@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { ByteWriter, parquetWriteRows } from 'hyparquet-writer';
-import type { FieldType } from '../../domain/field-types.js';
-import { toPoint } from '../../domain/odsql/geo.js';
+import type { FieldType } from '../../query/field-types.js';
+import { toPoint } from '../../query/odsql/geo.js';
 import type { JsonObject, JsonValue } from '../../store/types.js';
 
 /**

@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { catalogRow, datasetFeatures } from '../../domain/catalog.js';
-import { facetAccumulator, facetRecords, defaultFacets, type FacetField } from '../../domain/facets.js';
-import { recordFields } from '../../domain/field-types.js';
-import type { QuerySpec } from '../../domain/odsql/query.js';
+import { catalogRow, datasetFeatures } from '../../query/catalog.js';
+import { facetAccumulator, facetRecords, defaultFacets, type FacetField } from '../../query/facets.js';
+import { recordFields } from '../../query/field-types.js';
+import type { QuerySpec } from '../../query/odsql/query.js';
 import { hubError } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
 import { credentialOf } from '../../http/auth.js';

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
-import { analyzeRecords } from '../../domain/explore.js';
-import { recordFields } from '../../domain/field-types.js';
-import { compileQuery } from '../../domain/odsql/query.js';
+import { analyzeRecords } from '../../query/explore.js';
+import { recordFields } from '../../query/field-types.js';
+import { compileQuery } from '../../query/odsql/query.js';
 import { hubError } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
 import { errorBody } from '../../http/errors.js';

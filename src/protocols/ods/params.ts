@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
-import type { Page } from '../../domain/explore.js';
-import type { QuerySpec } from '../../domain/odsql/query.js';
+import type { Page } from '../../query/explore.js';
+import type { QuerySpec } from '../../query/odsql/query.js';
 import { hubError } from '../../errors.js';
-import { MAX_CLUSTER_PRECISION, MIN_CLUSTER_PRECISION } from '../../domain/odsql/geo.js';
+import { MAX_CLUSTER_PRECISION, MIN_CLUSTER_PRECISION } from '../../query/odsql/geo.js';
 import { queryBool, queryInt, queryString } from '../pull/query.js';
 
 /** ODS caps paging by offset: deeper reads go through the exports API. */

@@ -1,8 +1,9 @@
-import type { QueryRow } from '../../domain/odsql/values.js';
+import type { QueryRow } from '../../query/odsql/values.js';
 import type { JsonObject, JsonValue } from '../../store/types.js';
 import { configOf } from '../../domain/config.js';
 import { datasetContextText, recordUrl } from '../../domain/dataset-context.js';
-import { UDA_CORE } from '../../domain/jsonld.js';
+import { recordFields } from '../../query/field-types.js';
+import { UDA_CORE } from '../../domain/jsonld-loader.js';
 import type { FeedContext, FeedItem } from '../../domain/jsonld-feed.js';
 import type { JsonLdPool } from '../../domain/jsonld-pool.js';
 import type { Change } from '../../store/types.js';
@@ -24,7 +25,7 @@ const recordItem = (change: Change, rc: RenderContext): FeedItem => ({
 
 /** The dataset's generated vocabulary, with its default context over it when it names one. */
 const recordContext = (rc: RenderContext): FeedContext => ({
-  text: datasetContextText(rc.dataset, rc.baseUrl),
+  text: datasetContextText(rc.dataset, rc.baseUrl, recordFields(rc.dataset.attrs)),
   override: configOf(rc.dataset).context,
 });
 

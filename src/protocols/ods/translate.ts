@@ -1,6 +1,6 @@
 import { documentHash, hashText } from '../../domain/canonical.js';
 import type { Subject, Translation, Translator } from '../../domain/ingest.js';
-import { FieldTypes } from '../../domain/field-types.js';
+import { FieldTypes } from '../../query/field-types.js';
 import { RECORD_KIND, recordId } from '../../domain/records.js';
 import { hubError } from '../../errors.js';
 import { MAX_BODY_BYTES } from '../../http/body.js';
