@@ -1,21 +1,22 @@
 import { expect } from 'chai';
 import { createDataset, uniqueId, type DatasetKeys } from './helpers/data.js';
 import { call } from './helpers/http.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
-import { exploreUrl, odsPush, odsPushUrl } from './helpers/ods.js';
+import { type TestHub } from './helpers/hub.js';
+import { exploreUrl, odsDataset, odsPush, odsPushUrl } from './helpers/ods.js';
 
 describe('ODS cross-origin access, JSONP and quotas (docs/ods.md#cors-jsonp-and-quotas)', () => {
   let hub: TestHub;
   let ds: string;
   let keys: DatasetKeys;
   before(async () => {
-    hub = await startTestHub();
-    ds = uniqueId('access');
-    keys = await createDataset(hub, ds);
-    await odsPush(hub, ds, keys.pushKey, [
-      { city: 'Paris', n: 1 },
-      { city: 'Lyon', n: 2 },
-    ]);
+    ({ hub, ds, keys } = await odsDataset(
+      'access',
+      [
+        { city: 'Paris', n: 1 },
+        { city: 'Lyon', n: 2 },
+      ],
+      { config: {} },
+    ));
   });
   after(() => hub.close());
 

@@ -3,9 +3,9 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { createDataset, uniqueId, type DatasetKeys } from './helpers/data.js';
 import { call, parseNdjson } from './helpers/http.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
+import { type TestHub } from './helpers/hub.js';
 import { envelope, ingest } from './helpers/obsrv.js';
-import { exploreUrl, odsPush, odsRecords } from './helpers/ods.js';
+import { exploreUrl, odsDataset, odsPush, odsRecords } from './helpers/ods.js';
 
 /** A milking as a robot reports it: who, when, how much. */
 interface Milking {
@@ -71,13 +71,10 @@ describe('ODS analysis: group_by and aggregates on the explore API (docs/ods.md#
   const ALL = milkings();
 
   before(async () => {
-    hub = await startTestHub();
-    ds = uniqueId('milkings');
-    keys = await createDataset(hub, ds, { title: 'Robot milkings', uniqueKeys: ['milking_id'] });
-    for (let i = 0; i < ALL.length; i += 50) {
-      const r = await odsPush(hub, ds, keys.pushKey, ALL.slice(i, i + 50));
-      expect(r.status).to.equal(200);
-    }
+    ({ hub, ds, keys } = await odsDataset('milkings', ALL, {
+      config: { title: 'Robot milkings', uniqueKeys: ['milking_id'] },
+      perPush: 50,
+    }));
   });
   after(() => hub.close());
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { createDataset, uniqueId, type DatasetKeys } from './helpers/data.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
-import { odsPush } from './helpers/ods.js';
+import { type DatasetKeys } from './helpers/data.js';
+import { type TestHub } from './helpers/hub.js';
+import { odsDataset } from './helpers/ods.js';
 import {
   fromCatalog,
   lower,
@@ -34,10 +34,7 @@ describe('ODSQL functions through @opendatasoft/api-client (docs/ods.md#odsql)',
   let keys: DatasetKeys;
   let client: ReturnType<typeof odsClientFor>;
   before(async () => {
-    hub = await startTestHub();
-    ds = uniqueId('client');
-    keys = await createDataset(hub, ds, { uniqueKeys: ['n'] });
-    expect((await odsPush(hub, ds, keys.pushKey, ROWS)).status).to.equal(200);
+    ({ hub, ds, keys } = await odsDataset('client', ROWS));
     client = odsClientFor(hub, keys.readKey);
   });
   after(() => hub.close());

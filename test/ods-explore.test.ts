@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { createDataset, uniqueId, type DatasetKeys } from './helpers/data.js';
 import { call, parseNdjson } from './helpers/http.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
-import { exploreUrl, odsPush, odsRecords } from './helpers/ods.js';
+import { type TestHub } from './helpers/hub.js';
+import { exploreUrl, odsDataset, odsPush, odsRecords } from './helpers/ods.js';
 
 const FARMS = ['Paris', 'Lyon', 'Parthenay', 'nantes'];
 
@@ -44,11 +44,7 @@ describe('ODS explore and search APIs (docs/ods.md#explore)', () => {
   let ds: string;
   let keys: DatasetKeys;
   before(async () => {
-    hub = await startTestHub();
-    ds = uniqueId('explore');
-    keys = await createDataset(hub, ds, { uniqueKeys: ['n'] });
-    const r = await odsPush(hub, ds, keys.pushKey, ALL);
-    expect(r.status).to.equal(200);
+    ({ hub, ds, keys } = await odsDataset('explore', ALL));
   });
   after(() => hub.close());
 

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import XLSX from 'xlsx';
-import { createDataset, uniqueId, type DatasetKeys } from './helpers/data.js';
+import { type DatasetKeys } from './helpers/data.js';
 import { call } from './helpers/http.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
-import { odsPush } from './helpers/ods.js';
+import { type TestHub } from './helpers/hub.js';
+import { odsDataset } from './helpers/ods.js';
 import { fromCatalog, rawClientFor, type RawAnswer } from './helpers/ods-client.js';
 
 const ROWS = Array.from({ length: 20 }, (_, n) => ({
@@ -27,10 +27,7 @@ describe('ODS exports: geojson, xlsx, parquet and the catalog exports, through @
   let keys: DatasetKeys;
   let client: ReturnType<typeof rawClientFor>;
   before(async () => {
-    hub = await startTestHub();
-    ds = uniqueId('exports');
-    keys = await createDataset(hub, ds, { uniqueKeys: ['n'] });
-    expect((await odsPush(hub, ds, keys.pushKey, ROWS)).status).to.equal(200);
+    ({ hub, ds, keys } = await odsDataset('exports', ROWS));
     client = rawClientFor(hub, keys.readKey);
   });
   after(() => hub.close());

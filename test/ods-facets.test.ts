@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { createDataset, uniqueId, type DatasetKeys } from './helpers/data.js';
+import { type DatasetKeys } from './helpers/data.js';
 import { call } from './helpers/http.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
-import { exploreUrl, odsPush } from './helpers/ods.js';
+import { type TestHub } from './helpers/hub.js';
+import { exploreUrl, odsDataset } from './helpers/ods.js';
 import { fromCatalog, odsClientFor } from './helpers/ods-client.js';
 
 interface FacetValue {
@@ -32,10 +32,7 @@ describe('ODS facets APIs through @opendatasoft/api-client (docs/ods.md#facets)'
   let keys: DatasetKeys;
   let client: ReturnType<typeof odsClientFor>;
   before(async () => {
-    hub = await startTestHub();
-    ds = uniqueId('facets');
-    keys = await createDataset(hub, ds, { uniqueKeys: ['n'] });
-    expect((await odsPush(hub, ds, keys.pushKey, ROWS)).status).to.equal(200);
+    ({ hub, ds, keys } = await odsDataset('facets', ROWS));
     client = odsClientFor(hub, keys.readKey);
   });
   after(() => hub.close());

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { createDataset, uniqueId, type DatasetKeys } from './helpers/data.js';
 import { call, type Reply } from './helpers/http.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
-import { odsPush, odsRecords } from './helpers/ods.js';
+import { type TestHub } from './helpers/hub.js';
+import { odsDataset, odsPush, odsRecords } from './helpers/ods.js';
 
 /** A farm and where it is, as a herd app pushes it: `{"lon","lat"}` or ODS's "lat,lon" text. */
 interface Farm {
@@ -78,10 +78,9 @@ describe('ODS geo: within_distance, in_bbox and geo clustering (docs/ods.md#geo)
   const RENNES = pointOf(FARMS[0]!)!;
 
   before(async () => {
-    hub = await startTestHub();
-    ds = uniqueId('farms');
-    keys = await createDataset(hub, ds, { title: 'Farm register', uniqueKeys: ['farm_id'] });
-    expect((await odsPush(hub, ds, keys.pushKey, FARMS)).status).to.equal(200);
+    ({ hub, ds, keys } = await odsDataset('farms', FARMS, {
+      config: { title: 'Farm register', uniqueKeys: ['farm_id'] },
+    }));
   });
   after(() => hub.close());
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { createDataset, uniqueId, type DatasetKeys } from './helpers/data.js';
+import { type DatasetKeys } from './helpers/data.js';
 import { call } from './helpers/http.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
-import { exploreUrl, odsPush } from './helpers/ods.js';
+import { type TestHub } from './helpers/hub.js';
+import { exploreUrl, odsDataset } from './helpers/ods.js';
 import { fromCatalog, odsClientFor } from './helpers/ods-client.js';
 
 /** Seed 003: "all the APIs endpoints accept GET and POST HTTP methods". */
@@ -11,16 +11,13 @@ describe('ODS read APIs over POST, and ODS error bodies everywhere under the ODS
   let ds: string;
   let keys: DatasetKeys;
   before(async () => {
-    hub = await startTestHub();
-    ds = uniqueId('post');
-    keys = await createDataset(hub, ds, { uniqueKeys: ['n'] });
     const rows = Array.from({ length: 12 }, (_, n) => ({
       n,
       v: n % 4,
       city: n % 2 ? 'Paris' : 'Lyon',
       loc: { lon: 2.3 + n / 100, lat: 48.8 + n / 100 },
     }));
-    expect((await odsPush(hub, ds, keys.pushKey, rows)).status).to.equal(200);
+    ({ hub, ds, keys } = await odsDataset('post', rows));
   });
   after(() => hub.close());
 

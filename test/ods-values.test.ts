@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { createDataset, uniqueId, type DatasetKeys } from './helpers/data.js';
+import { type DatasetKeys } from './helpers/data.js';
 import { call } from './helpers/http.js';
-import { startTestHub, type TestHub } from './helpers/hub.js';
-import { exploreUrl, odsPush } from './helpers/ods.js';
+import { type TestHub } from './helpers/hub.js';
+import { exploreUrl, odsDataset } from './helpers/ods.js';
 import { fromCatalog, odsClientFor } from './helpers/ods-client.js';
 
 const ROWS = [
@@ -41,10 +41,9 @@ describe('ODS values as ODS answers them, and the catalog metas (docs/ods.md#val
   let keys: DatasetKeys;
   let client: ReturnType<typeof odsClientFor>;
   before(async () => {
-    hub = await startTestHub();
-    ds = uniqueId('values');
-    keys = await createDataset(hub, ds, { uniqueKeys: ['n'], title: 'Milk points' });
-    expect((await odsPush(hub, ds, keys.pushKey, ROWS)).status).to.equal(200);
+    ({ hub, ds, keys } = await odsDataset('values', ROWS, {
+      config: { uniqueKeys: ['n'], title: 'Milk points' },
+    }));
     client = odsClientFor(hub, keys.readKey);
   });
   after(() => hub.close());

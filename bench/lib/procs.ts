@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exitOf, freePort, spawnHub, tail, untilServing } from '../../test/helpers/hub-process.js';
+import { exitOf, spawnHub, tail, untilServing } from '../../test/helpers/hub-process.js';
+import { freePort } from '../../test/helpers/ports.js';
 import type { ReadCommand, ReadReply } from '../reader.js';
 
 /**

@@ -14,7 +14,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { childrenOf, freePort, pgBinDir } from '../helpers/pg-server.js';
+import { childrenOf, pgBinDir } from '../helpers/pg-server.js';
+import { freePort } from '../helpers/ports.js';
 
 /**
  * A highly available PostgreSQL of the tests' own, as production runs it (docs/ha-cluster.md): a

@@ -53,6 +53,10 @@ export async function removeTestData(dataDir: string): Promise<void> {
   } catch {
     url = undefined;
   }
-  if (url !== undefined) await dropTestSchema(url);
-  rmSync(dataDir, { recursive: true, force: true });
+  try {
+    if (url !== undefined) await dropTestSchema(url);
+  } finally {
+    // the directory goes even when the database is away
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }

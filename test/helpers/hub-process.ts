@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ADMIN_TOKEN, removeTestData, tempDir, testStoreUrl } from './engine.js';
+import { freePort } from './ports.js';
 
 /**
  * The one way tests and the bench run a hub in a child process (`node --import tsx src/main.ts`,
@@ -57,19 +57,6 @@ const POLL_MS = 25;
 const PORT_ATTEMPTS = 3;
 const DEFAULT_GRACE_MS = 20_000;
 
-/** A loopback port nobody listens on now (the OS picks it; closed again before the child binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Resolves once the process has exited (at once when it already has). */
 export function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
@@ -119,7 +106,8 @@ export async function spawnHub(options: HubProcessOptions = {}): Promise<HubProc
       }
     }
   } catch (err) {
-    if (own) await removeTestData(dataDir);
+    // the start's failure is the news; a database too far away to drop the schema is not
+    if (own) await removeTestData(dataDir).catch(() => undefined);
     throw err;
   }
 }

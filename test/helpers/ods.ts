@@ -1,5 +1,6 @@
+import { createDataset, uniqueId, type DatasetKeys } from './data.js';
 import { call, type Reply } from './http.js';
-import type { TestHub } from './hub.js';
+import { startTestHub, type TestHub } from './hub.js';
 
 /** URLs and calls of the ODS APIs (docs/ods.md), for the test/ods-*.test.ts files. */
 export const odsPushUrl = (
@@ -45,4 +46,38 @@ export async function odsRecords(
   const r = await call(`${exploreUrl(hub, dataset, 'records')}?${qs}`);
   if (r.status !== 200) throw new Error(`records ${dataset}: ${r.status} ${r.text}`);
   return r.json as RecordsAnswer;
+}
+
+/** A test hub with one dataset of records: the set-up of most test/ods-*.test.ts files. */
+export interface OdsDataset {
+  readonly hub: TestHub;
+  /** the dataset's id: `prefix` and a unique tail */
+  readonly ds: string;
+  readonly keys: DatasetKeys;
+}
+
+/**
+ * Starts a test hub, creates a dataset (`config`; by default records keyed by their `n`) and pushes
+ * `rows` into it as an ODS push script does, `perPush` records a request, each answered 200.
+ * The caller closes the hub (`hub.close()`).
+ */
+export async function odsDataset(
+  prefix: string,
+  rows: readonly unknown[],
+  options: { config?: object; perPush?: number } = {},
+): Promise<OdsDataset> {
+  const hub = await startTestHub();
+  try {
+    const ds = uniqueId(prefix);
+    const keys = await createDataset(hub, ds, options.config ?? { uniqueKeys: ['n'] });
+    const per = options.perPush ?? (rows.length || 1);
+    for (let i = 0; i < rows.length; i += per) {
+      const r = await odsPush(hub, ds, keys.pushKey, rows.slice(i, i + per));
+      if (r.status !== 200) throw new Error(`push to ${ds}: ${r.status} ${r.text}`);
+    }
+    return { hub, ds, keys };
+  } catch (err) {
+    await hub.close();
+    throw err;
+  }
 }

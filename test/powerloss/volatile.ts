@@ -19,6 +19,8 @@ export interface VolatileMount {
   sync(): Promise<void>;
   /** a disk gone bad: every write, fsync and directory change fails with EIO (true) until healed (false) */
   failWrites(failing: boolean): Promise<void>;
+  /** fsyncs fail with EIO, writes still land (undone by `failWrites(false)`) */
+  failFsyncs(): Promise<void>;
   /** after a cut and once its users are dead: unmount and mount again, showing the durable state */
   remount(): Promise<void>;
   /** unmount and remove everything */
@@ -138,6 +140,9 @@ export async function mountVolatile(): Promise<VolatileMount> {
     },
     failWrites: async (failing: boolean) => {
       await control(sock, failing ? 'fail' : 'heal');
+    },
+    failFsyncs: async () => {
+      await control(sock, 'fail-fsync');
     },
     async remount() {
       await unmount();

@@ -11,7 +11,8 @@ rename, unlink, rmdir) not yet made durable. A line `cut` on the control socket 
 is the power cut: from then on every operation fails with EIO, and ROOT/data is rolled back to its
 durable state, which is what the next mount shows. `sync` makes everything durable (sync(1), for
 a set-up written without fsyncs); `fail` makes every write, fsync and directory change fail with
-EIO until `heal` (a disk gone bad); `stats` reports counters. Each answer is one JSON line.
+EIO until `heal` (a disk gone bad); `fail-fsync` only the fsyncs (the data was written, whether it
+is durable is unknown: a writer's own replay may bring it back); `stats` reports counters. Each answer is one JSON line.
 
 The durability model is ext4's (data=ordered, the Debian default) and xfs's, no more:
 - File data: bytes written, and size changes, are durable once that file is fsynced or
@@ -124,6 +125,7 @@ class VolatileFS(Operations):
         self.lock_ = threading.RLock()
         self.dead = False
         self.failing = False  # `fail`: writes fail with EIO (a disk gone bad), reads still work
+        self.failing_fsyncs = False  # `fail-fsync`: fsync and fdatasync fail with EIO, writes pass
         self.undo = {}  # inode -> FileUndo, for files written since their last fsync
         self.ops = []  # directory changes not yet durable, oldest first
         self.trash_seq = 0
@@ -256,7 +258,12 @@ class VolatileFS(Operations):
                         elif cmd in ('fail', 'heal'):
                             with self.lock_:
                                 self.failing = cmd == 'fail'
+                                self.failing_fsyncs = False
                             out = {'failing': self.failing}
+                        elif cmd == 'fail-fsync':
+                            with self.lock_:
+                                self.failing_fsyncs = True
+                            out = {'failing_fsyncs': True}
                         elif cmd == 'stats':
                             with self.lock_:
                                 out = {
@@ -394,6 +401,8 @@ class VolatileFS(Operations):
     def fsync(self, path, datasync, fh):
         with self.lock_:
             self.writable()
+            if self.failing_fsyncs:
+                raise FuseOSError(errno.EIO)
             self.counters['fsyncs'] += 1
             ino = os.fstat(fh).st_ino
             self.trace('fsync', path, ino, datasync)
