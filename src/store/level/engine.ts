@@ -515,6 +515,9 @@ export class LevelStore extends BaseStore<QueuedAppend> {
       // LevelDB writes a batch whole or not at all: nothing of these jobs is stored
       const failure = this.failure(err);
       for (const j of jobs) j.reject(failure);
+      // Belt and braces, not a fix any test can see: the failed batch never reached `recent`, and
+      // after a failed fsync LevelDB refuses every later write until reopen(), which clears the
+      // cache and reloads the records from disk (test/write-failure.test.ts proves that reload).
       this.recent.delete(name);
       return;
     }
