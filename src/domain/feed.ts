@@ -12,6 +12,11 @@ export interface ChangesOptions {
   readonly since?: string;
   readonly limit?: number;
   readonly latestOnly?: boolean;
+  /**
+   * Only the changes this admits are items (a scoped key's, domain/keys.ts): the limit counts
+   * items, and the position still moves past every change read, so a token never re-reads them.
+   */
+  readonly filter?: (c: Change) => boolean;
 }
 
 export class ChangesReader {
@@ -31,17 +36,21 @@ export class ChangesReader {
   }
 
   async *items(): AsyncGenerator<Change> {
+    const { filter, limit } = this.options;
+    if (filter && limit === 0) return;
     for await (const c of this.store.changes(this.dataset.name, {
       epoch: this.dataset.epoch,
       afterSeq: this.afterSeq,
-      limit: this.options.limit,
+      limit: filter ? undefined : limit,
       latestOnly: this.options.latestOnly,
       // the token will promise everything up to the head read: a replica must have it all
       atLeast: this.dataset.lastSeq,
     })) {
       this.lastSeen = c.seq;
+      if (filter && !filter(c)) continue;
       this.emitted++;
       yield c;
+      if (limit !== undefined && this.emitted >= limit) return;
     }
   }
 
@@ -98,6 +107,8 @@ export function openChanges(
 export interface CurrentOptions {
   readonly from?: string;
   readonly limit?: number;
+  /** only the keys whose latest change this admits (as ChangesOptions.filter) */
+  readonly filter?: (c: Change) => boolean;
 }
 
 /** Current state (live keys) in key order, paged with `from` tokens. */
@@ -112,20 +123,25 @@ export class CurrentReader {
     readonly fullSync: boolean,
     private readonly afterKey: string | undefined,
     private readonly limit: number | undefined,
+    private readonly filter?: (c: Change) => boolean,
   ) {
     this.lastKey = afterKey;
   }
 
   async *items(): AsyncGenerator<Change> {
+    const { filter, limit } = this;
+    if (filter && limit === 0) return;
     for await (const c of this.store.current(this.dataset.name, {
       epoch: this.dataset.epoch,
       afterKey: this.afterKey,
-      limit: this.limit,
+      limit: filter ? undefined : limit,
       atLeast: this.dataset.lastSeq,
     })) {
       this.lastKey = c.key;
+      if (filter && !filter(c)) continue;
       this.emitted++;
       yield c;
+      if (limit !== undefined && this.emitted >= limit) return;
     }
   }
 
@@ -164,7 +180,7 @@ export function openCurrent(
     if (pos.epoch !== dataset.epoch && !continuesAfterRestore(dataset, pos.epoch)) fullSync = true;
     else afterKey = pos.key === '' ? undefined : pos.key;
   }
-  return new CurrentReader(store, secret, dataset, fullSync, afterKey, options.limit);
+  return new CurrentReader(store, secret, dataset, fullSync, afterKey, options.limit, options.filter);
 }
 
 /**

@@ -55,6 +55,12 @@ export interface TranslateInput {
 
 export type Translator = (input: TranslateInput) => Translation | Promise<Translation>;
 
+/**
+ * A check of a live request's translation before anything of it is stored (a scoped key's push:
+ * protocols/scope.ts): throwing refuses the whole request.
+ */
+export type WriteGuard = (t: Translation) => Promise<void>;
+
 export interface IngestResult extends AppendResult {
   readonly received: number;
 }
@@ -94,6 +100,7 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
     dataset: DatasetRecord,
     envelope: Envelope,
     source: IngestSource = 'push',
+    guard?: WriteGuard,
   ): Promise<IngestResult> {
     const config = configOf(dataset);
     if (source === 'push' && !pushEnabled(config)) {
@@ -101,6 +108,7 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
     }
     const now = Date.now();
     const t = await this.translator(envelope.protocol)({ envelope, dataset, config, mode: 'live', now });
+    if (guard) await guard(t);
     checkSubjects(config, t.subjects);
     const { received, subjects: _subjects, ...append } = t;
     const request: AppendRequest = {
