@@ -6,14 +6,14 @@ import tseslint from 'typescript-eslint';
 /**
  * Imports run one way: main → server → app → protocols → http → domain → store, with ops beside the
  * protocols (background work on the domain and the store, with its own outgoing HTTP client in
- * ops/http.ts), query beside the domain (the ODS query engine: ODSQL, explore, facets, catalog;
+ * ops/outgoing.ts), query beside the domain (the ODS query engine: ODSQL, explore, facets, catalog;
  * it runs on the domain and the store, and only protocols and ops use it) and the CLI apart (it
  * talks HTTP to a hub). errors.ts imports nothing, so every layer
  * may use it. Each entry: a folder (or top-level file) of src/ and what it must not import; the
  * message says why. Only the admin routes reach into ops (they run schedules and recovery on demand);
  * the CLI shares only plain JSON types and the CSV delimiter sniffing with the hub.
  */
-const TOP = ['main', 'server', 'app', 'config'];
+const TOP = ['main', 'server', 'app', 'settings'];
 const LAYERS = [
   {
     dir: 'store',
@@ -53,7 +53,7 @@ const LAYERS = [
   },
   {
     dir: 'cli',
-    forbidden: ['app', 'server', 'config', 'http', 'protocols', 'domain', 'query'],
+    forbidden: ['app', 'server', 'settings', 'http', 'protocols', 'domain', 'query'],
     why: 'the CLI talks HTTP to a hub',
   },
   {
@@ -105,7 +105,7 @@ function layerRules() {
     ...[
       ['src/server.ts', 'main|cli/'],
       ['src/app.ts', 'main|server|cli/'],
-      ['src/config.ts', '.*'],
+      ['src/settings.ts', '.*'],
     ].map(([file, forbidden]) => ({
       files: [file],
       rules: {

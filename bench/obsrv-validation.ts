@@ -98,7 +98,8 @@ function validatorOnly(): number {
   const validate = compileRecordSchema(SCHEMA, 'strict');
   const events = Array.from({ length: 10_000 }, event);
   const t0 = performance.now();
-  for (let round = 0; round < 20; round++) for (const e of events) if (validate(e)) throw new Error('bad');
+  for (let round = 0; round < 20; round++)
+    for (const e of events) if (validate(e).length > 0) throw new Error('bad');
   return (20 * events.length) / ((performance.now() - t0) / 1000);
 }
 

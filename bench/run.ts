@@ -24,6 +24,7 @@ import { BENCH_STORE_URL, serverInfo } from './lib/pg.js';
 import { RawLevel, Reader, ROOT, startHub, startPouch, type Server } from './lib/procs.js';
 import { Report } from './lib/report.js';
 import { ingest, repush } from './scenarios/ingest.js';
+import { graphQuery } from './scenarios/graph.js';
 import { jsonldLoad } from './scenarios/jsonld.js';
 import { latency } from './scenarios/latency.js';
 import { postgresEngine } from './scenarios/postgres.js';
@@ -117,6 +118,9 @@ async function main(): Promise<void> {
     await step('6. records query', () => recordsQuery(b, ods));
     await step('8. JSON-LD under load: health and push p99 under 8 concurrent 5 MB expansions', () =>
       jsonldLoad(b),
+    );
+    await step("9. graph query: 1-hop outgoing and inverse, the ref index's ingest cost", () =>
+      graphQuery(b),
     );
     // before the long feed, which leaves the LevelDB hub holding a million changes
     await step('7. PostgreSQL engine: ingest and pull, 1 and 2 hub processes', () => postgresEngine(b));

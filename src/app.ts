@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import type { JsonLdConfig, Limits } from './config.js';
+import type { JsonLdConfig, Limits } from './settings.js';
+import type { KindForwarders } from './domain/forwarding.js';
 import type { JsonLdPool } from './domain/jsonld-pool.js';
 import type { Hub } from './domain/hub.js';
 import { compression } from './http/compress.js';
@@ -13,7 +14,9 @@ import { WaitingReaders } from './http/waiting.js';
 import { BodyBudget } from './http/admission.js';
 import { mountAdmin } from './protocols/admin/routes.js';
 import { mountConsole } from './protocols/console/routes.js';
-import type { ProtocolDeps } from './protocols/deps.js';
+import type { BackgroundWork, ProtocolDeps } from './protocols/deps.js';
+import { mountAde } from './protocols/ade/routes.js';
+import { mountGraph } from './protocols/graph/routes.js';
 import { mountIcar } from './protocols/icar/routes.js';
 import { mountObsrv } from './protocols/obsrv/routes.js';
 import { mountJsonLd } from './protocols/jsonld/routes.js';
@@ -30,6 +33,10 @@ export interface AppOptions {
   readonly fullSyncLeaseMs: number;
   readonly limits: Limits;
   readonly jsonld: JsonLdPool;
+  /** the background work, made before the app and started once it serves */
+  readonly operations: BackgroundWork;
+  /** filled by the protocols as they mount: how each kind is forwarded upstream */
+  readonly forwarders: KindForwarders;
   readonly jsonldGate: Pick<JsonLdConfig, 'anonymous' | 'anonymousPerMinute'>;
   /** aborted when the hub stops: long-polls answer and event streams end at once */
   readonly shutdown: AbortSignal;
@@ -56,6 +63,8 @@ export function createApp(options: AppOptions): HubApp {
     logger,
     metrics,
     renderers: new KindRenderers(),
+    forwarders: options.forwarders,
+    operations: options.operations,
     baseUrl: (ctx) => options.publicUrl ?? `${ctx.protocol}://${ctx.host}`,
     fullSyncLeaseMs: options.fullSyncLeaseMs,
     waiting: new WaitingReaders(options.limits.maxWaitingReadersPerKey),
@@ -71,8 +80,10 @@ export function createApp(options: AppOptions): HubApp {
   mountAdmin(router, deps);
   mountConsole(router, deps);
   mountIcar(router, deps);
+  mountAde(router, deps);
   mountObsrv(router, deps);
   mountUda(router, deps);
+  mountGraph(router, deps);
   mountJsonLd(router, deps);
   mountOds(router, deps);
   mountOpsRoutes(router, deps);

@@ -73,7 +73,11 @@ export const ERROR_CATALOGUE = {
     meaning:
       'the dataset configuration does not match its JSON Schema, or a schedule rule, time zone or URL is invalid (error.field names it)',
   },
-  INVALID_SCHEMA: { status: 400, meaning: "the dataset's JSON Schema does not compile" },
+  INVALID_SCHEMA: {
+    status: 400,
+    meaning: "the dataset's JSON Schema or schema set does not compile (a set's error.field names the file)",
+  },
+  SCHEMA_SET_NOT_FOUND: { status: 404, meaning: 'the dataset has no schema set' },
   DATASET_NOT_FOUND: { status: 404, meaning: 'no dataset with this id' },
   PUSH_DISABLED: { status: 403, meaning: 'push is switched off for this dataset; its data is kept' },
   SCHEMA_VIOLATION: {
@@ -92,6 +96,20 @@ export const ERROR_CATALOGUE = {
     meaning: 'an ICAR push element is not a valid resource (index says which)',
   },
   RESOURCE_NOT_FOUND: { status: 404, meaning: 'no live resource with this id in the dataset' },
+  FULL_SYNC_NOT_ACCEPTED: {
+    status: 400,
+    meaning:
+      'an ICAR push carries full-sync headers, which the push scenario does not accept (full sync belongs to the UDA entity routes)',
+  },
+  UNKNOWN_COLLECTION: {
+    status: 404,
+    meaning: 'the ADE url scheme has no collection of this name (message lists where to find them)',
+  },
+  LOCATION_MISMATCH: {
+    status: 400,
+    meaning:
+      "an ADE push's resource has no location or another one than the path's, or another resourceType than the collection's",
+  },
 
   // ---- Universal Data API
   INVALID_ENTITY: { status: 400, meaning: 'a UDA push element is not a valid entity (index says which)' },
@@ -108,6 +126,14 @@ export const ERROR_CATALOGUE = {
   FULL_SYNC_NOT_RUNNING: {
     status: 409,
     meaning: 'the named full sync is not running (ended, expired or never started)',
+  },
+  INVALID_QUERY: {
+    status: 400,
+    meaning: 'a POST /query body is not a lookup, a traversal or a continuation the hub understands',
+  },
+  INVALID_TRANSACTION: {
+    status: 400,
+    meaning: 'a POST /transactions body is not an @context and a map of dataset name to entity list',
   },
 
   // ---- Opendatasoft
@@ -241,6 +267,12 @@ export const ERROR_CATALOGUE = {
     meaning: 'the data disk failed a write (I/O error); nothing was stored, retry after Retry-After',
   },
   STORE_NOT_EMPTY: { status: 409, meaning: 'a restore needs an empty store and this one holds datasets' },
+  // a start-up refusal, never an HTTP answer: an older hub must not write to a newer store
+  STORE_FORMAT_NEWER: {
+    status: 500,
+    meaning:
+      'the store (LevelDB format or PostgreSQL schema) is of a newer version than this hub: start a hub of that version or later',
+  },
   // the database is unreachable, restarting, failing over, read-only, out of resources or too slow;
   // nothing of the request was stored and the same request may be sent again after Retry-After
   STORE_UNAVAILABLE: {

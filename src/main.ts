@@ -1,4 +1,4 @@
-import { configFromEnv } from './config.js';
+import { settingsFromEnv } from './settings.js';
 import { startHub } from './server.js';
 import { StoreOpenError } from './store/open.js';
 
@@ -7,7 +7,7 @@ const EXIT_DAMAGED = 5;
 
 /** Process entry: config from the environment, start, and a graceful stop on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  const hub = await startHub(configFromEnv());
+  const hub = await startHub(settingsFromEnv());
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -2,12 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
-import { resolveAdminToken, type HubConfig } from './config.js';
+import { resolveAdminToken, type Settings } from './settings.js';
+import { KindForwarders } from './domain/forwarding.js';
 import { Hub } from './domain/hub.js';
+import { readContextFiles } from './domain/jsonld-loader.js';
 import { JsonLdPool } from './domain/jsonld-pool.js';
 import { createLogger } from './http/logging.js';
 import { Metrics } from './http/metrics.js';
-import { startOperations, type OperationsOptions } from './ops/index.js';
+import { createOperations, type OperationsOptions } from './ops/index.js';
 import { openStore } from './store/open.js';
 import type { StoreEvent } from './store/types.js';
 
@@ -29,7 +31,7 @@ export interface HubRuntime {
 }
 
 /** Opens the store, builds the app and listens. Used by main.ts and by the tests (port 0). */
-export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Promise<RunningHub> {
+export async function startHub(config: Settings, runtime: HubRuntime = {}): Promise<RunningHub> {
   const logger = createLogger(config.logLevel);
   const { token: adminToken, generated } = resolveAdminToken(config);
   if (generated) {
@@ -50,10 +52,22 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
   });
   metrics.watchStore(store);
   if (config.readStoreUrl) metrics.replicationLag(store);
-  const hub = await Hub.create(store, adminToken);
+  // the contexts folder is read once, here: a broken file fails the start
+  const hub = await Hub.create(store, adminToken, readContextFiles());
   // JSON-LD runs on worker threads: a large document never holds the event loop
-  const jsonld = new JsonLdPool({ ...config.jsonld, registered: () => hub.contexts.current() });
+  const jsonld = new JsonLdPool({
+    ...config.jsonld,
+    builtIn: hub.contexts.builtIn,
+    registered: () => hub.contexts.current(),
+  });
   const stopping = new AbortController();
+  // the protocols register how their kinds are forwarded as they mount; the forwarders read it
+  const forwarders = new KindForwarders();
+  // alerts, scheduled pulls, forwarding: started once the hub serves, stopped before the store closes
+  const operations = createOperations(hub, logger, forwarders, {
+    retryMaxMs: config.opsRetryMaxMs,
+    ...runtime.operations,
+  });
   const { koa, routes } = createApp({
     hub,
     logger,
@@ -62,6 +76,8 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
     fullSyncLeaseMs: config.fullSyncLeaseMs,
     limits: config.limits,
     jsonld,
+    operations,
+    forwarders,
     jsonldGate: config.jsonld,
     shutdown: stopping.signal,
   });
@@ -93,11 +109,7 @@ export async function startHub(config: HubConfig, runtime: HubRuntime = {}): Pro
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, engine: store.engine, dataDir: config.dataDir }, 'hub listening');
-  // alerts, scheduled pulls, forwarding: started once the hub serves, stopped before the store closes
-  const operations = startOperations(hub, logger, {
-    retryMaxMs: config.opsRetryMaxMs,
-    ...runtime.operations,
-  });
+  operations.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

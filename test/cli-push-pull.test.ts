@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDataset, milking, uniqueId } from './helpers/data.js';
 import { startTestHub, tempDir, type TestHub } from './helpers/hub.js';
-import { fakeServer } from './ops-support.js';
+import { fakeServer } from './helpers/fake-server.js';
 
 const HUB_BIN = fileURLToPath(new URL('../bin/hub.js', import.meta.url));
 

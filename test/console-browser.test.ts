@@ -8,7 +8,7 @@ import { call } from './helpers/http.js';
 import { installDebianPackage } from './helpers/apt.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { eventually } from './helpers/poll.js';
-import { fakeServer, type FakeServer } from './ops-support.js';
+import { fakeServer, type FakeServer } from './helpers/fake-server.js';
 
 /**
  * Debian's Chromium, installed by the set-up below when missing (as root); playwright-core never

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startChildHub, type ChildHub } from './helpers/child.js';
+import { spawnHub, type HubProcess } from './helpers/hub-process.js';
 import {
   addCounts,
   checkTargets,
@@ -21,7 +21,7 @@ describe('crash safety: SIGKILL while 16 clients push through every protocol (do
 
   it(`when the hub is killed with SIGKILL mid-push ${ROUNDS} times, then every acknowledged batch is whole, none is partial, sequences have no gaps and old tokens still work`, async () => {
     const dir = tempDir('hub-crash-');
-    let hub: ChildHub = await startChildHub(dir);
+    let hub: HubProcess = await spawnHub({ dataDir: dir });
     const acknowledged: Record<string, number> = {};
     const cut: Record<string, number> = {};
     let checks = 0;
@@ -45,7 +45,7 @@ describe('crash safety: SIGKILL while 16 clients push through every protocol (do
         ).to.be.greaterThan(0);
         addCounts(acknowledged, r.acknowledged);
         addCounts(cut, r.cut);
-        hub = await startChildHub(dir);
+        hub = await spawnHub({ dataDir: dir });
         checks += await checkTargets(hub, targets);
       }
       for (const d of DIALECTS) {
@@ -68,10 +68,10 @@ describe('crash safety: SIGKILL while 16 clients push through every protocol (do
   it('when the hub gets SIGTERM, then it exits 0 and starts again on the same data', async () => {
     const dir = tempDir('hub-term-');
     try {
-      const hub = await startChildHub(dir);
+      const hub = await spawnHub({ dataDir: dir });
       await call(`${hub.url}/datasets/t`, { method: 'PUT', token: hub.adminToken, body: {} });
       expect(await hub.stop()).to.equal(0);
-      const again = await startChildHub(dir);
+      const again = await spawnHub({ dataDir: dir });
       expect((await call(`${again.url}/datasets/t`, { token: again.adminToken })).status).to.equal(200);
       await again.stop();
     } finally {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startChildHub, type ChildHub } from './helpers/child.js';
+import { spawnHub, type HubProcess } from './helpers/hub-process.js';
 import { CONTEXT, milking } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { eventually } from './helpers/poll.js';
@@ -32,7 +32,7 @@ function freeBytes(dir: string): number {
   return s.bavail * s.bsize;
 }
 
-async function createTarget(hub: ChildHub, dataset: string): Promise<Target> {
+async function createTarget(hub: HubProcess, dataset: string): Promise<Target> {
   const r = await call(`${hub.url}/datasets/${dataset}`, { method: 'PUT', token: hub.adminToken, body: {} });
   expect(r.status, r.text).to.equal(201);
   const { pushKey, readKey } = r.json as { pushKey: string; readKey: string };
@@ -40,7 +40,7 @@ async function createTarget(hub: ChildHub, dataset: string): Promise<Target> {
 }
 
 /** One ICAR batch whose every resource carries `batch` (ids unique per batch: every one is a change). */
-function pushBatch(hub: ChildHub, t: Target, batch: string, size: number) {
+function pushBatch(hub: HubProcess, t: Target, batch: string, size: number) {
   return call(`${hub.url}/datasets/${t.dataset}/resources`, {
     token: t.pushKey,
     body: [CONTEXT, ...Array.from({ length: size }, (_, i) => ({ ...milking(i, `src.${batch}`), batch }))],
@@ -48,7 +48,7 @@ function pushBatch(hub: ChildHub, t: Target, batch: string, size: number) {
 }
 
 /** The whole feed, page after page: resource → how many items each batch has in it. */
-async function batchesInFeed(hub: ChildHub, t: Target): Promise<Map<string, number>> {
+async function batchesInFeed(hub: HubProcess, t: Target): Promise<Map<string, number>> {
   const byBatch = new Map<string, number>();
   let since: string | undefined;
   while (true) {
@@ -75,7 +75,7 @@ async function ready(url: string): Promise<{ http: number; status: string; disk:
   return { http: r.status, status: body.status, disk: body.disk };
 }
 
-async function metric(hub: ChildHub, sample: string): Promise<number | undefined> {
+async function metric(hub: HubProcess, sample: string): Promise<number | undefined> {
   const line = (await call(`${hub.url}/metrics`)).text.split('\n').find((l) => l.startsWith(sample + ' '));
   return line === undefined ? undefined : Number(line.slice(sample.length + 1));
 }
@@ -83,7 +83,7 @@ async function metric(hub: ChildHub, sample: string): Promise<number | undefined
 describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', function () {
   this.timeout(180_000);
   let dir = '';
-  let hub: ChildHub | undefined;
+  let hub: HubProcess | undefined;
 
   before(function () {
     if (!IS_ROOT) {
@@ -112,7 +112,7 @@ describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', fun
   it('when 8 pushers fill the disk, then every acknowledged batch is whole, refusals are 503 STORE_DISK_FULL with Retry-After, pulls work, /ready and a metric say it, and pushes succeed again once space is freed, with no restart', async () => {
     const ballast = join(dir, 'ballast');
     writeFileSync(ballast, Buffer.alloc(BALLAST_MB * 1024 * 1024, 1));
-    hub = await startChildHub(join(dir, 'data'), { DISK_FREE_FLOOR_MB: '0' });
+    hub = await spawnHub({ dataDir: join(dir, 'data'), env: { DISK_FREE_FLOOR_MB: '0' } });
     const h = hub;
     const targets = [await createTarget(h, 'full-a'), await createTarget(h, 'full-b')];
     const sizes = new Map<string, number>();
@@ -152,7 +152,7 @@ describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', fun
     expect(diskFullAnswers).to.be.at.least(PUSHERS * 3);
 
     // the hub is still there, says what is wrong, and serves reads
-    expect(h.process.exitCode).to.equal(null);
+    expect(h.child.exitCode).to.equal(null);
     const sick = await ready(h.url);
     expect([sick.http, sick.status]).to.deep.equal([503, 'unavailable']);
     expect(sick.disk).to.deep.include({ writable: false, disk: 'full' });
@@ -166,7 +166,7 @@ describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', fun
 
     // space freed: the next pushes go through, on the same process
     rmSync(ballast);
-    const pid = h.process.pid;
+    const pid = h.child.pid;
     const t = targets[0]!;
     let n = 0;
     await eventually(
@@ -181,8 +181,8 @@ describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', fun
       30_000,
       'a push to succeed after space was freed',
     );
-    expect(h.process.pid).to.equal(pid);
-    expect(h.process.exitCode).to.equal(null);
+    expect(h.child.pid).to.equal(pid);
+    expect(h.child.exitCode).to.equal(null);
     const well = await ready(h.url);
     expect([well.http, well.status]).to.deep.equal([200, 'ready']);
     expect(well.disk).to.deep.include({ writable: true, disk: 'ok' });
@@ -191,7 +191,7 @@ describe('disk full: a 40 MB tmpfs as the data directory (docs/backups.md)', fun
   });
 
   it('when free space falls below DISK_FREE_FLOOR_MB, then pushes are refused with STORE_DISK_FULL (reason floor) while the disk still has room, and /ready says low', async () => {
-    hub = await startChildHub(join(dir, 'data'), { DISK_FREE_FLOOR_MB: '20' });
+    hub = await spawnHub({ dataDir: join(dir, 'data'), env: { DISK_FREE_FLOOR_MB: '20' } });
     const h = hub;
     const t = await createTarget(h, 'floor');
     let refused: { code?: string; reason?: string; freeBytes?: number } | undefined;

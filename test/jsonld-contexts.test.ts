@@ -156,3 +156,45 @@ describe(`registered JSON-LD contexts: PUT/GET/DELETE /contexts/{name} (${TEST_E
     expect((await call(`${hub.url}/datasets/${id}/changes`, { token: keys.readKey })).status).to.equal(200);
   });
 });
+
+describe(`registered JSON-LD contexts belong to their hub (${TEST_ENGINE})`, () => {
+  let a: TestHub;
+  let b: TestHub;
+  before(async () => {
+    a = await startTestHub();
+    b = await startTestHub();
+  });
+  after(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it('when two hubs run in one process and one registers a context, then the other neither serves, lists, resolves nor accepts it', async () => {
+    const name = uniqueId('own').toLowerCase();
+    const context = { '@context': { '@vocab': FARM } };
+    const put = await call(`${a.url}/contexts/${name}`, {
+      method: 'PUT',
+      body: context,
+      token: a.adminToken,
+    });
+    expect(put.status, put.text).to.equal(201);
+    expect((await call(`${a.url}/contexts/${name}`)).status).to.equal(200);
+
+    expect((await call(`${b.url}/contexts/${name}`)).status).to.equal(404);
+    const list = (await call(`${b.url}/contexts`)).json as Array<{ name: string }>;
+    expect(list.map((c) => c.name)).to.not.include(name);
+    const expanded = await call(`${b.url}/jsonld/expand`, {
+      body: { '@context': name, breed: 'x' },
+      token: b.adminToken,
+    });
+    expect(expanded.status, expanded.text).to.equal(400);
+    expect(code(expanded)).to.equal('UNKNOWN_CONTEXT');
+    const dataset = await call(`${b.url}/datasets/${uniqueId('ctx')}`, {
+      method: 'PUT',
+      token: b.adminToken,
+      body: { context: name },
+    });
+    expect(dataset.status, dataset.text).to.equal(400);
+    expect(code(dataset)).to.equal('UNKNOWN_CONTEXT');
+  });
+});

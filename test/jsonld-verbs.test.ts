@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { configFromEnv } from '../src/config.js';
+import { settingsFromEnv } from '../src/settings.js';
 import { createDataset, uniqueId } from './helpers/data.js';
 import { call, rawRequest, type Reply } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
@@ -9,7 +9,7 @@ type Item = Record<string, unknown>;
 const code = (r: Reply): string => (r.json as { error: { code: string } }).error.code;
 const SCHEMA = 'http://schema.org/';
 const XSD = 'http://www.w3.org/2001/XMLSchema#';
-const jsonldConfig = configFromEnv({}).jsonld;
+const jsonldConfig = settingsFromEnv({}).jsonld;
 
 /** A JSON-LD document of about `n` nodes under an inline vocabulary (a heavy, valid document). */
 function heavyDocument(n: number): Item {

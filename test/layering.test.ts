@@ -33,14 +33,14 @@ describe('the import rules (eslint.config.js)', () => {
       ['src/http/errors.ts', "import { tokenize } from '../query/odsql/lexer.js';"],
       ['src/domain/hub.ts', "export { startOperations } from '../ops/index.js';"],
       ['src/http/access.ts', "import { mountIcar } from '../protocols/icar/routes.js';"],
-      ['src/http/cors.ts', "import type { Limits } from '../config.js';"],
+      ['src/http/cors.ts', "import type { Limits } from '../settings.js';"],
       ['src/ops/status.ts', "import { cors } from '../http/cors.js';"],
       ['src/protocols/icar/routes.ts', "import { operationsOf } from '../../ops/index.js';"],
       ['src/protocols/ods/routes.ts', "import { createApp } from '../../app.js';"],
       ['src/cli/push.ts', "import { checkDatasetId } from '../domain/ids.js';"],
       ['src/cli/pull.ts', "import { openStore } from '../store/open.js';"],
       ['src/app.ts', "import { startHub } from './server.js';"],
-      ['src/errors.ts', "import type { Limits } from './config.js';"],
+      ['src/errors.ts', "import type { Limits } from './settings.js';"],
     ];
     const missed = backImports.filter(([file, source]) => restricted(file, source).length === 0);
     expect(missed, 'back-imports lint lets through').to.deep.equal([]);
@@ -55,7 +55,7 @@ describe('the import rules (eslint.config.js)', () => {
       ['src/protocols/ods/explore-routes.ts', "import { compileQuery } from '../../query/odsql/query.js';"],
       ['src/ops/schedule-translate.ts', "import { FieldTypes } from '../query/field-types.js';"],
       ['src/http/access.ts', "import type { Hub } from '../domain/hub.js';"],
-      ['src/ops/forwarder.ts', "import { describeHttpError } from './http.js';"],
+      ['src/ops/forwarder.ts', "import { describeHttpError } from './outgoing.js';"],
       ['src/protocols/admin/ops-routes.ts', "import { recoverDataset } from '../../ops/recovery.js';"],
       ['src/protocols/icar/routes.ts', "import { serveChanges } from '../pull/feeds.js';"],
       ['src/cli/push.ts', "import type { JsonObject } from '../store/types.js';"],

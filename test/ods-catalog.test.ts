@@ -4,7 +4,8 @@ import { call, type Reply } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { envelope, ingest } from './helpers/obsrv.js';
 import { odsPush } from './helpers/ods.js';
-import { fakeServer, waitFor } from './ops-support.js';
+import { fakeServer } from './helpers/fake-server.js';
+import { waitFor } from './helpers/poll.js';
 
 interface CatalogDataset {
   dataset_id: string;

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { createDataset, milking, pushResources, uniqueId } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
-import { fakeServer, quietPeriod, waitFor, type FakeServer } from './ops-support.js';
+import { fakeServer, type FakeServer } from './helpers/fake-server.js';
+import { quietPeriod, waitFor } from './helpers/poll.js';
 
 type Json = Record<string, unknown>;
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createDataset, milking, pushResources, uniqueId } from './helpers/data.js';
 import { call, parseNdjson } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
-import { waitFor } from './ops-support.js';
+import { waitFor } from './helpers/poll.js';
 
 type Json = Record<string, unknown>;
 
@@ -262,10 +262,7 @@ describe('hub-to-hub sync (docs/operations.md#forwarding)', () => {
     expect(await state(cloud, cloudId)).to.have.length(2);
   });
 
-  // Fails today (found by this test): after the recovery the cloud still holds the two records the
-  // new epoch dropped; the forwarder re-sends the new epoch but deletes nothing upstream. Skipped
-  // until the forwarder makes the upstream equal to a new epoch (a full sync upstream).
-  it.skip('when the farm dataset is recovered into a new epoch, then the forwarder sends the new epoch from its start and the cloud ends equal to the farm', async () => {
+  it('when the farm dataset is recovered into a new epoch, then the forwarder sends the new epoch from its start and the cloud ends equal to the farm', async () => {
     const cloudId = uniqueId('cloud');
     const farmId = uniqueId('farm');
     const { pushKey: cloudKey } = await createDataset(cloud, cloudId, {});
@@ -298,6 +295,55 @@ describe('hub-to-hub sync (docs/operations.md#forwarding)', () => {
       return d.lastSeq === 1 && d.forwarding.lag === 0 && d.forwarding.forwardedSeq === 1 ? true : undefined;
     });
     expect(await state(cloud, cloudId)).to.deep.equal(await state(farm, farmId));
+  });
+
+  it('when a recovery drops UDA entities and ODS records from the farm dataset, then the cloud drops them too (a UDA full sync and ODS deletes upstream)', async () => {
+    const cloudId = uniqueId('cloud');
+    const farmId = uniqueId('farm');
+    const { pushKey: cloudKey } = await createDataset(cloud, cloudId, { uniqueKeys: ['isbn'] });
+    const { pushKey } = await createDataset(farm, farmId, {
+      recovery: true,
+      uniqueKeys: ['isbn'],
+      upstream: { url: cloud.url, dataset: cloudId, key: cloudKey },
+    });
+    const context = {
+      id: '@context',
+      namespaces: { _: 'http://data.example.org/props/', animal: 'http://data.example.org/animal/' },
+    };
+    const entities = (body: unknown[]) =>
+      call(`${farm.url}/datasets/${farmId}/entities`, { token: pushKey, body: [context, ...body] });
+    const books = (body: unknown) =>
+      call(`${farm.url}/api/push/1.0/${farmId}/books/push/?pushkey=${pushKey}`, { body });
+    const e1 = await entities([{ id: 'animal:1', props: { name: 'Bella' } }]);
+    expect(e1.status, e1.text).to.equal(200);
+    expect((await books([{ isbn: '978-1', copies: 1 }])).status).to.equal(200);
+    await waitFor('the first epoch upstream', async () =>
+      (await forwarding(farm, farmId)).forwarding.lag === 0 ? true : undefined,
+    );
+    expect(await state(cloud, cloudId)).to.have.length(2);
+    // the receive log starts again: a recovery rebuilds from what arrives from now on only
+    const scratch = await call(`${farm.url}/datasets/${farmId}/recovery`, {
+      method: 'DELETE',
+      token: farm.adminToken,
+    });
+    expect(scratch.status).to.equal(204);
+    expect((await entities([{ id: 'animal:2', props: { name: 'Dora' } }])).status).to.equal(200);
+    expect((await books([{ isbn: '978-2', copies: 2 }])).status).to.equal(200);
+    const r = await call(`${farm.url}/datasets/${farmId}/recover`, {
+      method: 'POST',
+      token: farm.adminToken,
+    });
+    expect(r.status, r.text).to.equal(200);
+    expect(r.json).to.include({ rebuilt: true, lastSeq: 2 });
+    await waitFor('the new epoch forwarded', async () => {
+      const d = await forwarding(farm, farmId);
+      return d.lastSeq === 2 && d.forwarding.forwardedSeq === 2 && d.forwarding.lag === 0 ? true : undefined;
+    });
+    const keys = (items: Json[]) =>
+      items.map((i) => (i.recordid ? `record ${String((i.fields as Json).isbn)}` : `entity ${String(i.id)}`));
+    const [f, c] = [await state(farm, farmId), await state(cloud, cloudId)];
+    expect(keys(f)).to.have.members(['entity animal:2', 'record 978-2']);
+    expect(keys(c)).to.have.members(keys(f));
   });
 
   it('when the upstream is changed to another dataset, then the new upstream gets everything from the start', async () => {

@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import { CONTEXT, milking, type DatasetKeys } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { freshSchema, TEST_STORE_URL, type TestSchema } from './helpers/pg.js';
-import { spawnHub, type HubProcess } from './helpers/spawn.js';
-import { fakeServer, quietPeriod, waitFor, type FakeServer } from './ops-support.js';
+import { spawnHub, type HubProcess } from './helpers/hub-process.js';
+import { fakeServer, type FakeServer } from './helpers/fake-server.js';
+import { quietPeriod, waitFor } from './helpers/poll.js';
 
 /**
  * Background work with two hub processes on one PostgreSQL store: inactivity alerts sent once
@@ -33,8 +34,8 @@ if (TEST_STORE_URL)
 
     beforeEach(async () => {
       schema = freshSchema();
-      a = await spawnHub({ STORE_URL: schema.url, OPS_RETRY_MAX_MS: '200' });
-      b = await spawnHub({ STORE_URL: schema.url, OPS_RETRY_MAX_MS: '200' });
+      a = await spawnHub({ env: { STORE_URL: schema.url, OPS_RETRY_MAX_MS: '200' } });
+      b = await spawnHub({ env: { STORE_URL: schema.url, OPS_RETRY_MAX_MS: '200' } });
     });
     afterEach(async () => {
       await a?.stop();
@@ -79,7 +80,7 @@ if (TEST_STORE_URL)
 
     it('when the process that forwards a dataset dies, then the other takes the lease over and forwards what is pushed after', async () => {
       const cloudSchema = freshSchema();
-      const cloud = await spawnHub({ STORE_URL: cloudSchema.url });
+      const cloud = await spawnHub({ env: { STORE_URL: cloudSchema.url } });
       try {
         const cloudId = `cloud-${process.pid}`;
         const up = await create(cloud, cloudId, {});

@@ -3,7 +3,8 @@ import { createDataset, milking, pushResources, readChanges, uniqueId } from './
 import { call } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
 import { liveRecords } from './ops-schedule.test.js';
-import { fakeServer, waitFor, type FakeServer } from './ops-support.js';
+import { fakeServer, type FakeServer } from './helpers/fake-server.js';
+import { waitFor } from './helpers/poll.js';
 
 type Json = Record<string, unknown>;
 

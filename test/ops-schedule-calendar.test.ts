@@ -3,8 +3,8 @@ import { createDataset, uniqueId } from './helpers/data.js';
 import { FakeClock } from './helpers/clock.js';
 import { call } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
-import { eventually } from './helpers/poll.js';
-import { fakeServer, quietPeriod, type FakeServer } from './ops-support.js';
+import { eventually, quietPeriod } from './helpers/poll.js';
+import { fakeServer, type FakeServer } from './helpers/fake-server.js';
 
 type Json = Record<string, unknown>;
 

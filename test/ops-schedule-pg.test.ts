@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { uniqueId } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { freshSchema, TEST_STORE_URL, type TestSchema } from './helpers/pg.js';
-import { eventually } from './helpers/poll.js';
-import { spawnHub, type HubProcess } from './helpers/spawn.js';
-import { fakeServer, quietPeriod, type FakeServer } from './ops-support.js';
+import { eventually, quietPeriod } from './helpers/poll.js';
+import { spawnHub, type HubProcess } from './helpers/hub-process.js';
+import { fakeServer, type FakeServer } from './helpers/fake-server.js';
 
 type Json = Record<string, unknown>;
 
@@ -31,8 +31,8 @@ if (TEST_STORE_URL)
         }, 1_500);
       });
       schema = freshSchema();
-      a = await spawnHub({ STORE_URL: schema.url });
-      b = await spawnHub({ STORE_URL: schema.url });
+      a = await spawnHub({ env: { STORE_URL: schema.url } });
+      b = await spawnHub({ env: { STORE_URL: schema.url } });
     });
     after(async () => {
       await a?.stop();

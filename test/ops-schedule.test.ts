@@ -3,7 +3,8 @@ import { createDataset, uniqueId } from './helpers/data.js';
 import { call, parseNdjson } from './helpers/http.js';
 import { FakeClock } from './helpers/clock.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
-import { fakeServer, waitFor, type FakeServer } from './ops-support.js';
+import { fakeServer, type FakeServer } from './helpers/fake-server.js';
+import { waitFor } from './helpers/poll.js';
 
 type Json = Record<string, unknown>;
 

@@ -5,7 +5,7 @@ import { CONTEXT, milking, type DatasetKeys } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { freshSchema, TEST_STORE_URL, type TestSchema } from './helpers/pg.js';
 import { eventually } from './helpers/poll.js';
-import { spawnHub, type HubProcess } from './helpers/spawn.js';
+import { spawnHub, type HubProcess } from './helpers/hub-process.js';
 
 /**
  * Scale-out (issue 9): several stateless hub processes on one PostgreSQL database serve the same
@@ -52,8 +52,8 @@ if (TEST_STORE_URL)
     before(async () => {
       schema = freshSchema();
       // started one after the other: the first creates the schema, the second finds it
-      a = await spawnHub({ STORE_URL: schema.url });
-      b = await spawnHub({ STORE_URL: schema.url });
+      a = await spawnHub({ env: { STORE_URL: schema.url } });
+      b = await spawnHub({ env: { STORE_URL: schema.url } });
     });
     after(async () => {
       await a?.stop();
@@ -238,7 +238,7 @@ if (TEST_STORE_URL)
     it('when a process is killed with SIGKILL mid-push, then every acknowledged resource is kept and the other process goes on', async () => {
       const id = `cluster-kill-${process.pid}`;
       const keys = await createOn(a, id);
-      const victim = await spawnHub({ STORE_URL: schema.url });
+      const victim = await spawnHub({ env: { STORE_URL: schema.url } });
       const acknowledged: string[] = [];
       let interrupted = 0;
       let stop = false;

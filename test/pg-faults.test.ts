@@ -15,7 +15,7 @@ import { envelope, ingest, telemetry } from './helpers/obsrv.js';
 import { exploreUrl, odsPush } from './helpers/ods.js';
 import { startPgServer, type PgServer } from './helpers/pg-server.js';
 import { eventually } from './helpers/poll.js';
-import { spawnHub, type HubProcess } from './helpers/spawn.js';
+import { spawnHub, type HubProcess } from './helpers/hub-process.js';
 
 /**
  * The PostgreSQL engine when its database fails (issue 15): hubs in child processes (so that a
@@ -129,7 +129,9 @@ describe('PostgreSQL engine: the database fails under the hub (issue 15)', funct
   });
 
   async function hubOn(schema: string, extra = ''): Promise<HubProcess> {
-    const h = await spawnHub({ STORE_URL: `${server.url}?schema=${schema}&pool=6&${TIMEOUTS}${extra}` });
+    const h = await spawnHub({
+      env: { STORE_URL: `${server.url}?schema=${schema}&pool=6&${TIMEOUTS}${extra}` },
+    });
     hubs.push(h);
     return h;
   }
@@ -323,10 +325,10 @@ describe('PostgreSQL engine: the database fails under the hub (issue 15)', funct
     const schema = `f_wait_${process.pid}`;
     await server.stop();
     let waited = 0;
-    const starting = spawnHub(
-      { STORE_URL: `${server.url}?schema=${schema}&pool=6&${TIMEOUTS}` },
-      { onLog: (e) => void (e.msg === 'waiting for the database to start the hub' && waited++) },
-    );
+    const starting = spawnHub({
+      env: { STORE_URL: `${server.url}?schema=${schema}&pool=6&${TIMEOUTS}` },
+      onLog: (e) => void (e.msg === 'waiting for the database to start the hub' && waited++),
+    });
     try {
       await eventually(
         async () => (waited >= 2 ? true : undefined),

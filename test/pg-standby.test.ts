@@ -5,7 +5,7 @@ import { call } from './helpers/http.js';
 import type { TestHub } from './helpers/hub.js';
 import { startPgServer, type PgServer } from './helpers/pg-server.js';
 import { eventually } from './helpers/poll.js';
-import { spawnHub, type HubProcess } from './helpers/spawn.js';
+import { spawnHub, type HubProcess } from './helpers/hub-process.js';
 
 /**
  * The PostgreSQL engine with streaming standbys (issue 15): a hub pointed at a standby that is
@@ -70,7 +70,7 @@ describe('PostgreSQL engine with standbys: read-only servers, promotion, multi-h
   }
 
   async function hub(env: Record<string, string>): Promise<HubProcess> {
-    const h = await spawnHub(env);
+    const h = await spawnHub({ env });
     hubs.push(h);
     return h;
   }

@@ -10,7 +10,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { startChildHub, type ChildHub } from './helpers/child.js';
+import { spawnHub, type HubProcess } from './helpers/hub-process.js';
 import { CONTEXT, milking } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { eventually } from './helpers/poll.js';
@@ -50,7 +50,7 @@ const PG_SETTINGS = JSON.parse(process.env.POWERLOSS_PG_SETTINGS ?? '{}') as Rec
 
 /** What one power-loss run on an engine needs: a hub to start, and how its store loses power. */
 interface Rig {
-  start(): Promise<ChildHub>;
+  start(): Promise<HubProcess>;
   /** the rest of the machine going dark beside the hub (PostgreSQL's processes) */
   powerOff(): Promise<void>;
   /** back on after the remount (PostgreSQL starts and recovers from its WAL) */
@@ -61,7 +61,7 @@ interface Rig {
 async function levelRig(vol: VolatileMount): Promise<Rig> {
   const dir = join(vol.dir, 'hub');
   return {
-    start: () => startChildHub(dir, { STORE_URL: '' }), // '' is LevelDB whatever the pass
+    start: () => spawnHub({ dataDir: dir, env: { STORE_URL: '' } }), // '' is LevelDB whatever the pass
     powerOff: async () => undefined,
     powerOn: async () => undefined,
     destroy: async () => undefined,
@@ -82,7 +82,7 @@ async function pgRig(
   const schema = freshSchema(server.url);
   const hubDir = tempDir('hub-powerloss-pg-');
   return {
-    start: () => startChildHub(hubDir, { STORE_URL: schema.url }),
+    start: () => spawnHub({ dataDir: hubDir, env: { STORE_URL: schema.url } }),
     powerOff: () => server.powerOff(),
     powerOn: () => server.start(),
     async destroy() {
@@ -109,7 +109,7 @@ async function powerLossRounds(
 ): Promise<Run> {
   const vol = await mountVolatile();
   let rig: Rig | undefined;
-  let hub: ChildHub | undefined;
+  let hub: HubProcess | undefined;
   try {
     rig = await makeRig(vol);
     hub = await rig.start();
@@ -216,16 +216,16 @@ describe('power loss: volatilefs cuts the power while 16 clients push through ev
   it('when the disk fails writes under LevelDB, then a push is 503 STORE_IO_ERROR with Retry-After, none of it is stored, reads go on, and once the disk heals pushes go through again, with no restart and after one', async () => {
     const vol = await mountVolatile();
     const dir = join(vol.dir, 'hub');
-    let hub: ChildHub | undefined;
+    let hub: HubProcess | undefined;
     try {
-      hub = await startChildHub(dir, { STORE_URL: '' });
+      hub = await spawnHub({ dataDir: dir, env: { STORE_URL: '' } });
       const created = await call(`${hub.url}/datasets/bad-disk`, {
         method: 'PUT',
         token: hub.adminToken,
         body: {},
       });
       const { pushKey, readKey } = created.json as { pushKey: string; readKey: string };
-      const pushIcar = (h: ChildHub, n: number) =>
+      const pushIcar = (h: HubProcess, n: number) =>
         call(`${h.url}/datasets/bad-disk/resources`, { token: pushKey, body: [CONTEXT, milking(n)] });
       expect((await pushIcar(hub, 1)).status).to.equal(200);
       await vol.failWrites(true);
@@ -250,7 +250,7 @@ describe('power loss: volatilefs cuts the power while 16 clients push through ev
       );
       await hub.kill();
       hub = undefined;
-      hub = await startChildHub(dir, { STORE_URL: '' });
+      hub = await spawnHub({ dataDir: dir, env: { STORE_URL: '' } });
       const after = (await call(`${hub.url}/datasets/bad-disk`, { token: readKey })).json as {
         lastSeq: number;
       };

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { CONTEXT, milking } from './helpers/data.js';
-import { startChildHub, type ChildHub } from './helpers/child.js';
+import { spawnHub, type HubProcess } from './helpers/hub-process.js';
 import { call } from './helpers/http.js';
 import { removeTestData, tempDir, TEST_ENGINE_NAME } from './helpers/hub.js';
 
-async function rss(hub: ChildHub): Promise<number> {
+async function rss(hub: HubProcess): Promise<number> {
   const text = (await call(`${hub.url}/metrics`)).text;
   const line = text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes '));
   return Number(line?.split(' ')[1] ?? 0);
@@ -15,9 +15,12 @@ describe('reliability: overload', function () {
 
   it('when clients flood one dataset with large pushes, then the hub answers 503 + Retry-After, memory stays bounded and every 200 is durable', async () => {
     const dir = tempDir('hub-flood-');
-    let hub = await startChildHub(dir, {
-      MAX_INFLIGHT_BODY_BYTES: String(8 * 1024 * 1024),
-      MAX_PENDING_WRITE_BYTES: String(4 * 1024 * 1024),
+    let hub = await spawnHub({
+      dataDir: dir,
+      env: {
+        MAX_INFLIGHT_BODY_BYTES: String(8 * 1024 * 1024),
+        MAX_PENDING_WRITE_BYTES: String(4 * 1024 * 1024),
+      },
     });
     try {
       // the child hub runs on the engine of this pass (npm run test:pg: PostgreSQL)
@@ -73,7 +76,7 @@ describe('reliability: overload', function () {
 
       // every acknowledged batch survives a crash, whole
       await hub.kill();
-      hub = await startChildHub(dir);
+      hub = await spawnHub({ dataDir: dir });
       const feed = (await call(`${hub.url}/datasets/flood/changes`, { token: readKey })).json as Array<{
         batch?: string;
       }>;

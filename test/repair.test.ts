@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, rmSync, statSync, truncateSync } from 'node:
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startChildHub } from './helpers/child.js';
+import { spawnHub } from './helpers/hub-process.js';
 import { CONTEXT, createDataset, milking } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { startTestHub, tempDir, TEST_ENGINE } from './helpers/hub.js';
@@ -84,7 +84,7 @@ describe('a damaged LevelDB data directory: start-up message, hub repair and its
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('when the hub starts on a directory with a truncated table file, then it exits 5 with a message naming the file and hub repair', async () => {
-    const err = await startChildHub(dir).then(
+    const err = await spawnHub({ dataDir: dir }).then(
       async (h) => {
         await h.kill();
         return undefined;
@@ -119,7 +119,7 @@ describe('a damaged LevelDB data directory: start-up message, hub repair and its
     const clean = (JSON.parse(again.stdout) as Report).datasets.find((x) => x.name === 'dmg')!;
     expect([clean.missingState, clean.staleState, clean.extraState]).to.deep.equal([0, 0, 0]);
 
-    const hub = await startChildHub(dir);
+    const hub = await spawnHub({ dataDir: dir });
     try {
       const info = (await call(`${hub.url}/datasets/dmg`, { token: readKey })).json as {
         lastSeq: number;

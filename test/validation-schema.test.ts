@@ -125,15 +125,22 @@ describe('dataset schema validation on every push route (docs/datasets.md#valida
     const { pushKey } = await createDataset(hub, id, { schema: MILKING_SCHEMA });
     const r = await pushResources(hub, id, pushKey, [milking(1, 'x', { animal: { id: 'cow' } })]);
     expect(r.status).to.equal(400);
-    expect(r.json).to.deep.equal({
-      error: {
-        code: 'SCHEMA_VIOLATION',
-        message: 'element 1 does not match the dataset schema: #/animal/id must match pattern "^[0-9]{15}$"',
-        index: 1,
-        path: '/animal/id',
-        keyword: 'pattern',
-      },
+    // ICAR answers RFC 9457 problem+json; the hub's `error` member keeps its first-error fields
+    const problem = {
+      index: 1,
+      path: '/animal/id',
+      keyword: 'pattern',
+      message: '#/animal/id must match pattern "^[0-9]{15}$"',
+    };
+    expect((r.json as { error: unknown }).error).to.deep.equal({
+      code: 'SCHEMA_VIOLATION',
+      message: 'element 1 does not match the dataset schema: #/animal/id must match pattern "^[0-9]{15}$"',
+      index: 1,
+      path: '/animal/id',
+      keyword: 'pattern',
+      errors: [problem],
     });
+    expect((r.json as { errors: unknown }).errors).to.deep.equal([problem]);
   });
 
   describe('validation modes', () => {

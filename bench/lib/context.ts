@@ -18,6 +18,8 @@ export interface Sizes {
   readonly records: number;
   readonly recordBatch: number;
   readonly queries: number;
+  /** entities of the graph-query scenario (3 refs each) */
+  readonly graphEntities: number;
 }
 
 export const FULL: Sizes = {
@@ -32,6 +34,7 @@ export const FULL: Sizes = {
   recordBatch: 100,
   // 100 a repetition: enough for a p99 (fewer are reported as their maximum)
   queries: 100,
+  graphEntities: 1_000_000,
 };
 
 export const QUICK: Sizes = {
@@ -42,6 +45,7 @@ export const QUICK: Sizes = {
   latencyPushes: 40,
   records: 10_000,
   queries: 5,
+  graphEntities: 100_000,
 };
 
 export interface HubDataset {

@@ -1,9 +1,9 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exitOf, freePort, spawnHub, tail, untilServing } from '../../test/helpers/hub-process.js';
 import type { ReadCommand, ReadReply } from '../reader.js';
 
 /**
@@ -27,101 +27,38 @@ function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A port nobody listens on right now (the OS picks it; it is closed again before the child binds it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
-function stopper(child: ChildProcess, dir: string): () => Promise<void> {
-  return async () => {
-    const done = exited(child);
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await done;
-    clearTimeout(timer);
-    rmSync(dir, { recursive: true, force: true });
-  };
-}
-
-/** A server that did not come up: stop it, drop its directory, and fail with the reason. */
-function cleanUp(child: ChildProcess, dir: string): (err: unknown) => never {
-  return (err) => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  };
-}
-
-/** Polls `url` until it answers 200; fails early when the child dies, with its stderr. */
-async function waitUp(child: ChildProcess, url: string, stderr: () => string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`${url}: the server exited with ${child.exitCode}: ${stderr()}`);
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-      last = `status ${r.status}`;
-    } catch (err) {
-      // not listening yet
-      last = String(err instanceof Error && err.cause ? err.cause : err);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${url} did not come up in 60 s (last: ${last}): ${stderr()}`);
-}
-
-function collect(child: ChildProcess): () => string {
-  let text = '';
-  child.stderr?.on('data', (c: Buffer) => (text = (text + c.toString()).slice(-4000)));
-  child.stdout?.on('data', () => undefined);
-  return () => text;
+async function stopped(child: ChildProcess, dir: string): Promise<void> {
+  const done = exitOf(child);
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await done;
+  clearTimeout(timer);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /**
  * The hub as production runs it, with LOG_LEVEL=warn: no request log lines, like pouchdb-server -n.
- * `env` adds to its environment (STORE_URL for the PostgreSQL engine); `name` labels it.
+ * Spawned by the tests' own helper (test/helpers/hub-process.ts: a free port, readiness polled, its
+ * data directory removed at the end), so the bench measures the hub the tests start. `env` adds to
+ * its environment (STORE_URL for the PostgreSQL engine; without one it runs on LevelDB, whatever
+ * the caller's shell says); `name` labels it.
  */
 export async function startHub(
   options: { env?: Record<string, string>; name?: string; nodeArgs?: string[] } = {},
 ): Promise<Server> {
-  const dir = tempDir('hub-bench-');
-  const port = await freePort();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      // the engine is the bench's choice, never one a STORE_URL in the caller's shell picks
-      ...process.env,
-      STORE_URL: '',
-      ...options.env,
-      DATA_DIR: dir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      HUB_ADMIN_TOKEN: HUB_ADMIN,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const hub = await spawnHub({
+    env: { STORE_URL: '', ...options.env },
+    logLevel: 'warn',
+    adminToken: HUB_ADMIN,
+    nodeArgs: options.nodeArgs ?? [],
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitUp(child, `${url}/health`, collect(child)).catch(cleanUp(child, dir));
-  return { name: options.name ?? 'hub', url, pid: child.pid!, dir, stop: stopper(child, dir) };
+  return {
+    name: options.name ?? 'hub',
+    url: hub.url,
+    pid: hub.pid,
+    dir: hub.dataDir,
+    stop: async () => void (await hub.stop(10_000)),
+  };
 }
 
 /**
@@ -154,8 +91,12 @@ export async function startPouch(): Promise<Server> {
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitUp(child, `${url}/`, collect(child)).catch(cleanUp(child, dir));
-  return { name: 'pouchdb-server', url, pid: child.pid!, dir, stop: stopper(child, dir) };
+  child.stdout?.resume();
+  await untilServing(child, `${url}/`, tail(child.stderr, 4000), 60_000).catch(async (err: unknown) => {
+    await stopped(child, dir);
+    throw err;
+  });
+  return { name: 'pouchdb-server', url, pid: child.pid!, dir, stop: () => stopped(child, dir) };
 }
 
 /** Message protocol of bench/raw-level.ts. */
@@ -202,7 +143,7 @@ export class RawLevel {
   }
 
   async stop(): Promise<void> {
-    const done = exited(this.child);
+    const done = exitOf(this.child);
     this.child.kill('SIGTERM');
     await done;
     rmSync(this.dir, { recursive: true, force: true });
@@ -236,7 +177,7 @@ export class Reader {
   }
 
   async stop(): Promise<void> {
-    const done = exited(this.child);
+    const done = exitOf(this.child);
     this.child.kill('SIGTERM');
     await done;
   }

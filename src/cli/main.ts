@@ -1,10 +1,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { client, connection } from './client.js';
-import { CliError, EXIT, fromHttpError } from './errors.js';
+import { CliError, EXIT, fromHttpError, usageError } from './errors.js';
 import { pull } from './pull.js';
 import { MAX_BATCH_BYTES, push, type PushRoute } from './push.js';
 import { openSource } from './source.js';
 import { backupFromHub, maintenance } from './backup.js';
+import { addSchemas } from './schemas.js';
 
 /**
  * `hub`: run the hub, push files to it, pull changes from it, list datasets. Progress goes to
@@ -130,6 +131,30 @@ export function program(): Command {
       }
       if (opts.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       else for (const d of list) process.stdout.write(`${d.name}\t${d.url}\n`);
+    });
+
+  const schemas = cli.command('schemas').description("manage a dataset's schema set (admin token)");
+  schemas
+    .command('add')
+    .description(
+      "add JSON schema files to the dataset's schema set: a directory (every *.json under it, named by " +
+        'their path relative to it, so relative $refs resolve) or single files; the hub refuses a set that ' +
+        'does not compile, keeping the one before',
+    )
+    .argument('<dataset>', 'dataset id')
+    .argument('<paths...>', 'a directory of schemas or schema files')
+    .option('--type <type=path...>', 'map a resourceType to a file (default: the file named after the type)')
+    .action(async (dataset: string, paths: string[], opts: { type?: string[] }) => {
+      const types: Record<string, string> = {};
+      for (const t of opts.type ?? []) {
+        const eq = t.indexOf('=');
+        if (eq < 1) throw usageError(`--type must be <resourceType>=<path>, got '${t}'`);
+        types[t.slice(0, eq)] = t.slice(eq + 1);
+      }
+      const set = await addSchemas(client(connection(cli.opts<Globals>())), dataset, paths, types);
+      process.stdout.write(
+        `schema set of ${dataset}: version ${set.version}, ${set.files.length} files, ${Object.keys(set.types).length} types\n`,
+      );
     });
 
   cli

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hubError } from '../errors.js';
 import type { JsonObject } from '../store/types.js';
-import { contextText } from './jsonld.js';
+import type { ContextLookup } from './jsonld-loader.js';
 import { checkScheduleTiming, type ScheduleTiming } from './schedule.js';
 import {
   compileFixedSchema,
@@ -26,6 +26,8 @@ export interface DatasetConfig {
   alert?: { inactiveMinutes: number; webhook: string };
   schedule?: ScheduleConfig;
   upstream?: { url: string; dataset: string; key: string };
+  /** ICAR pushes: what a resource must carry, and what a resourceType without a schema in the set means */
+  icar?: { unknownResourceType?: 'refuse' | 'pass'; requireLocation?: boolean; requireModified?: boolean };
   /** the dataset's default JSON-LD context (a registered or built-in context's name) */
   context?: string;
   /** Obsrv: one event holding an array of events is split into them */
@@ -44,10 +46,15 @@ export interface ScheduleConfig extends ScheduleTiming {
 }
 
 const schemaFile = new URL('../../spec/schemas/dataset-config.json', import.meta.url);
-const validateConfig = compileFixedSchema(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+let compiledConfig: ReturnType<typeof compileFixedSchema> | undefined;
+/** Read and compiled on first use, not on import. */
+const configValidator = (): ReturnType<typeof compileFixedSchema> =>
+  (compiledConfig ??= compileFixedSchema(JSON.parse(readFileSync(schemaFile, 'utf8')) as object));
 
 /** Checks a PUT body; the record schema it carries must compile too. */
-export function parseDatasetConfig(body: unknown): DatasetConfig {
+/** A config as PUT, checked; its `context` must be one of `contexts`. */
+export function parseDatasetConfig(body: unknown, contexts: ContextLookup): DatasetConfig {
+  const validateConfig = configValidator();
   if (!validateConfig(body)) {
     const first = validateConfig.errors?.[0];
     if (!first) throw hubError('INVALID_CONFIG', 'invalid dataset configuration');
@@ -59,7 +66,7 @@ export function parseDatasetConfig(body: unknown): DatasetConfig {
   }
   const config = body as DatasetConfig;
   if (config.schema !== undefined) compileRecordSchema(config.schema, config.validationMode ?? 'strict');
-  if (config.context !== undefined && contextText(config.context) === undefined)
+  if (config.context !== undefined && contexts.text(config.context) === undefined)
     throw hubError(
       'UNKNOWN_CONTEXT',
       `"context": '${config.context}' is not one of the hub's contexts (register it first with PUT /contexts/${config.context})`,

@@ -2,7 +2,7 @@ import { hubError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import { hashKey, newKey } from './credentials.js';
 import { DATASET_ID } from './ids.js';
-import { contextNames, isBuiltInContext, setRegisteredContexts } from './jsonld.js';
+import type { ContextLookup } from './jsonld-loader.js';
 
 /**
  * Contexts an admin registers (PUT /contexts/{name}), kept in the store beside the hub's own
@@ -27,14 +27,23 @@ export function checkContextName(name: string): void {
     throw hubError('INVALID_CONTEXT_NAME', 'a context name must match ^[a-z0-9][a-z0-9._-]{0,63}$');
 }
 
-export class ContextRegistry {
+/**
+ * One hub's contexts: its built-in files (read at start-up) and the ones registered on it, held by
+ * this instance (two hubs in one process share nothing). It is the lookup the main thread resolves
+ * context names against; the JSON-LD tasks get a copy of the registered ones.
+ */
+export class ContextRegistry implements ContextLookup {
   private entries: ReadonlyMap<string, string> = new Map();
   private loadedAt = 0;
   private loading: Promise<void> | undefined;
 
-  private constructor(private readonly store: Store) {}
+  private constructor(
+    private readonly store: Store,
+    /** name → text of the hub's built-in contexts */
+    readonly builtIn: ReadonlyMap<string, string>,
+  ) {}
 
-  static async open(store: Store): Promise<ContextRegistry> {
+  static async open(store: Store, builtIn: ReadonlyMap<string, string>): Promise<ContextRegistry> {
     if (!(await store.getDataset(HUB_DATASET))) {
       // keys nobody holds: the hub's dataset is reached through this registry only
       await store.putDataset(HUB_DATASET, (existing) => ({
@@ -42,9 +51,28 @@ export class ContextRegistry {
         keyHashes: existing?.keyHashes ?? { push: hashKey(newKey()), read: hashKey(newKey()) },
       }));
     }
-    const registry = new ContextRegistry(store);
+    const registry = new ContextRegistry(store, builtIn);
     await registry.reload();
     return registry;
+  }
+
+  /** The text of a context (`icar` or `icar.jsonld`), built-in or registered (as last read). */
+  text(name: string): string | undefined {
+    const bare = name.endsWith('.jsonld') ? name.slice(0, -'.jsonld'.length) : name;
+    return this.builtIn.get(bare) ?? this.current().get(bare);
+  }
+
+  isBuiltIn(name: string): boolean {
+    return this.builtIn.has(name);
+  }
+
+  /** Built-in names (sorted), then registered ones. */
+  names(): string[] {
+    return [...this.builtInNames(), ...this.registeredNames()];
+  }
+
+  builtInNames(): string[] {
+    return [...this.builtIn.keys()].sort();
   }
 
   /** The registered contexts as last read (name → text); what documents resolve against. */
@@ -65,24 +93,23 @@ export class ContextRegistry {
       for await (const [name, text] of this.store.auxScan(HUB_DATASET, CONTEXTS_NS)) next.set(name, text);
       this.entries = next;
       this.loadedAt = Date.now();
-      setRegisteredContexts(next);
     })().finally(() => {
       this.loading = undefined;
     });
     return this.loading;
   }
 
-  names(): string[] {
+  registeredNames(): string[] {
     return [...this.entries.keys()].sort();
   }
 
   /** Adds or replaces a context (its text already checked as a context document). */
   async put(name: string, text: string): Promise<{ created: boolean }> {
     checkContextName(name);
-    if (isBuiltInContext(name))
+    if (this.isBuiltIn(name))
       throw hubError(
         'CONTEXT_BUILT_IN',
-        `'${name}' is one of the hub's own contexts (${contextNames().join(', ')}); it cannot be replaced`,
+        `'${name}' is one of the hub's own contexts (${this.builtInNames().join(', ')}); it cannot be replaced`,
       );
     if (Buffer.byteLength(text) > MAX_CONTEXT_BYTES)
       throw hubError('PAYLOAD_TOO_LARGE', `a registered context may have at most ${MAX_CONTEXT_BYTES} bytes`);
@@ -104,7 +131,7 @@ export class ContextRegistry {
 
   async delete(name: string): Promise<void> {
     checkContextName(name);
-    if (isBuiltInContext(name))
+    if (this.isBuiltIn(name))
       throw hubError('CONTEXT_BUILT_IN', `'${name}' is one of the hub's own contexts; it cannot be deleted`);
     await this.reload();
     if (!this.entries.has(name)) throw hubError('CONTEXT_NOT_FOUND', `no context '${name}' on this hub`);

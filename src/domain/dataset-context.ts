@@ -1,14 +1,15 @@
 import { hubError } from '../errors.js';
 import type { DatasetRecord } from '../store/types.js';
 import { configOf } from './config.js';
-import { contextText, fieldName } from './jsonld.js';
+import { fieldName } from './jsonld-fast.js';
+import type { ContextLookup } from './jsonld-loader.js';
 
 /**
  * A dataset's own JSON-LD vocabulary, for records (ODS pushes, Obsrv events) in format=jsonld:
  * every field is a property under `<hub>/datasets/<id>/fields/` (its name percent-encoded where it
  * is not an IRI character), and the fields whose type the catalog knows are coerced to the XML
  * Schema datatype of that type. A value whose lexical form does not fit is left a plain literal
- * (src/domain/jsonld.ts fitType), so the generated types never make a literal ill-typed.
+ * (src/domain/jsonld-fast.ts fitType), so the generated types never make a literal ill-typed.
  */
 export function datasetVocab(baseUrl: string, dataset: string): string {
   return `${baseUrl}/datasets/${encodeURIComponent(dataset)}/fields/`;
@@ -67,9 +68,9 @@ export function recordUrl(baseUrl: string, dataset: string, key: string): string
  * silently lost the data: the dataset names a default context this hub does not have (it was
  * deleted after the dataset named it).
  */
-export function checkJsonLdAvailable(dataset: DatasetRecord): void {
+export function checkJsonLdAvailable(dataset: DatasetRecord, contexts: ContextLookup): void {
   const named = configOf(dataset).context;
-  if (named !== undefined && contextText(named) === undefined)
+  if (named !== undefined && contexts.text(named) === undefined)
     throw hubError(
       'JSONLD_NOT_AVAILABLE',
       `dataset '${dataset.name}' names the context '${named}', which this hub does not have (any more): register it again with PUT /contexts/${named}, or change the dataset's "context"`,

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hubError, HubError } from '../errors.js';
 import type { DatasetRecord, JsonObject, Store } from '../store/types.js';
 import { configOf, keepMaskedSecrets, parseDatasetConfig, type DatasetConfig } from './config.js';
+import type { ContextLookup } from './jsonld-loader.js';
 import { hashKey, newKey, sameHash } from './credentials.js';
 import { isInternalDataset } from './contexts.js';
 import { checkDatasetId } from './ids.js';
@@ -40,6 +41,8 @@ export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
   constructor(
     private readonly store: Store,
     private readonly adminHash: string,
+    /** what a config's `context` must name */
+    private readonly contexts: ContextLookup,
   ) {
     super();
     this.keys = new DatasetKeys(store);
@@ -50,7 +53,7 @@ export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
     body: unknown,
   ): Promise<{ created: boolean; record: DatasetRecord; keys?: IssuedKeys }> {
     checkDatasetId(id);
-    const config = parseDatasetConfig(body);
+    const config = parseDatasetConfig(body, this.contexts);
     let issued: IssuedKeys | undefined;
     const { created, record } = await this.store.putDataset(id, (existing) => {
       if (existing) {

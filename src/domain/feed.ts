@@ -17,6 +17,8 @@ export interface ChangesOptions {
    * items, and the position still moves past every change read, so a token never re-reads them.
    */
   readonly filter?: (c: Change) => boolean;
+  /** newest first: the token of a page gives the next older page */
+  readonly reverse?: boolean;
 }
 
 export class ChangesReader {
@@ -38,9 +40,11 @@ export class ChangesReader {
   async *items(): AsyncGenerator<Change> {
     const { filter, limit } = this.options;
     if (filter && limit === 0) return;
+    const reverse = this.options.reverse === true;
     for await (const c of this.store.changes(this.dataset.name, {
       epoch: this.dataset.epoch,
-      afterSeq: this.afterSeq,
+      // reversed, the token's position is the exclusive upper bound
+      ...(reverse ? { afterSeq: 0, beforeSeq: this.afterSeq, reverse } : { afterSeq: this.afterSeq }),
       limit: filter ? undefined : limit,
       latestOnly: this.options.latestOnly,
       // the token will promise everything up to the head read: a replica must have it all
@@ -61,6 +65,8 @@ export class ChangesReader {
    */
   position(): number {
     const limited = this.options.limit !== undefined && this.emitted >= this.options.limit;
+    // reversed: before the oldest item of the page, or, when the feed is exhausted, before the first change
+    if (this.options.reverse) return limited ? this.lastSeen : 0;
     return limited ? this.lastSeen : Math.max(this.lastSeen, this.dataset.lastSeq);
   }
 
@@ -89,13 +95,15 @@ export function openChanges(
   dataset: DatasetRecord,
   options: ChangesOptions,
 ): ChangesReader {
-  let afterSeq = 0;
+  // reversed, the position is an exclusive upper bound: the head, or where the previous page ended
+  const head = options.reverse ? dataset.lastSeq + 1 : 0;
+  let afterSeq = head;
   let fullSync = false;
   if (options.since !== undefined && options.since !== '') {
     const pos = decodeSeqToken(secret, dataset.name, options.since);
     if (pos.epoch !== dataset.epoch && !continuesAfterRestore(dataset, pos.epoch, pos.seq)) {
       fullSync = true;
-    } else if (pos.seq > dataset.lastSeq) {
+    } else if (pos.seq > head && pos.seq > dataset.lastSeq) {
       throw hubError('INVALID_TOKEN', 'the continuation token is beyond the last change of this dataset');
     } else {
       afterSeq = pos.seq;
@@ -109,6 +117,8 @@ export interface CurrentOptions {
   readonly limit?: number;
   /** only the keys whose latest change this admits (as ChangesOptions.filter) */
   readonly filter?: (c: Change) => boolean;
+  /** descending key order: the `from` token of a page gives the next page down */
+  readonly reverse?: boolean;
 }
 
 /** Current state (live keys) in key order, paged with `from` tokens. */
@@ -123,6 +133,7 @@ export class CurrentReader {
     readonly fullSync: boolean,
     private readonly afterKey: string | undefined,
     private readonly limit: number | undefined,
+    private readonly reverse = false,
     private readonly filter?: (c: Change) => boolean,
   ) {
     this.lastKey = afterKey;
@@ -133,7 +144,8 @@ export class CurrentReader {
     if (filter && limit === 0) return;
     for await (const c of this.store.current(this.dataset.name, {
       epoch: this.dataset.epoch,
-      afterKey: this.afterKey,
+      // reversed, the token's key is the exclusive upper bound
+      ...(this.reverse ? { beforeKey: this.afterKey, reverse: true } : { afterKey: this.afterKey }),
       limit: filter ? undefined : limit,
       atLeast: this.dataset.lastSeq,
     })) {
@@ -180,7 +192,16 @@ export function openCurrent(
     if (pos.epoch !== dataset.epoch && !continuesAfterRestore(dataset, pos.epoch)) fullSync = true;
     else afterKey = pos.key === '' ? undefined : pos.key;
   }
-  return new CurrentReader(store, secret, dataset, fullSync, afterKey, options.limit, options.filter);
+  return new CurrentReader(
+    store,
+    secret,
+    dataset,
+    fullSync,
+    afterKey,
+    options.limit,
+    options.reverse,
+    options.filter,
+  );
 }
 
 /**

@@ -23,16 +23,22 @@ export class Hub {
     /** hub-wide secret for token MACs */
     readonly secret: string,
     adminToken: string,
-    /** JSON-LD contexts an admin registered */
+    /** this hub's JSON-LD contexts: the built-in files and those an admin registered */
     readonly contexts: ContextRegistry,
   ) {
-    this.datasets = new Datasets(store, hashKey(adminToken));
+    this.datasets = new Datasets(store, hashKey(adminToken), contexts);
     this.ingestor = new Ingestor(store);
     this.quotas = new Quotas(store);
   }
 
-  static async create(store: Store, adminToken: string): Promise<Hub> {
-    return new Hub(store, await store.secret(), adminToken, await ContextRegistry.open(store));
+  /** `builtInContexts`: the contexts folder as read at start-up (readContextFiles). */
+  static async create(
+    store: Store,
+    adminToken: string,
+    builtInContexts: ReadonlyMap<string, string>,
+  ): Promise<Hub> {
+    const contexts = await ContextRegistry.open(store, builtInContexts);
+    return new Hub(store, await store.secret(), adminToken, contexts);
   }
 
   /** Operations register what they know about a dataset for GET /datasets/{id}. */

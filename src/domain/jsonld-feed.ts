@@ -1,5 +1,11 @@
-import { contextRef, encodeFieldNames, expandDocument, fastExpander, fitLiteralTypes } from './jsonld.js';
-import type { FastExpander } from './jsonld.js';
+import { encodeFieldNames, fastExpander, fitLiteralTypes, type FastExpander } from './jsonld-fast.js';
+import {
+  contextRef,
+  documentLoader,
+  expandDocument,
+  type ContextLookup,
+  type DocumentLoader,
+} from './jsonld-loader.js';
 
 /**
  * Feed items in expanded JSON-LD (format=jsonld), a batch at a time: what a worker of the JSON-LD
@@ -39,18 +45,25 @@ function withoutKeywords(value: unknown): unknown {
   return out;
 }
 
-/** Fast expanders by context, kept for the life of the thread (contexts are few). */
-const expanders = new Map<string, FastExpander | undefined>();
-const MAX_EXPANDERS = 256;
+/**
+ * Fast expanders by context text, kept by the thread that renders (contexts are few); by text, so a
+ * registered context replaced under the same name gets an expander of its own.
+ */
+export class FastExpanders {
+  private readonly byText = new Map<string, FastExpander | undefined>();
 
-function expanderFor(context: FeedContext): FastExpander | undefined {
-  if (context.override !== undefined) return undefined; // a context of any shape: jsonld.js's
-  const key = context.text ?? `name:${context.name}`;
-  if (expanders.has(key)) return expanders.get(key);
-  const fast = fastExpander(context.name ?? 'dataset', { dropKeywords: true, text: context.text });
-  if (expanders.size >= MAX_EXPANDERS) expanders.clear();
-  expanders.set(key, fast);
-  return fast;
+  constructor(private readonly max = 256) {}
+
+  of(context: FeedContext, contexts: ContextLookup): FastExpander | undefined {
+    if (context.override !== undefined) return undefined; // a context of any shape: jsonld.js's
+    const text = context.text ?? (context.name === undefined ? undefined : contexts.text(context.name));
+    if (text === undefined) return undefined;
+    if (this.byText.has(text)) return this.byText.get(text);
+    const fast = fastExpander(text, { dropKeywords: true });
+    if (this.byText.size >= this.max) this.byText.clear();
+    this.byText.set(text, fast);
+    return fast;
+  }
 }
 
 function contextValue(context: FeedContext): unknown {
@@ -72,13 +85,17 @@ async function renderItem(
   item: FeedItem,
   context: FeedContext,
   fast: FastExpander | undefined,
+  loader: DocumentLoader,
 ): Promise<string> {
   const doc = JSON.parse(item.doc) as Record<string, unknown>;
   let node: Record<string, unknown> | undefined = fast?.(doc, item.id);
   if (!node) {
     try {
       const data = encodeFieldNames(withoutKeywords(doc)) as Record<string, unknown>;
-      const expanded = await expandDocument({ '@context': contextValue(context), ...data, '@id': item.id });
+      const expanded = await expandDocument(
+        { '@context': contextValue(context), ...data, '@id': item.id },
+        loader,
+      );
       fitLiteralTypes(expanded);
       if (expanded.length === 1) node = expanded[0] as Record<string, unknown>;
     } catch {
@@ -89,9 +106,16 @@ async function renderItem(
   return JSON.stringify(item.extra ? { ...node, ...item.extra } : node);
 }
 
-export async function renderFeedItems(items: readonly FeedItem[], context: FeedContext): Promise<string[]> {
-  const fast = expanderFor(context);
+/** A batch of items under one context, resolved against `contexts` (the task's). */
+export async function renderFeedItems(
+  items: readonly FeedItem[],
+  context: FeedContext,
+  contexts: ContextLookup,
+  expanders: FastExpanders,
+): Promise<string[]> {
+  const fast = expanders.of(context, contexts);
+  const loader = documentLoader(contexts);
   const out: string[] = [];
-  for (const item of items) out.push(await renderItem(item, context, fast));
+  for (const item of items) out.push(await renderItem(item, context, fast, loader));
   return out;
 }

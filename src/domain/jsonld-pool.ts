@@ -3,7 +3,7 @@ import { Piscina } from 'piscina';
 import { hubError, type HubError } from '../errors.js';
 import type { FeedContext, FeedItem } from './jsonld-feed.js';
 import type { Verb } from './jsonld-verbs.js';
-import type { WorkerResult, WorkerTask } from './jsonld-worker.js';
+import type { WorkerResult, WorkerSetup, WorkerTask } from './jsonld-worker.js';
 
 export interface JsonLdPoolOptions {
   /** worker threads (JSON-LD work of the whole hub runs on these, never on the event loop) */
@@ -16,6 +16,8 @@ export interface JsonLdPoolOptions {
   readonly maxResultBytes: number;
   /** heap of one thread: a document whose processing needs more is refused, the hub stays up */
   readonly maxHeapMb: number;
+  /** the hub's built-in contexts (name → text), given to every thread when it starts */
+  readonly builtIn: ReadonlyMap<string, string>;
   /** the registered contexts as of now (name → text), sent with every task */
   readonly registered: () => ReadonlyMap<string, string>;
 }
@@ -65,6 +67,7 @@ export class JsonLdPool {
       concurrentTasksPerWorker: 1,
       idleTimeout: 60_000,
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb },
+      workerData: { builtIn: [...options.builtIn] } satisfies WorkerSetup,
     });
   }
 

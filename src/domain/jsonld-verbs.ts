@@ -1,6 +1,6 @@
 import jsonld from 'jsonld';
 import { hubError } from '../errors.js';
-import { documentLoader, toJsonLdError } from './jsonld.js';
+import { toJsonLdError, type DocumentLoader } from './jsonld-loader.js';
 
 /**
  * The JSON-LD API's operations as the utility routes offer them (POST /jsonld/{verb}), with
@@ -135,8 +135,8 @@ export interface VerbAnswer {
 const api = jsonld as unknown as Record<Verb, (...args: unknown[]) => Promise<unknown>>;
 
 /** Runs one verb with the hub's offline loader; jsonld.js's failures as 400s. */
-export async function runVerb(verb: Verb, request: VerbRequest): Promise<VerbAnswer> {
-  const options = { ...request.options, documentLoader };
+export async function runVerb(verb: Verb, request: VerbRequest, loader: DocumentLoader): Promise<VerbAnswer> {
+  const options = { ...request.options, documentLoader: loader };
   const json = (value: unknown): VerbAnswer => ({ text: JSON.stringify(value), contentType: LD_JSON });
   try {
     switch (verb) {

@@ -1,10 +1,10 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import type { MessagePort } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { hubError, isHubError, type ErrorCode } from '../errors.js';
-import { setRegisteredContexts } from './jsonld.js';
-import { renderFeedItems, type FeedContext, type FeedItem } from './jsonld-feed.js';
+import { FastExpanders, renderFeedItems, type FeedContext, type FeedItem } from './jsonld-feed.js';
+import { documentLoader, StaticContexts } from './jsonld-loader.js';
 import { readVerbRequest, runVerb, type Verb } from './jsonld-verbs.js';
 
 /**
@@ -61,7 +61,28 @@ function yieldToEventLoop(): void {
 }
 /** The worker threads' nice value: well below the event loop, still above idle work. */
 const JSONLD_NICE = 10;
-yieldToEventLoop();
+
+/** What the pool gives every thread when it starts it (piscina's workerData). */
+export interface WorkerSetup {
+  /** the hub's built-in contexts (name → text), read from the contexts folder at start-up */
+  readonly builtIn: ReadonlyArray<readonly [string, string]>;
+}
+
+interface Thread {
+  readonly builtIn: ReadonlyMap<string, string>;
+  readonly expanders: FastExpanders;
+}
+
+let thread: Thread | undefined;
+
+/** Set up on the first task rather than on import: the built-in contexts, the priority, the caches. */
+function threadState(): Thread {
+  if (thread) return thread;
+  yieldToEventLoop();
+  const setup = workerData as WorkerSetup;
+  thread = { builtIn: new Map(setup.builtIn), expanders: new FastExpanders() };
+  return thread;
+}
 
 /** Any failure as a value: a HubError's code, message and details (its status follows from the code). */
 function failure(thrown: unknown): WorkerResult {
@@ -74,8 +95,11 @@ function failure(thrown: unknown): WorkerResult {
 }
 
 async function runTask(task: WorkerTask): Promise<WorkerResult> {
-  setRegisteredContexts(new Map(task.registered));
-  if (task.op === 'feed') return { ok: true, items: await renderFeedItems(task.items, task.context) };
+  const { builtIn, expanders } = threadState();
+  // the registered contexts ride with each task: the hub's copy as of the request
+  const contexts = new StaticContexts(builtIn, new Map(task.registered));
+  if (task.op === 'feed')
+    return { ok: true, items: await renderFeedItems(task.items, task.context, contexts, expanders) };
   let text: string;
   try {
     text = decoder.decode(task.body);
@@ -91,7 +115,7 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
       return failure(hubError('INVALID_JSON', `the body is not valid JSON: ${(err as Error).message}`));
     }
   }
-  const answer = await runVerb(task.verb, readVerbRequest(task.verb, body));
+  const answer = await runVerb(task.verb, readVerbRequest(task.verb, body), documentLoader(contexts));
   const bytes = Buffer.from(answer.text, 'utf8');
   if (bytes.byteLength > task.maxResultBytes)
     return failure(

@@ -19,13 +19,25 @@ export interface SchemaProblem {
   readonly message: string;
 }
 
-/** A compiled dataset schema: the problem with a document, or null when it matches. */
+/** A compiled dataset schema: every problem with a document (at most MAX_PROBLEMS), none when it matches. */
 export interface RecordValidator {
-  (doc: unknown): SchemaProblem | null;
+  (doc: unknown): SchemaProblem[];
+}
+
+/** A refused request lists at most this many problems (all of its elements together). */
+export const MAX_PROBLEMS = 100;
+
+/** ajv's errors as problems, at most MAX_PROBLEMS. */
+export function problemsOf(errors: readonly ErrorObject[] | null | undefined): SchemaProblem[] {
+  if (!errors || errors.length === 0)
+    return [{ path: '', keyword: 'false', message: '# does not match the schema' }];
+  return errors
+    .slice(0, MAX_PROBLEMS)
+    .map((e) => ({ path: e.instancePath, keyword: e.keyword, message: formatAjvError(e) }));
 }
 
 /** An ajv instance for user schemas: 2020-12, formats, lenient about unknown keywords users bring. */
-function newAjv(allErrors: boolean): Ajv2020 {
+export function newAjv(allErrors: boolean): Ajv2020 {
   const ajv = new Ajv2020({ allErrors, strict: false, validateFormats: true });
   addFormats(ajv);
   return ajv;
@@ -112,20 +124,25 @@ let compilations = 0;
 export const schemaCompilations = (): number => compilations;
 
 function compile(schema: unknown, mode: ValidationMode): RecordValidator {
+  // a fresh instance per schema: users' $id values must not collide across datasets
+  const effective = (mode === 'ignore-new-fields' ? openObjects(schema) : schema) as object;
   let validate: ValidateFunction;
   try {
-    // a fresh instance per schema: users' $id values must not collide across datasets
-    const effective = mode === 'ignore-new-fields' ? openObjects(schema) : schema;
-    validate = newAjv(false).compile(effective as object);
+    validate = newAjv(false).compile(effective);
   } catch (err) {
     throw hubError('INVALID_SCHEMA', `schema does not compile: ${(err as Error).message}`);
   }
   compilations++;
+  // valid documents take the first-error validator; a refused one is checked again for every
+  // problem (compiled on the first refusal), so its first problem is the one ajv reports first
+  let everyError: ValidateFunction | undefined;
   return (doc) => {
-    if (validate(doc)) return null;
-    const first = validate.errors?.[0];
-    if (!first) return { path: '', keyword: 'false', message: '# does not match the schema' };
-    return { path: first.instancePath, keyword: first.keyword, message: formatAjvError(first) };
+    if (validate(doc)) return [];
+    everyError ??= newAjv(true).compile(effective);
+    everyError(doc);
+    const all = problemsOf(everyError.errors);
+    const first = problemsOf(validate.errors)[0]!;
+    return [first, ...all.filter((p) => p.message !== first.message)].slice(0, MAX_PROBLEMS);
   };
 }
 

@@ -20,6 +20,20 @@ export async function datasetAccess(hub: Hub, ctx: Context, datasetId: string, n
   const dataset = await hub.datasets.require(datasetId);
   const principal = await hub.datasets.identify(credentialOf(ctx));
   hub.datasets.authorize(principal, need, dataset);
+  await takeQuota(hub, ctx, dataset, principal);
+  return { dataset, principal };
+}
+
+/**
+ * A dataset key's daily quota (429 when used up, X-RateLimit-* headers on every answer); admin and
+ * anonymous readers are never limited.
+ */
+export async function takeQuota(
+  hub: Hub,
+  ctx: Context,
+  dataset: DatasetRecord,
+  principal: Principal,
+): Promise<void> {
   const quota = configOf(dataset).quota;
   if (quota && principal.role !== 'admin' && principal.role !== 'anonymous') {
     const q = await hub.quotas.take(dataset.name, principal.keyHash, quota.perDay);
@@ -37,7 +51,32 @@ export async function datasetAccess(hub: Hub, ctx: Context, datasetId: string, n
       );
     }
   }
-  return { dataset, principal };
+}
+
+/**
+ * The gate in front of routes over several datasets (POST /query, POST /transactions): the caller
+ * must be allowed `need` on each one named (404, 401, 403 as on a dataset route); the quota taken is
+ * that of the key's own dataset, once.
+ */
+export async function datasetsAccess(
+  hub: Hub,
+  ctx: Context,
+  names: readonly string[],
+  need: Need,
+): Promise<{ datasets: DatasetRecord[]; principal: Principal }> {
+  const principal = await hub.datasets.identify(credentialOf(ctx));
+  const datasets: DatasetRecord[] = [];
+  for (const name of names) {
+    const dataset = await hub.datasets.require(name);
+    hub.datasets.authorize(principal, need, dataset);
+    datasets.push(dataset);
+  }
+  if (principal.role === 'push' || principal.role === 'read') {
+    const own =
+      datasets.find((d) => d.name === principal.dataset) ?? (await hub.datasets.get(principal.dataset));
+    if (own) await takeQuota(hub, ctx, own, principal);
+  }
+  return { datasets, principal };
 }
 
 /** The gate in front of admin routes. */

@@ -7,6 +7,7 @@ const EXPOSED = [
   'X-RateLimit-Reset',
   'Retry-After',
   'icar-full-sync',
+  'universal-data-api-fullsync',
   'Content-Disposition',
 ].join(', ');
 const METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS';

@@ -9,6 +9,8 @@ declare module 'koa' {
   interface DefaultState {
     /** set by a protocol's routes: how its errors look */
     renderError?: ErrorRenderer;
+    /** and their media type (default application/json; ICAR: application/problem+json) */
+    errorType?: string;
   }
 }
 
@@ -23,9 +25,10 @@ export const renderHubError: ErrorRenderer = (err) => {
 };
 
 /** A middleware that makes the routes after it render errors in `renderer`'s body. */
-export function errorBody(renderer: ErrorRenderer): Middleware {
+export function errorBody(renderer: ErrorRenderer, type?: string): Middleware {
   return async (ctx, next) => {
     ctx.state.renderError = renderer;
+    ctx.state.errorType = type;
     await next();
   };
 }
@@ -66,11 +69,17 @@ export function errorHandler(logger: Logger): Middleware {
       if (ctx.headerSent || !ctx.writable) return;
       const render = ctx.state.renderError ?? renderHubError;
       // headers set by the failed handler (content type of a stream, …) do not belong to the error
-      for (const h of ['content-type', 'content-encoding', 'content-disposition', 'icar-full-sync'])
+      for (const h of [
+        'content-type',
+        'content-encoding',
+        'content-disposition',
+        'icar-full-sync',
+        'universal-data-api-fullsync',
+      ])
         ctx.remove(h);
       ctx.status = err.status;
       ctx.body = render(err, ctx);
-      ctx.type = 'application/json';
+      ctx.type = ctx.state.errorType ?? 'application/json';
       if (err.details.retryAfter !== undefined) ctx.set('Retry-After', String(err.details.retryAfter));
       if (err.details.closeConnection === true || err.status === 413) ctx.set('Connection', 'close');
     }

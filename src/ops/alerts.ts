@@ -5,7 +5,7 @@ import type { Hub } from '../domain/hub.js';
 import type { IngestedEvent } from '../domain/ingest.js';
 import type { DatasetRecord, JsonObject } from '../store/types.js';
 import { clampTimer } from './backoff.js';
-import { describeHttpError } from './http.js';
+import { describeHttpError } from './outgoing.js';
 import { iso, opsStatus, updateOpsStatus } from './status.js';
 
 const MINUTE_MS = 60_000;

@@ -1,16 +1,19 @@
 import type { Got } from 'got';
+import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
-import { openChanges } from '../domain/feed.js';
+import { openChanges, openCurrent } from '../domain/feed.js';
+import type { KindForwarder, KindForwarders, UpstreamCalls, UpstreamConfig } from '../domain/forwarding.js';
 import type { Hub } from '../domain/hub.js';
 import { namespacesOf } from '../domain/namespaces.js';
 import { decodeSeqToken, encodeSeqToken } from '../domain/tokens.js';
 import type { Change, DatasetRecord, JsonObject } from '../store/types.js';
 import { backoffDelay } from './backoff.js';
-import { describeHttpError } from './http.js';
-import { buildRequest, routeOf, type Route, type UpstreamConfig } from './upstream.js';
+import { describeHttpError } from './outgoing.js';
 
 export interface ForwarderOptions {
   readonly client: Got;
+  /** how each kind travels upstream, as its protocol registered it */
+  readonly forwarders: KindForwarders;
   /** changes per read from the local feed (one or more upstream requests) */
   readonly batchChanges: number;
   /** document bytes per upstream request, well under the upstream's 5 MiB body limit */
@@ -43,8 +46,12 @@ const targetOf = (u: UpstreamConfig): string => `${u.url.replace(/\/+$/, '')}\n$
  * change), so a batch sent twice after a crash does no harm, and the upstream ends with exactly the local
  * current state.
  *
+ * The forwarder knows no kind: each protocol registers how its kind travels (src/domain/forwarding.ts).
  * It wakes on the store's commit notices instead of polling. When the local dataset moves to a new
- * epoch (a recovery), the forwarder sends the new epoch from its start.
+ * epoch (a recovery's rebuild, a restore), the upstream is first made equal to the new epoch's current
+ * state — each kind's resync, its protocol's full sync or deletes of what the upstream holds beyond it
+ * — and then the new epoch is sent from its start; the position moves to the new epoch only once the
+ * resync is done, so one cut short runs again.
  */
 export class Forwarder {
   private token: string | undefined;
@@ -55,6 +62,7 @@ export class Forwarder {
   private lastErrorAt: number | null = null;
   private lastForwardAt: number | null = null;
   private busy = false;
+  private resyncing = false;
   private again = false;
   private stopped = false;
   /** the stored position has been read: until then the status says `starting` */
@@ -63,6 +71,16 @@ export class Forwarder {
   private running: Promise<void> = Promise.resolve();
   private unsubscribe: () => void = () => undefined;
   private readonly abort = new AbortController();
+  private readonly calls: UpstreamCalls = {
+    post: async (req) => {
+      await this.options.client.post(req.url, {
+        body: req.body,
+        headers: { 'content-type': 'application/json', ...req.headers, authorization: this.authorization },
+        signal: this.abort.signal,
+      });
+    },
+    lines: (url) => this.lines(url),
+  };
 
   constructor(
     private readonly hub: Hub,
@@ -106,7 +124,15 @@ export class Forwarder {
       position: this.token ?? null,
       forwardedSeq: forwarded,
       lag: Math.max(0, d.lastSeq - forwarded),
-      state: !this.started ? 'starting' : this.retryTimer ? 'retrying' : this.busy ? 'forwarding' : 'idle',
+      state: !this.started
+        ? 'starting'
+        : this.retryTimer
+          ? 'retrying'
+          : this.resyncing
+            ? 'resyncing'
+            : this.busy
+              ? 'forwarding'
+              : 'idle',
       lastForwardAt: this.lastForwardAt === null ? null : new Date(this.lastForwardAt).toISOString(),
       lastError: this.lastError,
       lastErrorAt: this.lastErrorAt === null ? null : new Date(this.lastErrorAt).toISOString(),
@@ -163,8 +189,14 @@ export class Forwarder {
       since: this.token,
       limit: this.options.batchChanges,
     });
-    if (reader.fullSync) {
-      this.logger.info({ dataset: this.name }, 'local dataset has a new epoch: forwarding it from the start');
+    if (reader.fullSync && this.token !== undefined) {
+      this.logger.info(
+        { dataset: this.name, epoch: dataset.epoch },
+        'local dataset has a new epoch: making the upstream equal to it, then forwarding it from the start',
+      );
+      await this.resync(dataset);
+      await this.advance(dataset, 0);
+      return true;
     }
     const batch: Change[] = [];
     let bytes = 0;
@@ -176,25 +208,76 @@ export class Forwarder {
     if (batch.length === 0) return false;
 
     const namespaces = namespacesOf(dataset.attrs);
-    for (const run of runs(batch)) {
+    for (const run of runs(batch, this.options.forwarders)) {
       const last = run.changes[run.changes.length - 1]!;
-      if (run.route !== 'none') {
+      if (run.forwarder) {
         // the batch is under batchBytes, so each run of it fits one upstream request
-        const req = buildRequest(this.upstream, run.route, run.changes, namespaces);
-        await this.options.client.post(req.url, {
-          body: req.body,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${this.upstream.key}` },
-          signal: this.abort.signal,
-        });
-        await this.advance(dataset, last.seq);
+        await this.calls.post(run.forwarder.request(this.upstream, run.changes, namespaces));
       } else {
         this.logger.warn({ dataset: this.name, kind: last.kind }, 'no upstream route for this kind: skipped');
-        await this.advance(dataset, last.seq);
       }
+      await this.advance(dataset, last.seq);
     }
     this.lastForwardAt = Date.now();
     this.lastError = null;
     return true;
+  }
+
+  /** Every registered kind makes its part of the upstream equal to the local current state. */
+  private async resync(dataset: DatasetRecord): Promise<void> {
+    this.resyncing = true;
+    try {
+      const namespaces = namespacesOf(dataset.attrs);
+      for (const [kind, forwarder] of this.options.forwarders.entries()) {
+        await forwarder.resync({
+          upstream: this.upstream,
+          epoch: dataset.epoch,
+          namespaces,
+          calls: this.calls,
+          batchBytes: this.options.batchBytes,
+          local: () => ofKind(openCurrent(this.hub.store, this.hub.secret, dataset, {}).items(), kind),
+          isLive: async (key) => {
+            const c = await this.hub.store.get(this.name, key);
+            return c !== undefined && !c.deleted;
+          },
+        });
+      }
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  private get authorization(): string {
+    return `Bearer ${this.upstream.key}`;
+  }
+
+  /** A JSON-lines answer of the upstream, line by line; a failed call rejects (the forwarder backs off). */
+  private async *lines(url: string): AsyncGenerator<string> {
+    // a signal of this call only: got keeps listening to the signal it was given after the
+    // stream ended, and would raise an AbortError nobody catches when the forwarder stops
+    const call = new AbortController();
+    const abort = (): void => call.abort();
+    this.abort.signal.addEventListener('abort', abort, { once: true });
+    const stream = this.options.client.stream(url, {
+      headers: { authorization: this.authorization },
+      signal: call.signal,
+      // a stream cannot be retried half-read: a failure fails the resync, which the forwarder retries
+      retry: { limit: 0 },
+    });
+    try {
+      const decoder = new StringDecoder('utf8');
+      let rest = '';
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const lines = (rest + decoder.write(chunk)).split('\n');
+        rest = lines.pop()!;
+        yield* lines;
+      }
+      rest += decoder.end();
+      if (rest !== '') yield rest;
+    } finally {
+      this.abort.signal.removeEventListener('abort', abort);
+      stream.destroy();
+    }
   }
 
   /** Acknowledged upstream: move the stored position (a lost write only means a harmless resend). */
@@ -213,14 +296,26 @@ export class Forwarder {
   }
 }
 
-/** Consecutive changes that travel by the same route, in order. */
-function runs(changes: readonly Change[]): Array<{ route: Route; changes: Change[] }> {
-  const out: Array<{ route: Route; changes: Change[] }> = [];
+interface Run {
+  readonly kind: string;
+  readonly lane: string;
+  readonly forwarder: KindForwarder | undefined;
+  readonly changes: Change[];
+}
+
+/** Consecutive changes of the same kind and lane (one upstream request each), in order. */
+function runs(changes: readonly Change[], forwarders: KindForwarders): Run[] {
+  const out: Run[] = [];
   for (const c of changes) {
-    const route = routeOf(c);
+    const forwarder = forwarders.get(c.kind);
+    const lane = forwarder?.lane?.(c) ?? '';
     const prev = out[out.length - 1];
-    if (prev && prev.route === route) prev.changes.push(c);
-    else out.push({ route, changes: [c] });
+    if (prev && prev.kind === c.kind && prev.lane === lane) prev.changes.push(c);
+    else out.push({ kind: c.kind, lane, forwarder, changes: [c] });
   }
   return out;
+}
+
+async function* ofKind(changes: AsyncIterable<Change>, kind: string): AsyncGenerator<Change> {
+  for await (const c of changes) if (c.kind === kind) yield c;
 }

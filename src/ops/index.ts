@@ -1,16 +1,18 @@
-import { isInternalDataset } from '../domain/contexts.js';
 import type { Logger } from 'pino';
+import { hubError } from '../errors.js';
 import { canonicalJson } from '../domain/canonical.js';
 import { configOf } from '../domain/config.js';
+import { isInternalDataset } from '../domain/contexts.js';
+import type { KindForwarders } from '../domain/forwarding.js';
 import type { Hub } from '../domain/hub.js';
 import type { IngestedEvent } from '../domain/ingest.js';
 import type { DatasetRecord } from '../store/types.js';
 import { alertStatus, InactivityAlerts } from './alerts.js';
 import { Forwarder } from './forwarder.js';
-import { httpClient } from './http.js';
+import { httpClient } from './outgoing.js';
 import { OpsLease } from './lease.js';
 import { SCHEDULE_PROTOCOL, translateSchedule } from './schedule-translate.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type PullResult } from './scheduler.js';
 import type { Clock } from './clock.js';
 import type { ConnectionOptions } from 'node:tls';
 
@@ -35,22 +37,15 @@ export const DEFAULT_OPERATIONS: OperationsOptions = {
   snapshotMaxBytes: 128 * 1024 * 1024,
 };
 
-/** The background work of one hub, as the admin routes reach it. */
+/**
+ * The background work of one hub: made before the app (the admin routes are given it in their
+ * dependencies), started once the hub serves, stopped before the store closes.
+ */
 export interface Operations {
-  readonly scheduler: Scheduler;
+  start(): void;
+  /** a scheduled pull now (POST /datasets/{id}/schedule/run); 503 while the work is not running */
+  runScheduleNow(dataset: string): Promise<PullResult>;
   stop(): Promise<void>;
-}
-
-const running = new WeakMap<Hub, Operations>();
-
-/** The operations started for this hub, if any (the admin routes use it to run a pull now). */
-export function operationsOf(hub: Hub): Operations | undefined {
-  return running.get(hub);
-}
-
-/** Scheduled pulls write (and recovery replays) requests of their own protocol. */
-export function registerScheduleTranslator(hub: Hub): void {
-  hub.ingestor.register(SCHEDULE_PROTOCOL, translateSchedule);
 }
 
 interface Armed {
@@ -64,20 +59,23 @@ interface Armed {
 }
 
 /**
- * Starts the hub's background work — inactivity alerts, scheduled pulls and forwarding to an
- * upstream hub — and keeps it in line with the dataset configs: a reconciler looks at every
- * dataset each `reconcileMs` (the store keeps dataset records in memory) and (re)arms what was
- * added or changed, and stops what was removed. `stop()` cancels timers and outgoing calls and
- * resolves once nothing is left running, before the store closes.
+ * The hub's background work — inactivity alerts, scheduled pulls and forwarding to an upstream hub
+ * through the kind forwarders the protocols registered. Once started it keeps in line with the
+ * dataset configs: a reconciler reads every dataset record each `reconcileMs` (one listing from the
+ * store: on PostgreSQL another process may have changed them) and (re)arms what was added or
+ * changed, and stops what was removed. `stop()` cancels timers and outgoing calls and resolves once
+ * nothing is left running, before the store closes.
  */
-export function startOperations(
+export function createOperations(
   hub: Hub,
   logger: Logger,
+  forwarders: KindForwarders,
   overrides: Partial<OperationsOptions> = {},
 ): Operations {
   const options: OperationsOptions = { ...DEFAULT_OPERATIONS, ...overrides };
   const log = logger.child({ component: 'ops' });
-  registerScheduleTranslator(hub);
+  // scheduled pulls write (and recovery replays, even before the work starts) requests of their own protocol
+  hub.ingestor.register(SCHEDULE_PROTOCOL, translateSchedule);
   // alerts and forwarding retry inside got (bounded), then forwarding backs off on its own
   const client = httpClient({
     retries: 4,
@@ -110,7 +108,6 @@ export function startOperations(
     holder: lease.holder,
   });
   const onIngested = (e: IngestedEvent): void => alerts.onIngested(e);
-  hub.ingestor.on('ingested', onIngested);
 
   hub.registerStatus('alert', alertStatus);
   hub.registerStatus('schedule', (d) => scheduler.status(d));
@@ -121,6 +118,7 @@ export function startOperations(
     return a?.forwarder?.status(d) ?? { state: 'starting', lag: d.lastSeq };
   });
 
+  let started = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let pass: Promise<void> = Promise.resolve();
@@ -157,6 +155,7 @@ export function startOperations(
       if (config.upstream && leader) {
         const f = new Forwarder(hub, d.name, config.upstream, log, {
           client: forwardClient,
+          forwarders,
           batchChanges: 500,
           batchBytes: 4 * 1024 * 1024,
           retryBaseMs: 500,
@@ -195,17 +194,25 @@ export function startOperations(
         if (!stopped) timer = setTimeout(loop, options.reconcileMs);
       });
   };
-  loop();
 
-  const ops: Operations = {
-    scheduler,
+  return {
+    start() {
+      if (started || stopped) return;
+      started = true;
+      hub.ingestor.on('ingested', onIngested);
+      loop();
+    },
+    async runScheduleNow(dataset) {
+      if (!started || stopped)
+        throw hubError('OPERATIONS_STOPPED', 'background work is not running', { retryAfter: 1 });
+      return await scheduler.runNow(dataset);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       clearTimeout(timer);
       await pass;
       hub.ingestor.off('ingested', onIngested);
-      running.delete(hub);
       await Promise.all([
         alerts.stop(),
         scheduler.stop(),
@@ -217,6 +224,4 @@ export function startOperations(
       );
     },
   };
-  running.set(hub, ops);
-  return ops;
 }

@@ -12,7 +12,7 @@ import { backoffDelay, clampTimer } from './backoff.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ConnectionOptions } from 'node:tls';
 import { describeFtpError, fetchFtpSnapshot, isFtpUrl, transientFtp } from './ftp.js';
-import { describeHttpError } from './http.js';
+import { describeHttpError } from './outgoing.js';
 import { SCHEDULE_PROTOCOL } from './schedule-translate.js';
 import { fetchSnapshot, SnapshotError } from './snapshot.js';
 import { iso, opsStatus, updateOpsStatus } from './status.js';

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
+import type { KindForwarders } from '../domain/forwarding.js';
 import type { Hub } from '../domain/hub.js';
 import type { JsonLdPool } from '../domain/jsonld-pool.js';
 import type { Metrics } from '../http/metrics.js';
@@ -12,12 +13,25 @@ export interface JsonLdGate {
   readonly anonymousPerMinute: number;
 }
 
+/**
+ * What the admin routes may ask of the hub's background work (src/ops/index.ts `Operations`, which
+ * the protocols do not import: only the shape they use is named here).
+ */
+export interface BackgroundWork {
+  /** a scheduled pull now; 503 OPERATIONS_STOPPED while the work is not running */
+  runScheduleNow(dataset: string): Promise<object>;
+}
+
 /** What every protocol adapter is given when it is mounted. */
 export interface ProtocolDeps {
   readonly hub: Hub;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly renderers: KindRenderers;
+  /** how each kind travels to an upstream hub: each protocol registers its kinds' forwarders */
+  readonly forwarders: KindForwarders;
+  /** the hub's background work (alerts, schedules, forwarding) */
+  readonly operations: BackgroundWork;
   /** the hub's public base URL for a request, no trailing slash */
   readonly baseUrl: (ctx: Context) => string;
   /** how long a UDA full sync may go without a request before it expires */

@@ -4,7 +4,8 @@ import type { DatasetRecord } from './types.js';
  * The store's logical content as a stream of records, the same for every engine: what a backup
  * holds and what a restore loads (a LevelDB export loads into PostgreSQL and back). Records after
  * a `dataset` record belong to that dataset, in this order: its changes (by sequence), its
- * current state (which change is the latest of each key, with the key's content hash), applied
+ * current state (which change is the latest of each key, with the key's content hash), the index
+ * terms of each key that has some, applied
  * idempotency keys, journal entries, blobs, auxiliary entries. Engine-internal ids (LevelDB
  * incarnations, PostgreSQL dataset ids) are not part of it: an import makes its own.
  */
@@ -27,6 +28,7 @@ export type BackupRecord =
       readonly deleted: boolean;
       readonly hash: string;
     }
+  | { readonly t: 'terms'; readonly key: string; readonly terms: readonly string[] }
   | { readonly t: 'idem'; readonly key: string; readonly recorded: number }
   | { readonly t: 'journal'; readonly n: number; readonly recorded: number; readonly text: string }
   | { readonly t: 'blob'; readonly id: string; readonly contentType: string; readonly bytes: string }

@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+import { HubError } from '../errors.js';
 import { LevelStore } from './level/engine.js';
 import { PgStore } from './postgres/engine.js';
 import { isPostgresUrl, redactStoreUrl } from './postgres/url.js';
@@ -42,6 +43,8 @@ export async function openStore(config: StoreConfig): Promise<Store> {
       diskFreeFloorBytes: config.diskFreeFloorBytes,
     });
   } catch (err) {
+    // a refusal of the store's own (a newer format) is said as it is, not as damage to repair
+    if (err instanceof HubError) throw err;
     throw StoreOpenError.of(err, location);
   }
 }

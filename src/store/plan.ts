@@ -1,4 +1,4 @@
-import { appends, decide, liveDelta, type Head } from './semantics.js';
+import { appends, decide, liveDelta, type KeyHead } from './semantics.js';
 import type { AppendRequest, AppendResult, Blob, Change, JsonObject, Outcome } from './types.js';
 
 /** The part of a dataset record a group of appends moves forward. */
@@ -12,8 +12,8 @@ export interface Progress {
 
 /** What an engine knows when one request of a group is planned. */
 export interface PlanContext {
-  /** latest head of a key as of the requests planned before this one (overlay, then database) */
-  head(key: string): Head | undefined;
+  /** a key's head as of the requests planned before this one (overlay, then database) */
+  head(key: string): KeyHead | undefined;
   /** the idempotency key was applied already (earlier in the group, or committed) */
   isDuplicate(key: string): boolean;
   /** live keys of the target epoch, in key order, leaving out those recorded in `seenNs` */
@@ -26,6 +26,8 @@ export interface PlanContext {
  */
 export interface PlanSink {
   change(change: Change, hash: string): void;
+  /** the key's index terms after this change (replacing its previous ones; [] drops them) */
+  terms(key: string, terms: readonly string[]): void;
   /** empty an aux namespace (before the request's own aux writes) */
   clearAux(ns: string): void | Promise<void>;
   putAux(ns: string, key: string, value: string | null): void;
@@ -48,8 +50,8 @@ export async function planAppend(
   before: Progress,
   ctx: PlanContext,
   sink: PlanSink,
-): Promise<{ result: AppendResult; progress: Progress; written: Map<string, Head> }> {
-  const written = new Map<string, Head>();
+): Promise<{ result: AppendResult; progress: Progress; written: Map<string, KeyHead> }> {
+  const written = new Map<string, KeyHead>();
   if (req.idempotencyKey !== undefined && ctx.isDuplicate(req.idempotencyKey)) {
     const outcomes: Outcome[] = req.writes.map(() => 'unchanged');
     return {
@@ -63,7 +65,7 @@ export async function planAppend(
     const next = req.attrs(p.attrs);
     if (next !== undefined) p.attrs = next;
   }
-  const head = (key: string): Head | undefined => written.get(key) ?? ctx.head(key);
+  const head = (key: string): KeyHead | undefined => written.get(key) ?? ctx.head(key);
   const recorded = req.recorded ?? now;
   const outcomes: Outcome[] = [];
   let changes = 0;
@@ -80,6 +82,8 @@ export async function planAppend(
     if (!appends(outcome)) continue;
     p.count += liveDelta(outcome);
     put(w.key, w.kind, w.deleted, w.doc, w.hash);
+    // a deleted key is found by no term, whatever the write says
+    if (w.terms !== undefined || w.deleted) sink.terms(w.key, w.deleted ? [] : w.terms!);
   }
 
   let swept = 0;
@@ -91,6 +95,7 @@ export async function planAppend(
       if (tomb === undefined) continue; // a kind the sweeping protocol does not own
       p.count -= 1;
       put(current.key, current.kind, true, tomb.doc, tomb.hash);
+      sink.terms(current.key, []);
       swept++;
     }
   }

@@ -1,7 +1,10 @@
 import type { Outcome, Write } from './types.js';
 
-/** What a writer knows of a key's latest change when it decides what a write does. */
-export interface Head {
+/**
+ * A key's head: what a writer knows of the key's latest change when it decides what a write does.
+ * (A dataset's own bookkeeping is its record, DatasetRecord, never a head.)
+ */
+export interface KeyHead {
   readonly seq: number;
   readonly deleted: boolean;
   readonly hash: string;
@@ -12,7 +15,7 @@ export interface Head {
  * `current`. Identical documents (same canonical hash) and repeated deletes make no change; a
  * delete of a key never seen has nothing to delete.
  */
-export function decide(current: Head | undefined, write: Write): Outcome {
+export function decide(current: KeyHead | undefined, write: Write): Outcome {
   if (write.ifAbsent && current) return 'dropped';
   if (write.deleted) {
     if (!current) return 'missing';

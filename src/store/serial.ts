@@ -1,7 +1,7 @@
 /**
  * A per-dataset job queue, shared by the engines: one writer at a time per dataset in this process
  * (LevelDB: sequences stay gap-free without locks; PostgreSQL: one transaction per group, and the
- * dataset's head row lock orders it against other hub processes), while different datasets' queues
+ * dataset's row lock orders it against other hub processes), while different datasets' queues
  * run concurrently. Consecutive appends are drained as one
  * group and committed in one synced batch (group commit): concurrent requests share one fsync, and
  * each is acknowledged only after that fsync.
@@ -64,13 +64,13 @@ export class SerialQueue<R, T> {
 
   private async drain(): Promise<void> {
     while (this.jobs.length > 0) {
-      const head = this.jobs[0]!;
-      if ('exclusive' in head) {
+      const first = this.jobs[0]!;
+      if ('exclusive' in first) {
         this.jobs.shift();
         try {
-          head.exclusive.resolve(await head.exclusive.run());
+          first.exclusive.resolve(await first.exclusive.run());
         } catch (err) {
-          head.exclusive.reject(err);
+          first.exclusive.reject(err);
         }
         continue;
       }

@@ -1,7 +1,7 @@
 /**
  * The store: the hub's only persistence boundary. Protocols and operations see nothing but this
- * interface; an engine (LevelDB in ./level, PostgreSQL later) implements it and must pass the
- * contract suite in test/store.
+ * interface; an engine (LevelDB in ./level, PostgreSQL in ./postgres, both built on base.ts)
+ * implements it and must pass the contract suite in test/store/contract.
  *
  * Model: every dataset is an append-only changelog. A change has a per-dataset sequence number
  * (strictly increasing, no gaps within an epoch), a record key, the time it was recorded, a deleted
@@ -64,6 +64,13 @@ export interface Write {
   readonly hash: string;
   /** Drop this write if the key already has any change (dedup by key). */
   readonly ifAbsent?: boolean;
+  /**
+   * Index terms of this version (opaque, no U+0000; see indexScan): they replace the key's terms in
+   * the same atomic batch, and a delete with `terms: []` (or a sweep) drops them. Only the latest
+   * version of a key is indexed. Undefined leaves the key's terms as they are; an unchanged write
+   * keeps them too.
+   */
+  readonly terms?: readonly string[];
 }
 
 /** What happened to one write of an append. */
@@ -148,6 +155,10 @@ export interface ChangesQuery {
   readonly epoch: string;
   /** exclusive lower bound; 0 = from the start */
   readonly afterSeq: number;
+  /** exclusive upper bound */
+  readonly beforeSeq?: number;
+  /** newest first */
+  readonly reverse?: boolean;
   readonly limit?: number;
   /** only changes that are still the latest for their key */
   readonly latestOnly?: boolean;
@@ -163,11 +174,40 @@ export interface CurrentQuery {
   readonly epoch: string;
   /** exclusive lower bound in key order */
   readonly afterKey?: string;
+  /** exclusive upper bound in key order */
+  readonly beforeKey?: string;
+  /** descending key order */
+  readonly reverse?: boolean;
   readonly limit?: number;
   /** include deleted keys (their tombstones) */
   readonly includeDeleted?: boolean;
   /** as ChangesQuery.atLeast */
   readonly atLeast?: number;
+}
+
+/** One entry of a dataset's term index: a term of the latest version of `key`. */
+export interface IndexEntry {
+  readonly term: string;
+  readonly key: string;
+}
+
+export interface IndexQuery {
+  readonly epoch: string;
+  /** entries whose term starts with this */
+  readonly prefix: string;
+  /** exclusive position: continue after it (or before it, reversed) */
+  readonly after?: IndexEntry;
+  readonly limit?: number;
+  /** descending (term, key) order */
+  readonly reverse?: boolean;
+  /** as ChangesQuery.atLeast */
+  readonly atLeast?: number;
+}
+
+/** One dataset's part of an appendMany. */
+export interface AppendPart {
+  readonly name: string;
+  readonly request: AppendRequest;
 }
 
 export interface JournalEntry {
@@ -271,6 +311,16 @@ export interface Store {
   current(name: string, query: CurrentQuery): AsyncIterable<Change>;
   /** Latest change of one key (deleted ones included). */
   get(name: string, key: string): Promise<Change | undefined>;
+  /** Latest change of each key, in the order asked (undefined where there is none), in one read. */
+  getMany(name: string, keys: readonly string[]): Promise<Array<Change | undefined>>;
+  /** Index entries (Write.terms of latest versions) in (term, key) order, from a consistent snapshot. */
+  indexScan(name: string, query: IndexQuery): AsyncIterable<IndexEntry>;
+  /**
+   * One atomic, durable append across datasets (distinct names): every part is stored or none is.
+   * Each part runs in its dataset's writer as an append would (attrs, outcomes, journal, notice);
+   * a part may not sweep or clear aux namespaces.
+   */
+  appendMany(parts: readonly AppendPart[]): Promise<AppendResult[]>;
   /** Is told after every committed append of any dataset. Returns the unsubscribe function. */
   subscribe(listener: (notice: ChangeNotice) => void): () => void;
 

@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { childrenOf, freePort, pgBinDir } from '../helpers/pg-server.js';
 
 /**
@@ -29,6 +30,18 @@ import { childrenOf, freePort, pgBinDir } from '../helpers/pg-server.js';
 
 /** Timings in the DCS: a leader that stops renewing loses its key after `ttl` s (docs/ha-cluster.md). */
 export const PATRONI_TIMING = { ttl: 10, loop_wait: 1, retry_timeout: 4 } as const;
+/**
+ * The leader's watchdog resets its machine `ttl - safety_margin` s after the last kick (5 s), before
+ * the key can expire: Patroni's default margin, which also covers a key renewal that took up to
+ * `retry_timeout` (4 s) before its kick.
+ */
+export const WATCHDOG_SAFETY_MARGIN = 5;
+
+/** the pipe a node's Patroni writes its watchdog device's traffic into (test/ha/watchdog.ts) */
+export const watchdogPipe = (nodeDir: string): string => join(nodeDir, 'watchdog');
+/** the watchdog stand-in's log, in the cluster's directory: `<ISO time> <node> <event>` lines */
+export const WATCHDOG_LOG = 'watchdog.log';
+const WATCHDOG_SCRIPT = fileURLToPath(new URL('./watchdog.ts', import.meta.url));
 
 export const HA_USER = 'hub_test';
 export const HA_DATABASE = 'hub_test';
@@ -53,6 +66,8 @@ export interface HaClusterState {
   readonly nodes: HaNodeState[];
   readonly haproxyPort: number;
   haproxyPid: number;
+  /** the watchdog stand-in (test/ha/watchdog.ts) */
+  watchdogPid?: number;
 }
 
 export type MemberRole = 'leader' | 'sync_standby' | 'replica' | string;
@@ -201,7 +216,12 @@ function etcdArgs(state: HaClusterState, i: number): string[] {
  * One Patroni node's YAML. Why each setting is what it is: docs/ha-cluster.md. The `bootstrap.dcs`
  * part is written into etcd by the first node and is the cluster's shared configuration.
  */
-export function patroniConfig(state: HaClusterState, node: HaNodeState, bin: string): string {
+export function patroniConfig(
+  state: HaClusterState,
+  node: HaNodeState,
+  bin: string,
+  watchdog = true,
+): string {
   const hosts = state.etcd.map((e) => `127.0.0.1:${e.clientPort}`).join(',');
   return `scope: ${SCOPE}
 namespace: /service/
@@ -265,6 +285,15 @@ postgresql:
     - local all all trust
     - host all all 127.0.0.1/32 trust
     - host replication replicator 127.0.0.1/32 trust
+
+# a leader that stops kicking its watchdog (a frozen machine) is reset before its key can expire;
+# on a real machine the device is /dev/watchdog (softdog or hardware) and no driver line; here
+# Patroni's test-harness driver writes to a pipe the watchdog stand-in reads (test/ha/watchdog.ts)
+watchdog:
+  mode: ${watchdog ? 'required' : 'off'}
+  driver: testing
+  device: ${watchdogPipe(node.dir)}
+  safety_margin: ${WATCHDOG_SAFETY_MARGIN}
 
 tags:
   nofailover: false
@@ -335,6 +364,8 @@ export interface HaCluster {
   startNode(name: string): void;
   /** a planned switchover through Patroni's REST API; resolves once Patroni accepted it */
   switchover(): Promise<{ from: string }>;
+  /** what the watchdog stand-in logged since `since` (ms epoch): arms, disarms, resets */
+  watchdogEvents(since: number): string[];
   /** psql as the superuser on a node; resolves with the output */
   psql(name: string, sql: string, database?: string): Promise<string>;
   /** stops everything this cluster started, by pid, and removes its directory */
@@ -369,6 +400,16 @@ async function until<T>(what: string, timeoutMs: number, check: () => Promise<T 
   }
 }
 
+function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+  } catch {
+    return [];
+  }
+}
+
 function logTail(file: string, lines = 30): string {
   try {
     // without the tracebacks Patroni's REST server logs for every health check HAProxy resets
@@ -384,7 +425,16 @@ function logTail(file: string, lines = 30): string {
 }
 
 /** Brings the whole cluster up; resolves once the leader has a sync standby and hub_test exists. */
-export async function startHaCluster(): Promise<HaCluster> {
+export interface HaOptions {
+  /**
+   * false: Patroni runs without its watchdog (`mode: off`), as on a machine without one; on
+   * Patroni 3.0.2 a frozen primary may then take the leader key back (docs/ha-cluster.md)
+   */
+  readonly watchdog?: boolean;
+}
+
+export async function startHaCluster(options: HaOptions = {}): Promise<HaCluster> {
+  const watchdog = options.watchdog ?? true;
   ensurePackages();
   const bin = pgBinDir();
   const user = serverUser();
@@ -440,12 +490,27 @@ export async function startHaCluster(): Promise<HaCluster> {
 
     for (const node of state.nodes) {
       mkdirSync(node.dir, { mode: 0o700 });
-      writeFileSync(node.configFile, patroniConfig(state, node, bin));
+      writeFileSync(node.configFile, patroniConfig(state, node, bin, watchdog));
+      execFileSync('mkfifo', ['-m', '0600', watchdogPipe(node.dir)]);
       if (user) {
         chownSync(node.dir, user.uid, user.gid);
         chownSync(node.configFile, user.uid, user.gid);
+        chownSync(watchdogPipe(node.dir), user.uid, user.gid);
       }
     }
+    saveState(state);
+    // the watchdogs before Patroni: a leader's Patroni opens its device before it promotes
+    state.watchdogPid = launch(
+      process.execPath,
+      ['--import', 'tsx', WATCHDOG_SCRIPT, dir],
+      join(dir, 'watchdog.out'),
+    );
+    saveState(state);
+    await until('the watchdog stand-in', START_TIMEOUT_MS, async () => {
+      if (!alive(state.watchdogPid))
+        throw new Error(`the watchdog stand-in exited:\n${logTail(join(dir, 'watchdog.out'))}`);
+      return existsSync(join(dir, WATCHDOG_LOG)) ? true : undefined;
+    });
     // the first node bootstraps alone, so it is the one that runs initdb; the others clone it
     cluster.startNode('node1');
     await until('node1 to bootstrap', START_TIMEOUT_MS, async () => {
@@ -617,7 +682,10 @@ export function handle(state: HaClusterState, bin: string = pgBinDir(), user = s
               `--- ${n.name} (patroni ${alive(n.patroniPid) ? 'running' : 'gone'}):\n${logTail(join(n.dir, 'patroni.log'), 15)}`,
           )
           .join('\n');
-        throw new Error(`${err.message}\nmembers: ${JSON.stringify(last)}\n${logs}`);
+        const resets = readLines(join(state.dir, WATCHDOG_LOG)).filter((l) => / reset /.test(l));
+        throw new Error(
+          `${err.message}\nmembers: ${JSON.stringify(last)}\nwatchdog resets: ${resets.join(' | ') || 'none'}\n${logs}`,
+        );
       });
     },
     postmasterPid,
@@ -677,6 +745,9 @@ export function handle(state: HaClusterState, bin: string = pgBinDir(), user = s
       if (r.status !== 200) throw new Error(`switchover: ${r.status} ${text}`);
       return { from };
     },
+    watchdogEvents(since) {
+      return readLines(join(state.dir, WATCHDOG_LOG)).filter((l) => Date.parse(l.split(' ')[0]!) >= since);
+    },
     psql(name, sql, database = 'postgres') {
       return psqlAt(bin, node(name).pgPort, sql, database, 30_000);
     },
@@ -691,6 +762,11 @@ export function handle(state: HaClusterState, bin: string = pgBinDir(), user = s
 /** Stops, by pid, what the state file says this cluster started. The data is thrown away, so no
  * clean shutdown is needed: Patroni first (so it restarts nothing), then PostgreSQL, HAProxy, etcd. */
 async function stopAll(state: HaClusterState, frozen: Map<string, number[]> = new Map()): Promise<void> {
+  // the watchdog stand-in first: it must not reset a node that is being taken down
+  if (alive(state.watchdogPid)) {
+    signal(state.watchdogPid!, 'SIGKILL');
+    await waitGone([state.watchdogPid!], 5_000);
+  }
   for (const pids of frozen.values()) for (const pid of pids) signal(pid, 'SIGCONT');
   const patronis = state.nodes.map((n) => n.patroniPid).filter(alive);
   for (const pid of patronis) signal(pid, 'SIGKILL');
@@ -731,6 +807,7 @@ export async function stopHaCluster(dir: string): Promise<void> {
  */
 export function killSync(state: HaClusterState): void {
   const pids = [
+    state.watchdogPid ?? 0,
     ...state.nodes.map((n) => n.patroniPid),
     ...state.nodes.flatMap((n) => n.postmasterPids.filter((pid) => cmdline(pid).includes(n.dataDir))),
     state.haproxyPid,

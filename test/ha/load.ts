@@ -1,5 +1,5 @@
 import { CONTEXT, milking } from '../helpers/data.js';
-import type { HubProcess } from '../helpers/spawn.js';
+import type { HubProcess } from '../helpers/hub-process.js';
 
 /**
  * The load a failover test puts on two hubs, and the record of every answer it got: pushers on the
@@ -11,7 +11,7 @@ export type Dialect = 'icar' | 'ods';
 
 /** One HTTP exchange as the client saw it. `status` 0: no answer (connection refused, reset, timeout). */
 export interface Answer {
-  readonly kind: Dialect | 'longpoll';
+  readonly kind: Dialect | 'longpoll' | 'collector';
   readonly hub: string;
   readonly start: number;
   readonly end: number;
@@ -43,6 +43,8 @@ const CLIENT_TIMEOUT_MS = 120_000;
 const RETRY_PAUSE_MS = 200;
 /** How long one long-poll of the reader waits for a change. */
 export const LONGPOLL_TIMEOUT_MS = 5_000;
+/** How often the collectors read the feed. */
+const COLLECT_EVERY_MS = 500;
 
 export const batchOf = (item: Record<string, unknown>): string | undefined =>
   (item.batch ?? (item.fields as Record<string, unknown> | undefined)?.batch) as string | undefined;
@@ -101,12 +103,13 @@ async function exchange(
   url: string,
   init: RequestInit,
   timeoutMs: number,
-): Promise<{ answer: Answer; text: string }> {
+): Promise<{ answer: Answer; text: string; fullSync: boolean }> {
   const start = Date.now();
   try {
     const r = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     const text = await r.text();
     return {
+      fullSync: r.headers.get('icar-full-sync') === 'true',
       answer: {
         kind,
         hub: hubName,
@@ -131,6 +134,7 @@ async function exchange(
         detail: `${e.name}: ${e.cause?.code ?? e.message}`,
       },
       text: '',
+      fullSync: false,
     };
   }
 }
@@ -151,6 +155,13 @@ export interface Load {
   /** every item the reader got, in order, and when each answer with items arrived */
   readonly readerItems: Record<string, unknown>[];
   readonly readerWakes: { at: number; items: number }[];
+  /** when the reader was told to full-sync (it then starts over: readerItems is what it read since) */
+  readonly readerFullSyncs: number[];
+  /**
+   * Per target, what a plain collector (GET /changes through the reader's hub every 500 ms, from
+   * its last token) held after each read: its token and how many items it had read in all.
+   */
+  readonly collected: { at: number; token: string; batches: ReadonlySet<string> }[][];
   readonly acknowledged: () => number;
   /** stops pushing and reading; resolves once every request in flight has ended */
   stop(): Promise<void>;
@@ -161,6 +172,8 @@ export function startLoad(plan: LoadPlan, readerToken: string): Load {
   const batches = new Map<string, Batch>();
   const readerItems: Record<string, unknown>[] = [];
   const readerWakes: { at: number; items: number }[] = [];
+  const readerFullSyncs: number[] = [];
+  const collected: Load['collected'] = plan.targets.map(() => []);
   let stopping = false;
   let acked = 0;
 
@@ -197,7 +210,7 @@ export function startLoad(plan: LoadPlan, readerToken: string): Load {
     let token = readerToken;
     while (!stopping) {
       const url = `${h.process().url}/datasets/${t.dataset}/changes?feed=longpoll&timeout=${LONGPOLL_TIMEOUT_MS}&since=${encodeURIComponent(token)}`;
-      const { answer, text } = await exchange(
+      const { answer, text, fullSync } = await exchange(
         'longpoll',
         h.name,
         url,
@@ -208,6 +221,11 @@ export function startLoad(plan: LoadPlan, readerToken: string): Load {
       if (answer.status === 200) {
         const arr = JSON.parse(text) as Record<string, unknown>[];
         const items = arr.slice(1, -1);
+        if (fullSync) {
+          // the dataset was given a new epoch: a collector drops what it had and reads it anew
+          readerFullSyncs.push(answer.end);
+          readerItems.length = 0;
+        }
         readerItems.push(...items);
         if (items.length > 0) readerWakes.push({ at: answer.end, items: items.length });
         token = String(arr.at(-1)?.token);
@@ -215,12 +233,46 @@ export function startLoad(plan: LoadPlan, readerToken: string): Load {
     }
   };
 
-  const running = [...plan.pushers.map((_, p) => pusher(p)), reader()];
+  const collector = async (target: number): Promise<void> => {
+    const t = plan.targets[target]!;
+    const h = plan.hubs[plan.reader.hub]!;
+    let token: string | undefined;
+    let batches = new Set<string>();
+    while (!stopping) {
+      const q = token ? `?since=${encodeURIComponent(token)}` : '';
+      const { answer, text, fullSync } = await exchange(
+        'collector',
+        h.name,
+        `${h.process().url}/datasets/${t.dataset}/changes${q}`,
+        { headers: { authorization: `Bearer ${t.readKey}` } },
+        CLIENT_TIMEOUT_MS,
+      );
+      if (answer.status === 200) {
+        const arr = JSON.parse(text) as Record<string, unknown>[];
+        if (fullSync) batches = new Set();
+        for (const item of arr.slice(1, -1)) {
+          const b = batchOf(item);
+          if (b !== undefined) batches.add(b);
+        }
+        token = String(arr.at(-1)?.token);
+        collected[target]!.push({ at: answer.end, token, batches: new Set(batches) });
+      }
+      await new Promise((r) => setTimeout(r, COLLECT_EVERY_MS));
+    }
+  };
+
+  const running = [
+    ...plan.pushers.map((_, p) => pusher(p)),
+    reader(),
+    ...plan.targets.map((_, i) => collector(i)),
+  ];
   return {
     answers,
     batches,
     readerItems,
     readerWakes,
+    readerFullSyncs,
+    collected,
     acknowledged: () => acked,
     async stop() {
       stopping = true;

@@ -147,6 +147,14 @@ export interface RoundOptions {
   readonly interrupt: () => Promise<void>;
 }
 
+/** The connection was refused: the push never reached a hub (one started after the kill). */
+function refused(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 'ECONNREFUSED') return true;
+  }
+  return false;
+}
+
 const count = (rec: Record<string, number>, key: string): void => {
   rec[key] = (rec[key] ?? 0) + 1;
 };
@@ -166,6 +174,9 @@ export async function pushUntilInterrupted(o: RoundOptions): Promise<RoundResult
   const acknowledged: Record<string, number> = Object.fromEntries(o.targets.map((t) => [t.dialect.name, 0]));
   const cut: Record<string, number> = Object.fromEntries(o.targets.map((t) => [t.dialect.name, 0]));
   const before: Record<string, number> = {};
+  // The interruption begins (stopping) and ends (interrupted) some milliseconds apart: pushers go on
+  // between the two, so that pushes are under way when the kill lands however fast the hub answers.
+  let stopping = false;
   let interrupted = false;
   let total = 0;
   const pusher = async (p: number): Promise<void> => {
@@ -174,21 +185,23 @@ export async function pushUntilInterrupted(o: RoundOptions): Promise<RoundResult
       const batch = `r${o.round}-p${p}-n${n}`;
       const size = 1 + ((p * 7 + n * 3) % 30);
       t.sizes.set(batch, size);
-      const startedBefore = !interrupted;
       let status: number | undefined;
+      let reached = true;
       try {
         status = await t.dialect.push(o.hub, t.dataset, t.pushKey, batch, size);
-      } catch {
-        status = undefined; // refused or reset: not acknowledged
+      } catch (err) {
+        status = undefined; // reset, or refused: not acknowledged
+        reached = !refused(err);
       }
       if (status === 200) {
         t.acknowledged.add(batch);
         acknowledged[t.dialect.name]!++;
         total++;
-      } else if (interrupted && startedBefore) {
+      } else if (stopping && reached) {
+        // under way when the interruption began or during it, and not acknowledged: cut
         cut[t.dialect.name]!++;
       }
-      if (!interrupted) count(before, status === undefined ? 'network error' : String(status));
+      if (!stopping) count(before, status === undefined ? 'network error' : String(status));
     }
   };
   const running = Array.from({ length: o.pushers }, (_, p) => pusher(p));
@@ -205,8 +218,9 @@ export async function pushUntilInterrupted(o: RoundOptions): Promise<RoundResult
     }
     await new Promise((r) => setTimeout(r, 2));
   }
-  interrupted = true;
+  stopping = true;
   await o.interrupt();
+  interrupted = true;
   await Promise.all(running);
   return { acknowledged, cut, before };
 }

@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { configFromEnv, type HubConfig, type Limits } from '../../src/config.js';
+import { rmSync } from 'node:fs';
+import { settingsFromEnv, type Settings, type Limits } from '../../src/settings.js';
 import { startHub, type HubRuntime, type RunningHub } from '../../src/server.js';
-import { dropTestSchema, freshSchema } from './pg.js';
+import { ADMIN_TOKEN, tempDir, testStoreUrl } from './engine.js';
+import { dropTestSchema } from './pg.js';
 
 export interface TestHub {
   readonly url: string;
@@ -16,53 +15,17 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-export const ADMIN_TOKEN = 'test-admin-token';
-
-export function tempDir(prefix = 'hub-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-/**
- * The engine test hubs run on: LevelDB, or PostgreSQL with TEST_HUB_ENGINE=postgres (`npm run
- * test:pg`, which also sets TEST_STORE_URL).
- */
-export const TEST_ENGINE: 'leveldb' | 'postgres' =
-  process.env.TEST_HUB_ENGINE === 'postgres' ? 'postgres' : 'leveldb';
-
-/** The store's own name for TEST_ENGINE, as a hub reports it (`engine` of its 'hub listening' line). */
-export const TEST_ENGINE_NAME = TEST_ENGINE === 'postgres' ? 'postgresql' : 'leveldb';
-
-/**
- * On PostgreSQL, a test hub's data is a fresh schema, named in a file of its data directory so
- * that a hub started again on the same directory (restart), in this process or a child, finds
- * the same data.
- */
-export function testStoreUrl(dataDir: string): string | undefined {
-  if (TEST_ENGINE !== 'postgres') return undefined;
-  const file = join(dataDir, 'test-store-url');
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    const { url } = freshSchema();
-    writeFileSync(file, url);
-    return url;
-  }
-}
-
-/** Removes a test hub's data directory and, on PostgreSQL, the schema named in it. */
-export async function removeTestData(dataDir: string): Promise<void> {
-  let url: string | undefined;
-  try {
-    url = readFileSync(join(dataDir, 'test-store-url'), 'utf8');
-  } catch {
-    url = undefined;
-  }
-  if (url !== undefined) await dropTestSchema(url);
-  rmSync(dataDir, { recursive: true, force: true });
-}
+export {
+  ADMIN_TOKEN,
+  removeTestData,
+  tempDir,
+  TEST_ENGINE,
+  TEST_ENGINE_NAME,
+  testStoreUrl,
+} from './engine.js';
 
 /** A real hub on a random loopback port over a real store: LevelDB in a temp dir, or see TEST_ENGINE. */
-export type TestHubOptions = Partial<Omit<HubConfig, 'limits'>> & {
+export type TestHubOptions = Partial<Omit<Settings, 'limits'>> & {
   limits?: Partial<Limits>;
   /** beyond the environment: a fake clock, TLS of outgoing pulls (src/server.ts HubRuntime) */
   runtime?: HubRuntime;
@@ -70,9 +33,9 @@ export type TestHubOptions = Partial<Omit<HubConfig, 'limits'>> & {
 
 export async function startTestHub(overrides: TestHubOptions = {}, dataDir = tempDir()): Promise<TestHub> {
   const { runtime, ...configOverrides } = overrides;
-  const base = configFromEnv({});
+  const base = settingsFromEnv({});
   const storeUrl = overrides.storeUrl ?? testStoreUrl(dataDir);
-  const config: HubConfig = {
+  const config: Settings = {
     ...base,
     port: 0,
     host: '127.0.0.1',

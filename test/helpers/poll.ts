@@ -18,6 +18,38 @@ export async function eventually<T>(
   }
 }
 
+/**
+ * `eventually` for checks that may throw or answer false while the state is not there yet (a
+ * server not up, a request refused): the last error is in the timeout's message.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  let last: unknown;
+  try {
+    return await eventually(
+      async () => {
+        try {
+          const v = await check();
+          return v === false ? undefined : v;
+        } catch (err) {
+          last = err;
+          return undefined;
+        }
+      },
+      timeoutMs,
+      what,
+    );
+  } catch (err) {
+    throw last === undefined ? err : new Error(`${(err as Error).message}: ${String(last)}`);
+  }
+}
+
+/** Waits `ms` on purpose: only to show that something does NOT happen (a second alert). */
+export const quietPeriod = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 /** Waits until a Prometheus sample of the hub satisfies `ok`. `sample` is `name{labels}` as printed. */
 export async function waitForMetric(
   hub: TestHub,

@@ -6,21 +6,36 @@ import { parsePgUrl } from '../../src/store/postgres/url.js';
 import type { ChangeNotice } from '../../src/store/types.js';
 import { freshSchema, TEST_STORE_URL, type TestSchema } from '../helpers/pg.js';
 import { eventually } from '../helpers/poll.js';
-import { storeContract } from './contract.js';
+import { storeContract } from './contract/index.js';
+import type { EngineFactory } from './contract/support.js';
+import { graphStoreContract } from './graph-contract.js';
 
 if (TEST_STORE_URL) {
-  storeContract({
+  const factory: EngineFactory = {
     name: 'PostgreSQL',
-    shared: true,
+    features: { shared: true },
     async create() {
       const schema = freshSchema();
       return {
         open: (tuning) => PgStore.open(schema.url, tuning),
         peer: () => PgStore.open(schema.url),
         destroy: () => schema.drop(),
+        async makeNewer() {
+          const client = new pg.Client({ connectionString: parsePgUrl(schema.url).pg.connectionString });
+          await client.connect();
+          try {
+            await client.query(
+              `UPDATE ${pg.escapeIdentifier(schema.schema)}.hub_meta SET value = '999' WHERE name = 'version'`,
+            );
+          } finally {
+            await client.end();
+          }
+        },
       };
     },
-  });
+  };
+  storeContract(factory);
+  graphStoreContract(factory);
 
   describe('PostgreSQL engine specifics', function () {
     this.timeout(60_000);

@@ -3,7 +3,6 @@ import { hubError } from '../../errors.js';
 import { configOf } from '../../domain/config.js';
 import { adminAccess } from '../../http/access.js';
 import { errorBody, renderHubError } from '../../http/errors.js';
-import { operationsOf, registerScheduleTranslator } from '../../ops/index.js';
 import { recoverDataset, scratchRecovery } from '../../ops/recovery.js';
 import type { ProtocolDeps } from '../deps.js';
 
@@ -13,8 +12,6 @@ import type { ProtocolDeps } from '../deps.js';
  */
 export function mountOpsRoutes(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
-  // recovery replays scheduled pulls too, even before the background work has started
-  registerScheduleTranslator(hub);
   const hubErrors = errorBody(renderHubError);
 
   router.post('/datasets/:id/recover', hubErrors, async (ctx) => {
@@ -35,8 +32,6 @@ export function mountOpsRoutes(router: Router, deps: ProtocolDeps): void {
     if (!configOf(dataset).schedule) {
       throw hubError('NO_SCHEDULE', `dataset '${dataset.name}' has no schedule to run`);
     }
-    const ops = operationsOf(hub);
-    if (!ops) throw hubError('OPERATIONS_STOPPED', 'background work is not running', { retryAfter: 1 });
-    ctx.body = { status: 'OK', ...(await ops.scheduler.runNow(dataset.name)) };
+    ctx.body = { status: 'OK', ...(await deps.operations.runScheduleNow(dataset.name)) };
   });
 }

@@ -1,5 +1,5 @@
 import { configOf } from '../../domain/config.js';
-import { ICAR_CONTEXT } from '../../domain/jsonld.js';
+import { ICAR_CONTEXT } from '../../domain/jsonld-loader.js';
 import type { FeedItem } from '../../domain/jsonld-feed.js';
 import type { JsonLdPool } from '../../domain/jsonld-pool.js';
 import type { Change } from '../../store/types.js';

@@ -1,12 +1,16 @@
 import type Router from '@koa/router';
 import { hubError } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
-import { errorBody, renderHubError } from '../../http/errors.js';
+import { errorBody } from '../../http/errors.js';
 import { readJsonText, sendJsonText } from '../../http/json.js';
 import type { JsonValue } from '../../store/types.js';
 import type { ProtocolDeps } from '../deps.js';
 import { renderOne, serveChanges, serveCurrent } from '../pull/feeds.js';
+import { resourceForwarder } from './forward.js';
+import { refuseFullSyncHeaders } from './push-rules.js';
+import { PROBLEM_JSON, renderIcarProblem } from './problem.js';
 import { resourceRenderer } from './render.js';
+import { mountSchemaSets } from './schemas-routes.js';
 import { RESOURCE_KIND, resourceKey, translateIcar } from './translate.js';
 import { pushGuardOf, scopeCheckOf } from '../scope.js';
 
@@ -18,11 +22,14 @@ export function mountIcar(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   hub.ingestor.register('icar', translateIcar);
   deps.renderers.register(RESOURCE_KIND, resourceRenderer(deps.jsonld));
-  const hubErrors = errorBody(renderHubError);
+  deps.forwarders.register(RESOURCE_KIND, resourceForwarder);
+  const hubErrors = errorBody(renderIcarProblem, PROBLEM_JSON);
+  mountSchemaSets(router, deps);
 
   for (const base of ['/datasets', '/dataset']) {
     router.post(`${base}/:id/resources`, hubErrors, async (ctx) => {
       const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.id!, 'push');
+      refuseFullSyncHeaders(ctx);
       const { value, text } = await readJsonText(ctx);
       const result = await hub.ingestor.ingest(
         dataset,

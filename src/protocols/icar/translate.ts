@@ -2,6 +2,7 @@ import { hubError } from '../../errors.js';
 import { documentHash } from '../../domain/canonical.js';
 import type { Subject, Translation, Translator } from '../../domain/ingest.js';
 import { mergeNamespaces, type Namespaces } from '../../domain/namespaces.js';
+import { MAX_PROBLEMS } from '../../domain/validation.js';
 import type { JsonObject, Write } from '../../store/types.js';
 
 /** Changes written by ICAR pushes carry this kind. */
@@ -33,6 +34,14 @@ function invalid(index: number, reason: string): Error {
   return hubError('INVALID_RESOURCE', `element ${index}: ${reason}`, { index });
 }
 
+/** A structural problem of one element; the request's 400 lists every one (at most MAX_PROBLEMS). */
+interface ResourceProblem {
+  readonly index: number;
+  readonly path: string;
+  readonly keyword: string;
+  readonly message: string;
+}
+
 /** Reads the `{"id":"@context", "namespaces": {...}}` element that opens ICAR and UDA arrays. */
 export function readContextElement(first: unknown): Namespaces {
   if (!isObject(first) || first.id !== '@context') {
@@ -47,28 +56,75 @@ export function readContextElement(first: unknown): Namespaces {
   return ns as Namespaces;
 }
 
-/** What the ICAR push body must look like (docs/icar.md#push), checked element by element. */
-function checkResource(
-  el: unknown,
-  index: number,
-): { source: string; sourceId: string; deleted: boolean; type: string } {
-  if (!isObject(el)) throw invalid(index, 'a resource must be a JSON object');
-  if (el.id === '@continuation') throw invalid(index, 'a push must not carry a continuation element');
-  if (el.id === '@context') throw invalid(index, 'only the first element may be the context');
-  if (!nonEmptyString(el.resourceType)) throw invalid(index, '"resourceType" must be a non-empty string');
+interface ResourceFacts {
+  readonly source: string;
+  readonly sourceId: string;
+  readonly deleted: boolean;
+  readonly type: string;
+}
+
+/** What a dataset asks of every resource beyond the ICAR push rules (config `icar`). */
+interface Requirements {
+  readonly location: boolean;
+  readonly modified: boolean;
+}
+
+/**
+ * What the ICAR push body must look like (docs/icar.md#push), checked element by element: the facts
+ * of a good resource, or its problems (each a JSON pointer, a keyword and a message).
+ */
+function checkResource(el: unknown, index: number, needs: Requirements): ResourceFacts | ResourceProblem[] {
+  const problem = (path: string, keyword: string, reason: string): ResourceProblem => ({
+    index,
+    path,
+    keyword,
+    message: `element ${index}: ${reason}`,
+  });
+  if (!isObject(el)) return [problem('', 'type', 'a resource must be a JSON object')];
+  if (el.id === '@continuation')
+    return [problem('/id', 'push', 'a push must not carry a continuation element')];
+  if (el.id === '@context') return [problem('/id', 'push', 'only the first element may be the context')];
+  const out: ResourceProblem[] = [];
+  if (!nonEmptyString(el.resourceType))
+    out.push(problem('/resourceType', 'required', '"resourceType" must be a non-empty string'));
   const meta = el.meta;
-  if (!isObject(meta)) throw invalid(index, '"meta" must be an object with "source" and "sourceId"');
-  if (!nonEmptyString(meta.source)) throw invalid(index, '"meta.source" must be a non-empty string');
-  if (!nonEmptyString(meta.sourceId)) throw invalid(index, '"meta.sourceId" must be a non-empty string');
-  if (meta.isDeleted !== undefined && typeof meta.isDeleted !== 'boolean') {
-    throw invalid(index, '"meta.isDeleted" must be a boolean');
+  if (!isObject(meta)) {
+    out.push(problem('/meta', 'required', '"meta" must be an object with "source" and "sourceId"'));
+  } else {
+    if (!nonEmptyString(meta.source))
+      out.push(problem('/meta/source', 'required', '"meta.source" must be a non-empty string'));
+    if (!nonEmptyString(meta.sourceId))
+      out.push(problem('/meta/sourceId', 'required', '"meta.sourceId" must be a non-empty string'));
+    if (meta.isDeleted !== undefined && typeof meta.isDeleted !== 'boolean')
+      out.push(problem('/meta/isDeleted', 'type', '"meta.isDeleted" must be a boolean'));
+    if (needs.modified && !nonEmptyString(meta.modified))
+      out.push(problem('/meta/modified', 'required', '"meta.modified" is required by this dataset'));
   }
+  if (needs.location) {
+    const loc = el.location;
+    if (!isObject(loc) || !nonEmptyString(loc.scheme) || !nonEmptyString(loc.id))
+      out.push(problem('/location', 'required', '"location" {"scheme","id"} is required by this dataset'));
+  }
+  if (out.length > 0) return out;
+  const m = meta as Record<string, unknown>;
   return {
-    source: meta.source,
-    sourceId: meta.sourceId,
-    deleted: meta.isDeleted === true,
-    type: el.resourceType,
+    source: m.source as string,
+    sourceId: m.sourceId as string,
+    deleted: m.isDeleted === true,
+    type: el.resourceType as string,
   };
+}
+
+/** Every structural problem of a request as one 400: the first one's message and index, and the list. */
+function refuse(problems: readonly ResourceProblem[], truncated: boolean): Error {
+  const first = problems[0]!;
+  return hubError('INVALID_RESOURCE', first.message, {
+    index: first.index,
+    path: first.path,
+    keyword: first.keyword,
+    errors: problems,
+    ...(truncated ? { truncated: true } : {}),
+  });
 }
 
 /** Adds newly seen resource types to the dataset's list (for `containedTypes`). */
@@ -79,7 +135,7 @@ function addTypes(attrs: JsonObject, types: Set<string>): JsonObject | undefined
 }
 
 /** ICAR push body → writes keyed by (meta.source, meta.sourceId); `meta.isDeleted` deletes. */
-export const translateIcar: Translator = ({ envelope }): Translation => {
+export const translateIcar: Translator = ({ envelope, config }): Translation => {
   const body = envelope.body;
   if (!Array.isArray(body) || body.length === 0) {
     throw hubError(
@@ -94,9 +150,25 @@ export const translateIcar: Translator = ({ envelope }): Translation => {
   const writes: Write[] = [];
   const subjects: Subject[] = [];
   const types = new Set<string>();
+  const needs: Requirements = {
+    location: config.icar?.requireLocation === true,
+    modified: config.icar?.requireModified === true,
+  };
+  const problems: ResourceProblem[] = [];
+  let truncated = false;
   for (let i = 1; i < body.length; i++) {
     const el = body[i];
-    const r = checkResource(el, i);
+    const r = checkResource(el, i, needs);
+    if (Array.isArray(r)) {
+      if (problems.length >= MAX_PROBLEMS) {
+        truncated = true;
+        break;
+      }
+      if (r.length > MAX_PROBLEMS - problems.length) truncated = true;
+      problems.push(...r.slice(0, MAX_PROBLEMS - problems.length));
+      continue;
+    }
+    if (problems.length > 0) continue;
     types.add(r.type);
     writes.push({
       key: resourceKey(r.source, r.sourceId),
@@ -107,6 +179,7 @@ export const translateIcar: Translator = ({ envelope }): Translation => {
     });
     if (!r.deleted) subjects.push({ index: i, doc: el });
   }
+  if (problems.length > 0) throw refuse(problems, truncated);
   return {
     writes,
     subjects,

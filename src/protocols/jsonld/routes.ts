@@ -2,7 +2,6 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { hubError } from '../../errors.js';
 import { checkContextName } from '../../domain/contexts.js';
-import { contextNames, contextText, isBuiltInContext } from '../../domain/jsonld.js';
 import { VERBS, type Verb } from '../../domain/jsonld-verbs.js';
 import { adminAccess } from '../../http/access.js';
 import { credentialOf } from '../../http/auth.js';
@@ -66,14 +65,16 @@ export function mountJsonLd(router: Router, deps: ProtocolDeps): void {
     const base = deps.baseUrl(ctx);
     const registered = (await hub.contexts.refresh()).keys();
     ctx.body = [
-      ...contextNames().map((name) => ({ name, url: `${base}/contexts/${name}`, builtIn: true })),
+      ...hub.contexts
+        .builtInNames()
+        .map((name) => ({ name, url: `${base}/contexts/${name}`, builtIn: true })),
       ...[...registered].sort().map((name) => ({ name, url: `${base}/contexts/${name}`, builtIn: false })),
     ];
   });
 
   router.get('/contexts/:name', hubErrors, async (ctx) => {
     await hub.contexts.refresh();
-    const text = contextText(ctx.params.name!);
+    const text = hub.contexts.text(ctx.params.name!);
     if (text === undefined)
       throw hubError('CONTEXT_NOT_FOUND', `no context '${ctx.params.name}' on this hub`);
     ctx.status = 200;
@@ -85,7 +86,7 @@ export function mountJsonLd(router: Router, deps: ProtocolDeps): void {
     await adminAccess(hub, ctx);
     const name = ctx.params.name!.replace(/\.jsonld$/, '');
     checkContextName(name);
-    if (isBuiltInContext(name)) await hub.contexts.put(name, ''); // refused with its reason
+    if (hub.contexts.isBuiltIn(name)) await hub.contexts.put(name, ''); // refused with its reason
     const doc = await readJson(ctx);
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || !('@context' in doc))
       throw hubError('INVALID_CONTEXT', 'the body must be a context document: {"@context": …}');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { hubError } from '../../errors.js';
 import type { JsonObject } from '../../store/types.js';
 
@@ -21,7 +21,10 @@ const schemaFile = new URL('../../../spec/schemas/obsrv-envelope.json', import.m
  * Obsrv's own schema. The message is computed from ajv's first error, so the same schema and the
  * same validator settings are what make the hub's messages Obsrv's, word for word.
  */
-const validateEnvelope = new Ajv().compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+let compiledEnvelope: ValidateFunction | undefined;
+/** Read and compiled on first use, not on import. */
+const envelopeValidator = (): ValidateFunction =>
+  (compiledEnvelope ??= new Ajv().compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object));
 
 /**
  * Obsrv's message formula (its ValidationService): ajv's schema path with its first '/' removed,
@@ -44,6 +47,7 @@ function eventIndex(errors: readonly ErrorObject[]): number | undefined {
 
 /** Checks a parsed request body against the envelope schema; a 400 with Obsrv's message otherwise. */
 export function readEnvelope(body: unknown): ObsrvEnvelope {
+  const validateEnvelope = envelopeValidator();
   if (!validateEnvelope(body)) {
     const errors = validateEnvelope.errors ?? [];
     const first = errors[0];

@@ -74,6 +74,8 @@ export const renderObsrvError: ErrorRenderer = (err, ctx) => {
       trace: '',
       ...(typeof index === 'number' ? { index } : {}),
       ...(typeof pointer === 'string' ? { pointer } : {}),
+      // a refused push: every problem (index, path, keyword, message), the first one's fields above
+      ...(Array.isArray(err.details.errors) ? { errors: err.details.errors } : {}),
     },
   };
 };

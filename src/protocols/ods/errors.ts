@@ -20,6 +20,8 @@ export const renderOdsPushError: ErrorRenderer = (err) =>
     status: 'error',
     errorcode: typeof err.details.errorcode === 'number' ? err.details.errorcode : err.status,
     error: err.message,
+    // a refused push: every problem (index, path, keyword, message) beside the first one's message
+    ...(Array.isArray(err.details.errors) ? { errors: err.details.errors } : {}),
   };
 
 /** DATASET_NOT_FOUND → DatasetNotFoundError: the hub's stable codes in the explore API's style. */

@@ -3,7 +3,7 @@ import type { JsonObject, JsonValue } from '../../store/types.js';
 import { configOf } from '../../domain/config.js';
 import { datasetContextText, recordUrl } from '../../domain/dataset-context.js';
 import { recordFields } from '../../query/field-types.js';
-import { UDA_CORE } from '../../domain/jsonld.js';
+import { UDA_CORE } from '../../domain/jsonld-loader.js';
 import type { FeedContext, FeedItem } from '../../domain/jsonld-feed.js';
 import type { JsonLdPool } from '../../domain/jsonld-pool.js';
 import type { Change } from '../../store/types.js';

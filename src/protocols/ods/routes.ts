@@ -7,6 +7,7 @@ import { mountOdsExplore } from './explore-routes.js';
 import { mountOdsFacets } from './facets-routes.js';
 import { mountOdsGeo } from './geo-routes.js';
 import { ODS_PUSH_PREFIX, mountOdsPush } from './push-routes.js';
+import { recordForwarder } from './forward.js';
 import { recordRenderer } from './render.js';
 export { odsErrorScope } from './read-route.js';
 import { ODS_PROTOCOL, odsTranslator } from './translate.js';
@@ -18,6 +19,7 @@ import { ODS_PROTOCOL, odsTranslator } from './translate.js';
 export function mountOds(router: Router, deps: ProtocolDeps): void {
   deps.hub.ingestor.register(ODS_PROTOCOL, odsTranslator(deps.hub.store));
   deps.renderers.register(RECORD_KIND, recordRenderer(deps.jsonld));
+  deps.forwarders.register(RECORD_KIND, recordForwarder);
   mountOdsPush(router, deps);
   mountOdsExplore(router, deps);
   mountOdsFacets(router, deps);

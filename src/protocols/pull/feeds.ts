@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { hubError } from '../../errors.js';
 import { openChanges, openCurrent, waitForChange, type ChangesReader } from '../../domain/feed.js';
 import type { Hub } from '../../domain/hub.js';
 import type { Principal } from '../../domain/datasets.js';
@@ -36,6 +37,16 @@ type Framing = 'json' | 'ndjson';
 const JSONLD_BATCH_ITEMS = 256;
 const JSONLD_BATCH_BYTES = 1024 * 1024;
 
+/**
+ * The reset signal of a feed whose token is of an older epoch: ICAR's header, and the Universal Data
+ * API's, so that a UDA client deletes its local copy and starts over (docs/uda.md#the-reset-signal).
+ */
+export const RESET_HEADERS = ['icar-full-sync', 'universal-data-api-fullsync'] as const;
+
+function signalReset(ctx: Context): void {
+  for (const h of RESET_HEADERS) ctx.set(h, 'true');
+}
+
 /** JSON array by default; NDJSON and JSON-LD items by `format=` or the Accept header. */
 function negotiate(ctx: Context): { framing: Framing; format: ItemFormat } {
   const format = queryEnum(ctx, 'format', ['json', 'ndjson', 'jsonld'] as const);
@@ -53,7 +64,7 @@ function renderContext(
   dataset: DatasetRecord,
   format: ItemFormat,
 ): RenderContext {
-  if (format === 'jsonld') checkJsonLdAvailable(dataset);
+  if (format === 'jsonld') checkJsonLdAvailable(dataset, deps.hub.contexts);
   return { dataset, baseUrl: deps.baseUrl(ctx), namespaces: namespacesOf(dataset.attrs), format };
 }
 
@@ -128,12 +139,19 @@ export async function serveChanges(
   const since = queryString(ctx, 'since');
   const limit = queryInt(ctx, 'limit', 0, MAX_LIMIT);
   const latestOnly = queryBool(ctx, 'latestOnly') ?? false;
+  const reverse = queryBool(ctx, 'reverse') ?? false;
   const timeout = queryInt(ctx, 'timeout', 0, MAX_LONGPOLL_MS) ?? DEFAULT_LONGPOLL_MS;
   const { framing, format } = negotiate(ctx);
   const { hub } = deps;
   // a scoped key's feed holds only its documents; the position still moves past the others
   const filter = scopeCheckOf(principal, dataset)?.admits;
 
+  if (reverse && feed !== 'normal') {
+    throw hubError(
+      'INVALID_PARAMETER',
+      `reverse=true reads back in time; it cannot be combined with feed=${feed}`,
+    );
+  }
   if (feed === 'eventsource') {
     const lastEventId = ctx.get('last-event-id');
     return serveEventSource(
@@ -147,7 +165,7 @@ export async function serveChanges(
     );
   }
 
-  let reader = openChanges(hub.store, hub.secret, dataset, { since, limit, latestOnly, filter });
+  let reader = openChanges(hub.store, hub.secret, dataset, { since, limit, latestOnly, reverse, filter });
   if (feed === 'longpoll' && !reader.fullSync && dataset.lastSeq <= reader.afterSeq) {
     const release = deps.waiting.acquire(holderOf(ctx, principal));
     const gauge = deps.metrics.waitingReaders.labels('longpoll');
@@ -167,7 +185,7 @@ export async function serveChanges(
       reader = openChanges(hub.store, hub.secret, fresh, { since, limit, latestOnly, filter });
     }
   }
-  if (reader.fullSync) ctx.set('icar-full-sync', 'true');
+  if (reader.fullSync) signalReset(ctx);
   const rc = renderContext(deps, ctx, reader.dataset, format);
   const r = reader;
   const continuation = () => JSON.stringify({ id: '@continuation', token: r.token() });
@@ -187,7 +205,7 @@ function serveEventSource(
   const { hub } = deps;
   // a bad token is a 400 now, before the stream starts
   const first = openChanges(hub.store, hub.secret, dataset, { since: start, filter });
-  if (first.fullSync) ctx.set('icar-full-sync', 'true');
+  if (first.fullSync) signalReset(ctx);
   ctx.set('Cache-Control', 'no-cache');
   ctx.set('X-Accel-Buffering', 'no');
   const signal = readerDone(deps, ctx);
@@ -242,10 +260,11 @@ export async function serveCurrent(
 ): Promise<void> {
   const from = queryString(ctx, 'from');
   const limit = queryInt(ctx, 'limit', 0, MAX_LIMIT);
+  const reverse = queryBool(ctx, 'reverse') ?? false;
   const { framing, format } = negotiate(ctx);
   const filter = scopeCheckOf(principal, dataset)?.admits;
-  const reader = openCurrent(deps.hub.store, deps.hub.secret, dataset, { from, limit, filter });
-  if (reader.fullSync) ctx.set('icar-full-sync', 'true');
+  const reader = openCurrent(deps.hub.store, deps.hub.secret, dataset, { from, limit, reverse, filter });
+  if (reader.fullSync) signalReset(ctx);
   const rc = renderContext(deps, ctx, dataset, format);
   const continuation = () =>
     JSON.stringify({ id: '@continuation', token: reader.token(), since: reader.changesToken() });

@@ -1,5 +1,5 @@
 import { compactorFor } from '../../domain/curie.js';
-import { UDA_CORE } from '../../domain/jsonld.js';
+import { UDA_CORE } from '../../domain/jsonld-loader.js';
 import type { Change, JsonValue } from '../../store/types.js';
 import type { KindRenderer } from '../pull/render.js';
 import { compactEntity, type NestedEntity, type StoredEntity } from './entity.js';
@@ -48,7 +48,7 @@ function literalValues(v: JsonValue): unknown[] {
 }
 
 /** Top-level entity as a JSON-LD node, with the change's `recorded` and `deleted` in the UDA core vocabulary. */
-export function entityJsonLd(e: StoredEntity, change: Change): Node {
+export function entityJsonLd(e: StoredEntity, change: Pick<Change, 'recorded' | 'deleted'>): Node {
   const node = entityNode(e);
   node[RECORDED] = [{ '@value': change.recorded }];
   node[DELETED] = [{ '@value': change.deleted }];

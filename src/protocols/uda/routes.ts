@@ -7,6 +7,7 @@ import type { JsonValue } from '../../store/types.js';
 import type { ProtocolDeps } from '../deps.js';
 import { serveCurrent } from '../pull/feeds.js';
 import { fullSyncStatus, fullSyncToParams, parseFullSyncHeaders } from './fullsync.js';
+import { entityForwarder } from './forward.js';
 import { entityRenderer } from './render.js';
 import { ENTITY_KIND, udaTranslator } from './translate.js';
 import { pushGuardOf } from '../scope.js';
@@ -25,6 +26,7 @@ export function mountUda(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   hub.ingestor.register('uda', udaTranslator(deps.fullSyncLeaseMs));
   deps.renderers.register(ENTITY_KIND, entityRenderer);
+  deps.forwarders.register(ENTITY_KIND, entityForwarder);
   hub.registerStatus('fullSync', (d) => fullSyncStatus(d.attrs, deps.fullSyncLeaseMs, Date.now()));
   const hubErrors = errorBody(renderHubError);
 

@@ -3,6 +3,7 @@ import { documentHash } from '../../domain/canonical.js';
 import { PREFIX, isAbsoluteIri } from '../../domain/curie.js';
 import type { Subject, Translation, Translator } from '../../domain/ingest.js';
 import { mergeNamespaces, type Namespaces } from '../../domain/namespaces.js';
+import { refTerms } from '../../domain/refs.js';
 import type { Change, JsonObject, Write } from '../../store/types.js';
 import { expandEntity, isObject, type StoredEntity } from './entity.js';
 import { fullSyncFromParams, moveLease, syncAppend } from './fullsync.js';
@@ -77,6 +78,8 @@ export function udaTranslator(leaseMs: number): Translator {
         deleted: entity.deleted,
         doc: JSON.stringify(entity),
         hash: documentHash(entity),
+        // the ref index (domain/refs.ts): a delete has no refs to be found by
+        terms: entity.deleted ? [] : refTerms(entity.refs),
       });
       // the dataset schema sees the stored (expanded) form: it does not depend on client prefixes
       if (!entity.deleted) subjects.push({ index: i, doc: entity });

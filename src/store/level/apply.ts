@@ -1,11 +1,11 @@
 import type { Level } from 'level';
-import { hubError } from '../../errors.js';
-import { planAppend, type PlanContext, type PlanSink, type Progress } from '../plan.js';
-import type { Head } from '../semantics.js';
+import type { KeyHead } from '../semantics.js';
 import type { AppendRequest, AppendResult, Change } from '../types.js';
-import { decodeChange, decodeHead, encodeBlob, encodeChange } from './codec.js';
+import { GroupWriter, type KeyReads, type Progress, type RequestEffects } from '../writer.js';
+import { decodeChange, decodeKeyHead, encodeBlob, encodeChange } from './codec.js';
 import { journalValue, packJournalSync } from './journal.js';
 import { keys, prefixRange } from './layout.js';
+import { writeBatch } from './write.js';
 
 export type { Progress };
 
@@ -14,30 +14,21 @@ export type LevelOp =
   | { type: 'put'; key: string; value: Buffer; valueEncoding: 'buffer' }
   | { type: 'del'; key: string };
 
-/** Where an application writes: the live epoch, or a rebuild's new one. */
+/** Where a group writes: the live epoch, or a rebuild's new one. */
 export interface Target {
   readonly incarnation: string;
   readonly epoch: string;
 }
 
-const IDEMPOTENCY_NS = (epoch: string) => `idem@${epoch}`;
-export const idempotencyNs = IDEMPOTENCY_NS;
+export const idempotencyNs = (epoch: string): string => `idem@${epoch}`;
 
-/** Heads of keys and idempotency keys as read from the database for some requests. */
-export interface HeadReads {
-  /** every key the requests write → its current head (undefined: never written) */
-  readonly heads: Map<string, Head | undefined>;
-  /** the requests' idempotency keys that were already applied */
-  readonly idem: Set<string>;
-}
-
-/** Reads, in two getMany calls, every current head and idempotency key the requests will ask for. */
+/** Reads, in two getMany calls, the head of every key and the idempotency keys the requests will ask for. */
 export async function readHeads(
   db: Level<string, string>,
   target: Target,
   requests: readonly AppendRequest[],
   skip: (key: string) => boolean = () => false,
-): Promise<HeadReads> {
+): Promise<KeyReads> {
   const wanted = new Set<string>();
   const idem = new Set<string>();
   for (const r of requests) {
@@ -49,127 +40,160 @@ export async function readHeads(
   const [heads, idemVals] = await Promise.all([
     keyList.length ? db.getMany(keyList.map((k) => keys.state(target.epoch, k))) : [],
     idemList.length
-      ? db.getMany(idemList.map((k) => keys.aux(target.incarnation, IDEMPOTENCY_NS(target.epoch), k)))
+      ? db.getMany(idemList.map((k) => keys.aux(target.incarnation, idempotencyNs(target.epoch), k)))
       : [],
   ]);
-  const base = new Map<string, Head | undefined>();
+  const base = new Map<string, KeyHead | undefined>();
   keyList.forEach((k, i) => {
     const v = heads[i];
-    base.set(k, v === undefined ? undefined : decodeHead(v));
+    base.set(k, v === undefined ? undefined : decodeKeyHead(v));
   });
   return { heads: base, idem: new Set(idemList.filter((_, i) => idemVals[i] !== undefined)) };
 }
 
-/**
- * Turns append requests into LevelDB operations, one request at a time, each all-or-nothing: a
- * request that throws (an attrs precondition) leaves neither ops nor progress behind. Keys written
- * by earlier requests of the same group are seen through an overlay, so a group behaves exactly as
- * if its requests had been committed one by one.
- */
-export class Applier {
+/** The LevelDB group writer: a group's effects become operations of one atomic batch. */
+export class LevelWriter extends GroupWriter {
   readonly ops: LevelOp[] = [];
-  private readonly overlay = new Map<string, Head>();
-  private readonly idemSeen = new Set<string>();
-  private base = new Map<string, Head | undefined>();
-  private idemBase = new Set<string>();
+  private bytes = 0;
+  /** the index terms of keys the group wrote, last write wins; made ops by termOps() */
+  private readonly terms = new Map<string, readonly string[]>();
+  /** keys written since the last flush that had no committed change: no committed terms to replace */
+  private readonly fresh = new Set<string>();
+  /** the heads the writer's reads found (whether a key had a committed change) */
+  private heads: ReadonlyMap<string, unknown> = new Map();
 
   constructor(
     private readonly db: Level<string, string>,
     private readonly target: Target,
-    public progress: Progress,
-  ) {}
+    progress: Progress,
+  ) {
+    super(target.epoch, progress);
+  }
 
-  /** Reads every current head and idempotency key the requests will ask for (keys in the overlay excepted). */
+  get pending(): { rows: number; bytes: number } {
+    return { rows: this.ops.length, bytes: this.bytes };
+  }
+
   async prefetch(requests: readonly AppendRequest[]): Promise<void> {
-    this.useReads(await readHeads(this.db, this.target, requests, (k) => this.overlay.has(k)));
+    this.useReads(await readHeads(this.db, this.target, requests, (k) => this.written.has(k)));
   }
 
-  /** Uses heads read earlier (by readHeads, then brought up to date by the caller) instead of prefetching. */
-  useReads(reads: HeadReads): void {
-    this.base = reads.heads;
-    this.idemBase = reads.idem;
+  override useReads(reads: KeyReads): void {
+    super.useReads(reads);
+    this.heads = reads.heads;
   }
 
-  /** The heads the requests applied so far have written (the group's effect on the current state). */
-  get written(): ReadonlyMap<string, Head> {
-    return this.overlay;
-  }
-
-  /** The idempotency keys the requests applied so far have recorded. */
-  get idempotencyKeys(): ReadonlySet<string> {
-    return this.idemSeen;
-  }
-
-  /** Forgets the overlay once its ops are in the database (long rebuilds flush as they go). */
-  flushed(): void {
-    this.ops.length = 0;
-    this.overlay.clear();
-    this.idemSeen.clear();
-    this.base.clear();
-    this.idemBase.clear();
+  override async apply(req: AppendRequest, now: number, packedJournal?: Buffer): Promise<AppendResult> {
+    // a key first written now, without a committed head, has no committed terms to replace
+    const fresh = req.writes
+      .filter((w) => !this.written.has(w.key) && this.heads.get(w.key) === undefined)
+      .map((w) => w.key);
+    const result = await super.apply(req, now, packedJournal);
+    for (const k of fresh) this.fresh.add(k);
+    return result;
   }
 
   /**
-   * Applies one request (store/plan.ts); throws, leaving nothing behind, if its attrs function
-   * rejects it. `packedJournal`: the request's journal text already compressed (journal.ts).
+   * The index ops of the terms the group wrote: each key's committed terms (the caller holds the
+   * dataset's writer) are read in one getMany and replaced. Call just before the group's batch.
    */
-  async apply(req: AppendRequest, now: number, packedJournal?: Buffer): Promise<AppendResult> {
+  async termOps(): Promise<void> {
+    if (this.terms.size === 0) return;
+    const { epoch } = this.target;
+    const list = [...this.terms];
+    const committed = list.map(([k]) => !this.fresh.has(k));
+    const read = await this.db.getMany(
+      list.filter((_, i) => committed[i]).map(([k]) => keys.terms(epoch, k)),
+    );
+    let r = 0;
+    for (const [i, [key, next]] of list.entries()) {
+      const value = committed[i] ? read[r++] : undefined;
+      const had = value === undefined || value === '' ? [] : value.split('\u0000');
+      const keep = new Set(next);
+      const old = new Set(had);
+      const ops: LevelOp[] = [];
+      for (const t of had) if (!keep.has(t)) ops.push({ type: 'del', key: keys.index(epoch, t, key) });
+      for (const t of next)
+        if (!old.has(t)) ops.push({ type: 'put', key: keys.index(epoch, t, key), value: '' });
+      const tk = keys.terms(epoch, key);
+      ops.push(
+        next.length === 0 ? { type: 'del', key: tk } : { type: 'put', key: tk, value: next.join('\u0000') },
+      );
+      for (const op of ops) {
+        this.ops.push(op);
+        this.bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+      }
+    }
+    this.terms.clear();
+    this.fresh.clear();
+  }
+
+  /** Writes the pending operations unsynced (a rebuild's pieces; its switch is the synced batch). */
+  async flush(): Promise<void> {
+    await this.termOps();
+    if (this.ops.length === 0) return;
+    await writeBatch(this.db, this.ops, false);
+    this.ops.length = 0;
+    this.bytes = 0;
+    this.forget();
+  }
+
+  protected effects(packedJournal: Buffer | undefined): RequestEffects {
     const { epoch, incarnation } = this.target;
     const ops: LevelOp[] = [];
-    const idem: string[] = [];
-    const sink: PlanSink = {
-      change: (c, hash) => {
-        const value = encodeChange(c, hash);
-        ops.push({ type: 'put', key: keys.change(epoch, c.seq), value });
-        ops.push({ type: 'put', key: keys.state(epoch, c.key), value });
+    const terms: Array<[string, readonly string[]]> = [];
+    const put = (op: LevelOp): void => {
+      ops.push(op);
+    };
+    return {
+      sink: {
+        change: (c, hash) => {
+          const value = encodeChange(c, hash);
+          put({ type: 'put', key: keys.change(epoch, c.seq), value });
+          put({ type: 'put', key: keys.state(epoch, c.key), value });
+        },
+        terms: (key, t) => terms.push([key, t]),
+        clearAux: async (ns) => {
+          for await (const key of this.auxKeys(ns)) put({ type: 'del', key });
+        },
+        putAux: (ns, key, value) => {
+          const k = keys.aux(incarnation, ns, key);
+          put(value === null ? { type: 'del', key: k } : { type: 'put', key: k, value });
+        },
+        blob: (b) =>
+          put({
+            type: 'put',
+            key: keys.blob(incarnation, b.id),
+            value: encodeBlob(b.contentType, b.bytes),
+            valueEncoding: 'buffer',
+          }),
+        journal: (n, recorded, text) =>
+          put({
+            type: 'put',
+            key: keys.journal(incarnation, n),
+            value: journalValue(recorded, packedJournal ?? packJournalSync(text)),
+            valueEncoding: 'buffer',
+          }),
+        idempotency: (key, recorded) =>
+          put({
+            type: 'put',
+            key: keys.aux(incarnation, idempotencyNs(epoch), key),
+            value: String(recorded),
+          }),
       },
-      clearAux: async (ns) => {
-        for await (const key of this.auxKeys(ns)) ops.push({ type: 'del', key });
-      },
-      putAux: (ns, key, value) => {
-        const k = keys.aux(incarnation, ns, key);
-        ops.push(value === null ? { type: 'del', key: k } : { type: 'put', key: k, value });
-      },
-      blob: (b) =>
-        ops.push({
-          type: 'put',
-          key: keys.blob(incarnation, b.id),
-          value: encodeBlob(b.contentType, b.bytes),
-          valueEncoding: 'buffer',
-        }),
-      journal: (n, recorded, text) =>
-        ops.push({
-          type: 'put',
-          key: keys.journal(incarnation, n),
-          value: journalValue(recorded, packedJournal ?? packJournalSync(text)),
-          valueEncoding: 'buffer',
-        }),
-      idempotency: (key, recorded) => {
-        ops.push({
-          type: 'put',
-          key: keys.aux(incarnation, IDEMPOTENCY_NS(epoch), key),
-          value: String(recorded),
-        });
-        idem.push(key);
+      accept: () => {
+        for (const [k, t] of terms) this.terms.set(k, t);
+        for (const op of ops) {
+          this.ops.push(op);
+          this.bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+        }
       },
     };
-    const ctx: PlanContext = {
-      head: (key) => this.overlay.get(key) ?? this.base.get(key),
-      isDuplicate: (key) => this.idemSeen.has(key) || this.idemBase.has(key),
-      liveChanges: (seenNs) => this.liveChanges(seenNs),
-    };
-    const { result, progress, written } = await planAppend(req, now, epoch, this.progress, ctx, sink);
-    // the request is accepted: fold its effects into the group
-    for (const [k, h] of written) this.overlay.set(k, h);
-    for (const op of ops) this.ops.push(op);
-    for (const k of idem) this.idemSeen.add(k);
-    this.progress = progress;
-    return result;
   }
 
   /** Every stored key of an aux namespace (a request that clears one runs alone: nothing is pending). */
   private async *auxKeys(ns: string): AsyncGenerator<string> {
-    if (this.overlay.size > 0) throw hubError('INTERNAL', 'aux clear over an unflushed overlay');
+    this.assertFlushed('aux clear');
     const it = this.db.keys(prefixRange(keys.auxPrefix(this.target.incarnation, ns)));
     try {
       while (true) {
@@ -182,9 +206,7 @@ export class Applier {
     }
   }
 
-  /** Live keys of the target epoch not in `seenNs`, for a sweep (the overlay must be flushed first). */
-  private async *liveChanges(seenNs: string | undefined): AsyncGenerator<Change> {
-    if (this.overlay.size > 0) throw hubError('INTERNAL', 'sweep over an unflushed overlay');
+  protected async *liveChanges(seenNs: string | undefined): AsyncGenerator<Change> {
     const it = this.db.values(prefixRange(keys.statePrefix(this.target.epoch)));
     try {
       while (true) {

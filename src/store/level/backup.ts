@@ -4,7 +4,7 @@ import { hubError } from '../../errors.js';
 import { blobFromText, blobToText, type BackupRecord, type ImportSummary } from '../backup.js';
 import type { JsonObject } from '../types.js';
 import { idempotencyNs, type LevelOp } from './apply.js';
-import { decodeBlob, decodeChange, decodeHead, encodeBlob, encodeChange } from './codec.js';
+import { decodeBlob, decodeChange, decodeKeyHead, encodeBlob, encodeChange } from './codec.js';
 import { journalValue, packJournalSync, readJournalValue } from './journal.js';
 import { keys, prefixRange } from './layout.js';
 import { writeBatch } from './write.js';
@@ -73,8 +73,11 @@ export async function* exportLevel(db: Db, secret: string): AsyncGenerator<Backu
         yield { t: 'change', ...decodeChange(v) };
       for await (const [, v] of scan<string>(db, keys.statePrefix(rec.epoch), snapshot, false)) {
         const c = decodeChange(v);
-        yield { t: 'state', key: c.key, seq: c.seq, deleted: c.deleted, hash: decodeHead(v).hash };
+        yield { t: 'state', key: c.key, seq: c.seq, deleted: c.deleted, hash: decodeKeyHead(v).hash };
       }
+      const termsPrefix = keys.termsPrefix(rec.epoch);
+      for await (const [k, v] of scan<string>(db, termsPrefix, snapshot, false))
+        yield { t: 'terms', key: k.slice(termsPrefix.length), terms: v.split('\u0000') };
       const idem = keys.auxPrefix(incarnation, idempotencyNs(rec.epoch));
       for await (const [k, v] of scan<string>(db, idem, snapshot, false))
         yield { t: 'idem', key: k.slice(idem.length), recorded: Number(v) };
@@ -178,6 +181,12 @@ export async function importLevel(db: Db, records: AsyncIterable<BackupRecord>):
         states.push(r);
         if (states.length >= STATE_PAGE) await flushStates();
         break;
+      case 'terms': {
+        const { epoch } = need(current);
+        ops.push({ type: 'put', key: keys.terms(epoch, r.key), value: r.terms.join('\u0000') });
+        for (const t of r.terms) ops.push({ type: 'put', key: keys.index(epoch, t, r.key), value: '' });
+        break;
+      }
       case 'idem':
         ops.push({
           type: 'put',

@@ -1,6 +1,6 @@
 import { ClassicLevel } from 'classic-level';
 import type { Level } from 'level';
-import { decodeChange, decodeHead, encodeChange } from './codec.js';
+import { decodeChange, decodeKeyHead, encodeChange } from './codec.js';
 import { EPOCH_TABLES, INCARNATION_TABLES, keys, prefixRange } from './layout.js';
 import type { LevelOp } from './apply.js';
 import { writeBatch } from './write.js';
@@ -113,12 +113,12 @@ async function checkDataset(
     ops.push({
       type: 'put',
       key: keys.state(rec.epoch, key),
-      value: encodeChange(decodeChange(v), hash ?? decodeHead(v).hash),
+      value: encodeChange(decodeChange(v), hash ?? decodeKeyHead(v).hash),
     });
   };
   for await (const [k, v] of entries(db, keys.statePrefix(rec.epoch))) {
     const key = k.slice(keys.statePrefix(rec.epoch).length);
-    const head = decodeHead(v);
+    const head = decodeKeyHead(v);
     const want = latest.get(key);
     seen.add(key);
     if (want === undefined) {

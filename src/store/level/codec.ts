@@ -1,3 +1,4 @@
+import type { KeyHead } from '../semantics.js';
 import type { Change } from '../types.js';
 
 /**
@@ -13,14 +14,8 @@ export function encodeChange(c: Change, hash: string): string {
   return `${c.seq}|${c.kind}|${c.recorded}|${c.deleted ? 1 : 0}|${hash}|${JSON.stringify(c.key)}\n${c.doc}`;
 }
 
-export interface DecodedHead {
-  seq: number;
-  deleted: boolean;
-  hash: string;
-}
-
-/** Just the fields a writer needs to decide whether a write changes anything. */
-export function decodeHead(value: string): DecodedHead {
+/** Just the fields a writer needs to decide whether a write changes anything: the key's head. */
+export function decodeKeyHead(value: string): KeyHead {
   const p1 = value.indexOf('|');
   const p2 = value.indexOf('|', p1 + 1);
   const p3 = value.indexOf('|', p2 + 1);

@@ -3,31 +3,22 @@ import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { hubError, HubError } from '../../errors.js';
-import { KIND_PATTERN } from '../semantics.js';
 import { countStep } from '../count.js';
-import { requestBytes } from '../plan.js';
-import type {
-  AppendRequest,
-  AppendResult,
-  AuxCount,
-  AuxWrite,
-  Blob,
-  Change,
-  ChangeNotice,
-  ChangesQuery,
-  CurrentQuery,
-  DatasetInit,
-  DatasetRecord,
-  JournalEntry,
-  JsonObject,
-  Readiness,
-  Store,
-} from '../types.js';
-import { Applier, idempotencyNs, readHeads, type LevelOp, type Progress } from './apply.js';
-import { decodeBlob, decodeChange, decodeHead } from './codec.js';
+import { BaseStore, notFoundDataset, type CountArgs, type GroupOptions } from '../base.js';
+import type { EngineLimits } from '../limits.js';
+import type { GroupJob } from '../serial.js';
+import { applyEach, groupWrites, progressOf, rebuildProgress, replay, settle } from '../writer.js';
+import type { FlushAt, Progress } from '../writer.js';
+import type { AppendPart, AppendRequest, AppendResult, Change } from '../types.js';
+import type { IndexEntry, IndexQuery } from '../types.js';
+import type { ChangesQuery, CurrentQuery, JournalEntry } from '../types.js';
+import type { DatasetInit, DatasetRecord, JsonObject } from '../types.js';
+import type { Readiness } from '../types.js';
+import type { AuxCount, AuxWrite, Blob } from '../types.js';
+import { idempotencyNs, LevelWriter, readHeads, type LevelOp } from './apply.js';
+import { decodeBlob, decodeChange, decodeKeyHead } from './codec.js';
 import { collectGarbage } from './gc.js';
-import { keys, prefixRange, seqKey } from './layout.js';
-import { SerialQueue, type GroupJob } from '../serial.js';
+import { epochRanges, incarnationRanges, keys, prefixRange, seqKey } from './layout.js';
 import { readAhead } from './read.js';
 import { packJournal, readJournalValue } from './journal.js';
 import { RecentWrites, type EarlyReads } from './recent.js';
@@ -35,6 +26,7 @@ import { writeBatch } from './write.js';
 import { exportLevel, importLevel } from './backup.js';
 import type { BackupRecord, ImportSummary } from '../backup.js';
 import { classifyLevelError, DiskMonitor } from './disk.js';
+import { checkFormat } from './format.js';
 import { checkTables } from './tables.js';
 import { diskFull, faultError, type FaultKind, type StoreHealth } from '../faults.js';
 
@@ -44,12 +36,7 @@ interface StoredDataset extends DatasetRecord {
   readonly journalN: number;
 }
 
-export interface LevelStoreOptions {
-  /** Appends waiting in memory across all datasets before new ones get 503 OVERLOADED. */
-  readonly maxPendingBytes?: number;
-  /** Upper bounds of one group commit. */
-  readonly maxGroupBytes?: number;
-  readonly maxGroupJobs?: number;
+export interface LevelStoreOptions extends GroupOptions {
   /** Pushes are refused with STORE_DISK_FULL while the data disk has less free space (0: none). */
   readonly diskFreeFloorBytes?: number;
 }
@@ -92,24 +79,26 @@ const MAX_RECENT_WRITES = 50_000;
  */
 const RECOVER_MIN_FREE_BYTES = 4 * 1024 * 1024;
 const IO_RETRY_MS = 5_000;
+/** A rebuild writes its new epoch in unsynced batches of this many operations. */
+const REBUILD_FLUSH: FlushAt = { rows: 20_000, bytes: Infinity };
 
-function notFoundDataset(name: string): HubError {
-  return hubError('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
-}
-
-export class LevelStore implements Store {
+/**
+ * The store on LevelDB: one process owns the directory (LEVEL_LOCKED otherwise), so dataset records
+ * and key hashes are kept in memory, and one queue per dataset orders every write without locks.
+ * A group of appends is one synced batch; a rebuild writes its new epoch beside the live one and
+ * switches with one record write.
+ */
+export class LevelStore extends BaseStore<QueuedAppend> {
   readonly engine = 'leveldb';
+  /** LevelDB keys and values hold any string; the codec escapes what it must (docs/architecture.md). */
+  protected readonly limits: EngineLimits = {};
   private readonly records = new Map<string, StoredDataset>();
   private readonly keyIndex = new Map<string, { dataset: string; role: 'push' | 'read' }>();
-  private readonly queues = new Map<string, SerialQueue<QueuedAppend, AppendResult>>();
   private readonly recent = new Map<string, RecentWrites>();
-  private readonly listeners = new Set<(n: ChangeNotice) => void>();
   /** per aux entry, the tail of its auxCount calls: each reads and writes after the one before */
   private readonly counting = new Map<string, Promise<unknown>>();
-  private pendingBytes = 0;
   private generations = 0;
   private hubSecret = '';
-  private closed = false;
   private readonly disk: DiskMonitor;
   private fault: Fault | undefined;
   private recovering: Promise<void> | undefined;
@@ -117,21 +106,18 @@ export class LevelStore implements Store {
   private constructor(
     private db: Level<string, string>,
     private readonly location: string,
-    private readonly options: Required<LevelStoreOptions>,
+    options: LevelStoreOptions,
   ) {
-    this.disk = new DiskMonitor(location, options.diskFreeFloorBytes);
+    super(options);
+    this.disk = new DiskMonitor(location, options.diskFreeFloorBytes ?? 0);
   }
 
   static async open(location: string, options: LevelStoreOptions = {}): Promise<LevelStore> {
     const db = await openDb(location);
-    const store = new LevelStore(db, location, {
-      maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
-      maxGroupBytes: options.maxGroupBytes ?? 32 * 1024 * 1024,
-      maxGroupJobs: options.maxGroupJobs ?? 256,
-      diskFreeFloorBytes: options.diskFreeFloorBytes ?? 0,
-    });
+    const store = new LevelStore(db, location, options);
     try {
       await checkTables(db, location);
+      await checkFormat(db, location);
       await store.load();
       await store.disk.refresh();
     } catch (err) {
@@ -162,30 +148,23 @@ export class LevelStore implements Store {
     await collectGarbage(this.db, [...this.records.values()]);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    // let queued writes finish: each queue drains, then the database closes
-    await Promise.all([...this.queues.values()].map((q) => q.exclusive(async () => undefined)));
+  protected async shutdown(): Promise<void> {
     await this.recovering?.catch(() => undefined);
     await this.disk.stop();
     await this.db.close();
   }
 
-  async secret(): Promise<string> {
+  protected async readSecret(): Promise<string> {
     return this.hubSecret;
   }
 
   // ---- backup ---------------------------------------------------------------------------------
 
-  exportAll(): AsyncIterable<BackupRecord> {
+  protected exportRecords(): AsyncIterable<BackupRecord> {
     return exportLevel(this.db, this.hubSecret);
   }
 
-  async importAll(records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
-    this.ensureOpen();
-    const admitting = this.admitWrite();
-    if (admitting) await admitting;
+  protected async importRecords(records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
     const summary = await importLevel(this.db, records);
     await this.loadRecords();
     this.hubSecret = (await this.db.get(keys.global('secret'))) ?? this.hubSecret;
@@ -221,7 +200,7 @@ export class LevelStore implements Store {
    * (a memtable flush or compaction that hit ENOSPC) as a sticky error that fails every later
    * write of the open database, so freeing space alone would not be enough.
    */
-  private admitWrite(): Promise<void> | undefined {
+  protected override admitWrite(): Promise<void> | undefined {
     // synchronous unless faulted: an append called before close() must be queued before close()
     // drains the queues, so the healthy path has no await
     if (this.fault || this.recovering)
@@ -274,7 +253,7 @@ export class LevelStore implements Store {
    * were streaming from the old handle get an error and retry; writers wait in their queues.
    */
   private async reopen(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.exclusive(async () => undefined)));
+    await this.drainQueues();
     await this.db.close().catch(() => undefined);
     this.db = await openDb(this.location);
     this.recent.clear();
@@ -324,11 +303,10 @@ export class LevelStore implements Store {
   }
 
   /**
-   * Open, a synced write goes through, and the disk has room: a small LevelDB write can still fit
-   * a page already allocated when the disk is full, so a probe file of some size is written too.
+   * A synced write goes through, and the disk has room: a small LevelDB write can still fit a page
+   * already allocated when the disk is full, so a probe file of some size is written too.
    */
-  async ready(): Promise<Readiness> {
-    if (this.closed) return { ready: false, reason: 'the hub is shutting down' };
+  protected async probe(): Promise<Readiness> {
     const disk = this.diskUnready();
     if (disk) return disk;
     try {
@@ -369,135 +347,96 @@ export class LevelStore implements Store {
     this.records.delete(name);
   }
 
-  private queue(name: string): SerialQueue<QueuedAppend, AppendResult> {
-    let q = this.queues.get(name);
-    if (!q) {
-      q = new SerialQueue<QueuedAppend, AppendResult>(
-        (jobs) => this.commitGroup(name, jobs),
-        { maxJobs: this.options.maxGroupJobs, maxBytes: this.options.maxGroupBytes },
-        () => {
-          // idle queues of deleted datasets are dropped so the map does not grow without bound
-          if (!this.records.has(name) && this.queues.get(name)?.length === 0) {
-            this.queues.delete(name);
-            this.recent.delete(name);
-          }
-        },
-      );
-      this.queues.set(name, q);
-    }
-    return q;
+  private record(name: string): StoredDataset {
+    const rec = this.records.get(name);
+    if (!rec) throw notFoundDataset(name);
+    return rec;
   }
 
-  private ensureOpen(): void {
-    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down', { retryAfter: 1 });
+  protected override checkDataset(name: string): void {
+    this.record(name);
   }
 
-  async putDataset(
+  /** Idle queues of deleted datasets take their recent writes along. */
+  protected override queueIdle(name: string): void {
+    if (!this.records.has(name)) this.recent.delete(name);
+  }
+
+  protected async writeDataset(
     name: string,
     init: (existing: DatasetRecord | undefined) => DatasetInit,
   ): Promise<{ created: boolean; record: DatasetRecord }> {
-    this.ensureOpen();
-    const admitting = this.admitWrite();
-    if (admitting) await admitting;
-    return this.queue(name).exclusive(async () => {
-      const existing = this.records.get(name);
-      const { config, keyHashes } = init(existing);
-      const now = Date.now();
-      const rec: StoredDataset = existing
-        ? { ...existing, config, keyHashes, updatedAt: now }
-        : {
-            name,
-            incarnation: newId(),
-            epoch: newId(),
-            lastSeq: 0,
-            count: 0,
-            lastPushAt: null,
-            createdAt: now,
-            updatedAt: now,
-            config,
-            keyHashes,
-            attrs: {},
-            journalN: 0,
-          };
-      await this.guarded(() => this.db.put(keys.dataset(name), JSON.stringify(rec), { sync: true }));
-      this.setRecord(rec);
-      return { created: !existing, record: rec };
-    });
+    const existing = this.records.get(name);
+    const { config, keyHashes } = init(existing);
+    const now = Date.now();
+    const rec: StoredDataset = existing
+      ? { ...existing, config, keyHashes, updatedAt: now }
+      : {
+          name,
+          incarnation: newId(),
+          epoch: newId(),
+          lastSeq: 0,
+          count: 0,
+          lastPushAt: null,
+          createdAt: now,
+          updatedAt: now,
+          config,
+          keyHashes,
+          attrs: {},
+          journalN: 0,
+        };
+    await this.guarded(() => this.db.put(keys.dataset(name), JSON.stringify(rec), { sync: true }));
+    this.setRecord(rec);
+    return { created: !existing, record: rec };
   }
 
-  async getDataset(name: string): Promise<DatasetRecord | undefined> {
+  protected async readDataset(name: string): Promise<DatasetRecord | undefined> {
     return this.records.get(name);
   }
 
-  async listDatasets(): Promise<DatasetRecord[]> {
+  protected async readDatasets(): Promise<DatasetRecord[]> {
     return [...this.records.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async deleteDataset(name: string): Promise<boolean> {
-    this.ensureOpen();
-    return this.queue(name).exclusive(async () => {
-      const rec = this.records.get(name);
-      if (!rec) return false;
-      // one synced delete makes the dataset gone; its data is keyed by ids nothing points at any more
-      await this.guarded(() => this.db.del(keys.dataset(name), { sync: true }));
-      this.dropRecord(name);
-      this.recent.delete(name);
-      await clearDatasetData(this.db, rec.incarnation, rec.epoch);
-      return true;
-    });
+  protected async dropDataset(name: string): Promise<boolean> {
+    const rec = this.records.get(name);
+    if (!rec) return false;
+    // one synced delete makes the dataset gone; its data is keyed by ids nothing points at any more
+    await this.guarded(() => this.db.del(keys.dataset(name), { sync: true }));
+    this.dropRecord(name);
+    this.recent.delete(name);
+    for (const range of [...epochRanges(rec.epoch), ...incarnationRanges(rec.incarnation)])
+      await this.db.clear(range);
+    return true;
   }
 
-  async updateAttrs(
+  protected async writeAttrs(
     name: string,
     fn: (current: JsonObject) => JsonObject | undefined,
   ): Promise<DatasetRecord> {
-    this.ensureOpen();
-    return this.queue(name).exclusive(async () => {
-      const rec = this.records.get(name);
-      if (!rec) throw notFoundDataset(name);
-      const attrs = fn(rec.attrs);
-      if (attrs === undefined) return rec;
-      const next: StoredDataset = { ...rec, attrs };
-      await this.guarded(() => this.db.put(keys.dataset(name), JSON.stringify(next)));
-      this.setRecord(next);
-      return next;
-    });
+    const rec = this.record(name);
+    const attrs = fn(rec.attrs);
+    if (attrs === undefined) return rec;
+    const next: StoredDataset = { ...rec, attrs };
+    await this.guarded(() => this.db.put(keys.dataset(name), JSON.stringify(next)));
+    this.setRecord(next);
+    return next;
   }
 
-  async findKeyHash(hash: string): Promise<{ dataset: string; role: 'push' | 'read' } | undefined> {
+  protected async readKeyHash(hash: string): Promise<{ dataset: string; role: 'push' | 'read' } | undefined> {
     return this.keyIndex.get(hash);
   }
 
   // ---- appends --------------------------------------------------------------------------------
 
-  async append(name: string, request: AppendRequest): Promise<AppendResult> {
-    this.ensureOpen();
-    if (!this.records.has(name)) throw notFoundDataset(name);
-    for (const w of request.writes) {
-      if (!KIND_PATTERN.test(w.kind)) throw hubError('INTERNAL', `invalid change kind '${w.kind}'`);
-    }
-    const admitting = this.admitWrite();
-    if (admitting) await admitting;
-    const bytes = requestBytes(request);
-    // back-pressure: refuse rather than queue without bound when the disk cannot keep up
-    if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.options.maxPendingBytes) {
-      throw hubError('OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
-    }
-    this.pendingBytes += bytes;
-    try {
-      // a sweep or an aux clear reads committed state: it runs alone in its group
-      const alone = request.sweep !== undefined || request.clearAux !== undefined;
-      // the heads this request needs are read now, while the queue ahead of it is being written
-      const reads = this.readEarly(name, request);
-      // compressed on the thread pool while the queue ahead is written; the writer only waits for it
-      const journal =
-        request.journal === undefined ? Promise.resolve(undefined) : packJournal(request.journal);
-      // the rejection (if any) is handled where the writer awaits it
-      journal.catch(() => undefined);
-      return await this.queue(name).enqueue({ request, reads, journal }, bytes, alone);
-    } finally {
-      this.pendingBytes -= bytes;
-    }
+  protected queued(name: string, request: AppendRequest): QueuedAppend {
+    // the heads this request needs are read now, while the queue ahead of it is being written
+    const reads = this.readEarly(name, request);
+    // compressed on the thread pool while the queue ahead is written; the writer only waits for it
+    const journal = request.journal === undefined ? Promise.resolve(undefined) : packJournal(request.journal);
+    // the rejection (if any) is handled where the writer awaits it
+    journal.catch(() => undefined);
+    return { request, reads, journal };
   }
 
   private recentOf(name: string): RecentWrites {
@@ -511,7 +450,7 @@ export class LevelStore implements Store {
 
   /** Starts reading the heads an append will need (never rejects: a failed read is read again later). */
   private readEarly(name: string, request: AppendRequest): Promise<EarlyReads | undefined> {
-    const rec = this.records.get(name)!;
+    const rec = this.record(name);
     const target = { epoch: rec.epoch, incarnation: rec.incarnation };
     const generation = this.recentOf(name).generation;
     return readHeads(this.db, target, [request]).then(
@@ -524,7 +463,7 @@ export class LevelStore implements Store {
   private async useEarlyReads(
     name: string,
     rec: StoredDataset,
-    applier: Applier,
+    writer: LevelWriter,
     jobs: readonly AppendJob[],
   ): Promise<void> {
     const reads = await Promise.all(jobs.map((j) => j.request.reads));
@@ -534,40 +473,40 @@ export class LevelStore implements Store {
       r.generation === recent?.generation &&
       r.epoch === rec.epoch &&
       r.incarnation === rec.incarnation;
-    if (recent && reads.every(usable)) applier.useReads(recent.merge(reads as EarlyReads[]));
-    else await applier.prefetch(jobs.map((j) => j.request.request));
+    if (recent && reads.every(usable)) writer.useReads(recent.merge(reads as EarlyReads[]));
+    else await writer.prefetch(jobs.map((j) => j.request.request));
   }
 
   /** Applies a group of appends against the dataset's latest state and commits them in one synced batch. */
-  private async commitGroup(name: string, jobs: AppendJob[]): Promise<void> {
+  protected async commitGroup(name: string, jobs: AppendJob[]): Promise<void> {
     const rec = this.records.get(name);
     if (!rec) {
       for (const j of jobs) j.reject(notFoundDataset(name));
       return;
     }
-    const applier = new Applier(this.db, { incarnation: rec.incarnation, epoch: rec.epoch }, progressOf(rec));
-    const settled: Array<{ job: AppendJob; result?: AppendResult; error?: unknown }> = [];
+    const writer = new LevelWriter(
+      this.db,
+      { incarnation: rec.incarnation, epoch: rec.epoch },
+      progressOf(rec, rec.journalN),
+    );
+    let settled;
     try {
-      await this.useEarlyReads(name, rec, applier, jobs);
+      await this.useEarlyReads(name, rec, writer, jobs);
       const now = Date.now();
-      for (const job of jobs) {
-        try {
-          const journal = await job.request.journal;
-          settled.push({ job, result: await applier.apply(job.request.request, now, journal) });
-        } catch (error) {
-          settled.push({ job, error });
-        }
-      }
-      const next = withProgress(rec, applier.progress);
+      settled = await applyEach(jobs, async (job) =>
+        writer.apply(job.request.request, now, await job.request.journal),
+      );
+      await writer.termOps();
+      const next = withProgress(rec, writer.progress);
       // a group that only moved lastPushAt has nothing a client must be able to rely on: no fsync
-      const durable = applier.ops.length > 0 || next.attrs !== rec.attrs;
-      if (durable || next.lastPushAt !== rec.lastPushAt) {
+      const writes = groupWrites(writer, rec);
+      if (writes !== 'nothing') {
         const ops: LevelOp[] = [
-          ...applier.ops,
+          ...writer.ops,
           { type: 'put', key: keys.dataset(name), value: JSON.stringify(next) },
         ];
-        await writeBatch(this.db, ops, durable);
-        this.recent.get(name)?.record(applier.written, applier.idempotencyKeys);
+        await writeBatch(this.db, ops, writes === 'durable');
+        this.recent.get(name)?.record(writer.written, writer.idempotencyKeys);
         this.setRecord(next);
         if (next.lastSeq !== rec.lastSeq)
           this.notify({ dataset: name, epoch: next.epoch, lastSeq: next.lastSeq });
@@ -580,39 +519,22 @@ export class LevelStore implements Store {
       return;
     }
     // no read is outstanding when nothing is queued: the next reads start a new generation
-    const queued = this.queues.get(name)?.length ?? 0;
-    if (queued === 0 || (this.recent.get(name)?.size ?? 0) > MAX_RECENT_WRITES) this.recent.delete(name);
-    for (const s of settled) {
-      if (s.result) s.job.resolve(s.result);
-      else s.job.reject(s.error);
-    }
-  }
-
-  private notify(notice: ChangeNotice): void {
-    for (const l of this.listeners) {
-      try {
-        l(notice);
-      } catch {
-        // a listener's failure must not break the writer
-      }
-    }
-  }
-
-  subscribe(listener: (notice: ChangeNotice) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    if (this.queuedCount(name) === 0 || (this.recent.get(name)?.size ?? 0) > MAX_RECENT_WRITES)
+      this.recent.delete(name);
+    settle(settled);
   }
 
   // ---- reads ----------------------------------------------------------------------------------
 
-  async *changes(name: string, query: ChangesQuery): AsyncGenerator<Change> {
-    if (!this.records.has(name)) throw notFoundDataset(name);
+  protected async *readChanges(name: string, query: ChangesQuery): AsyncGenerator<Change> {
+    this.record(name);
     const limit = query.limit ?? Infinity;
     if (limit <= 0) return;
     const prefix = keys.changePrefix(query.epoch);
     const it = this.db.values({
       gt: prefix + seqKey(query.afterSeq),
-      lt: prefixRange(prefix).lt,
+      lt: query.beforeSeq !== undefined ? prefix + seqKey(query.beforeSeq) : prefixRange(prefix).lt,
+      reverse: query.reverse === true,
       ...(query.latestOnly ? {} : { limit: Number.isFinite(limit) ? limit : -1 }),
     });
     let emitted = 0;
@@ -624,7 +546,7 @@ export class LevelStore implements Store {
         const heads = await this.db.getMany(items.map((c) => keys.state(query.epoch, c.key)));
         items = items.filter((c, i) => {
           const h = heads[i];
-          return h !== undefined && decodeHead(h).seq === c.seq;
+          return h !== undefined && decodeKeyHead(h).seq === c.seq;
         });
       }
       for (const c of items) {
@@ -634,14 +556,15 @@ export class LevelStore implements Store {
     }
   }
 
-  async *current(name: string, query: CurrentQuery): AsyncGenerator<Change> {
-    if (!this.records.has(name)) throw notFoundDataset(name);
+  protected async *readCurrent(name: string, query: CurrentQuery): AsyncGenerator<Change> {
+    this.record(name);
     const limit = query.limit ?? Infinity;
     if (limit <= 0) return;
     const prefix = keys.statePrefix(query.epoch);
     const it = this.db.values({
       gt: query.afterKey !== undefined ? prefix + query.afterKey : prefix,
-      lt: prefixRange(prefix).lt,
+      lt: query.beforeKey !== undefined ? prefix + query.beforeKey : prefixRange(prefix).lt,
+      reverse: query.reverse === true,
     });
     let emitted = 0;
     for await (const batch of readAhead(it, READ_BATCH, () => limit - emitted)) {
@@ -654,83 +577,136 @@ export class LevelStore implements Store {
     }
   }
 
-  async get(name: string, key: string): Promise<Change | undefined> {
-    const rec = this.records.get(name);
-    if (!rec) throw notFoundDataset(name);
-    const v = await this.db.get(keys.state(rec.epoch, key));
+  protected async readKey(name: string, key: string): Promise<Change | undefined> {
+    const v = await this.db.get(keys.state(this.record(name).epoch, key));
     return v === undefined ? undefined : decodeChange(v);
+  }
+
+  protected async readKeys(name: string, list: readonly string[]): Promise<Array<Change | undefined>> {
+    const { epoch } = this.record(name);
+    const values = await this.db.getMany(list.map((k) => keys.state(epoch, k)));
+    return values.map((v) => (v === undefined ? undefined : decodeChange(v)));
+  }
+
+  protected async *scanIndex(name: string, query: IndexQuery): AsyncGenerator<IndexEntry> {
+    this.record(name);
+    const limit = query.limit ?? Infinity;
+    if (limit <= 0) return;
+    const table = keys.indexPrefix(query.epoch);
+    const from = table + query.prefix;
+    // every term starting with the prefix sorts below prefix + U+10FFFF (no term holds that code point)
+    const to = from + '\u{10FFFF}';
+    const at = query.after ? keys.index(query.epoch, query.after.term, query.after.key) : undefined;
+    const it = this.db.keys({
+      ...(query.reverse ? { gte: from, lt: at ?? to } : { gt: at ?? from, lt: to }),
+      reverse: query.reverse === true,
+      limit: Number.isFinite(limit) ? limit : -1,
+    });
+    let emitted = 0;
+    for await (const batch of readAhead(it, READ_BATCH, () => limit - emitted)) {
+      for (const k of batch) {
+        // a term holds no U+0000: the first one after the table prefix ends it
+        const sep = k.indexOf('\u0000', table.length);
+        yield { term: k.slice(table.length, sep), key: k.slice(sep + 1) };
+        if (++emitted >= limit) return;
+      }
+    }
+  }
+
+  /**
+   * Inside every part's queue (base.ts): each part is applied as its own group, and all the ops and
+   * records go in one synced LevelDB batch — whole or not at all.
+   */
+  protected async commitAcross(parts: readonly AppendPart[]): Promise<AppendResult[]> {
+    const now = Date.now();
+    const ops: LevelOp[] = [];
+    const results: AppendResult[] = [];
+    const next: StoredDataset[] = [];
+    for (const { name, request } of parts) {
+      const rec = this.record(name);
+      const writer = new LevelWriter(
+        this.db,
+        { incarnation: rec.incarnation, epoch: rec.epoch },
+        progressOf(rec, rec.journalN),
+      );
+      await writer.prefetch([request]);
+      // a part its writer rejects (an attrs precondition) rejects the whole request: nothing is written
+      results.push(await writer.apply(request, now));
+      await writer.termOps();
+      const after = withProgress(rec, writer.progress);
+      ops.push(...writer.ops, { type: 'put', key: keys.dataset(name), value: JSON.stringify(after) });
+      next.push(after);
+    }
+    try {
+      await writeBatch(this.db, ops, true);
+    } catch (err) {
+      throw this.failure(err);
+    }
+    for (const rec of next) {
+      const before = this.record(rec.name);
+      this.setRecord(rec);
+      // early reads of appends queued meanwhile did not see this batch: they read again
+      this.recent.delete(rec.name);
+      if (rec.lastSeq !== before.lastSeq)
+        this.notify({ dataset: rec.name, epoch: rec.epoch, lastSeq: rec.lastSeq });
+    }
+    return results;
   }
 
   // ---- rebuild --------------------------------------------------------------------------------
 
-  async rebuild(name: string, requests: AsyncIterable<AppendRequest>): Promise<AppendResult> {
-    this.ensureOpen();
-    const admitting = this.admitWrite();
-    if (admitting) await admitting;
-    return this.queue(name).exclusive(async () => {
-      const rec = this.records.get(name);
-      if (!rec) throw notFoundDataset(name);
-      const epoch = newId();
-      const applier = new Applier(
-        this.db,
-        { incarnation: rec.incarnation, epoch },
-        { lastSeq: 0, count: 0, lastPushAt: rec.lastPushAt, attrs: rec.attrs, journalN: rec.journalN },
-      );
-      const flush = async (): Promise<void> => {
-        if (applier.ops.length === 0) return;
-        await writeBatch(this.db, applier.ops, false);
-        applier.flushed();
+  /**
+   * The new epoch is written beside the live one in unsynced pieces, then switched in by one synced
+   * batch with the dataset record; readers keep the old epoch until then. A failure clears what was
+   * written of the new epoch.
+   */
+  protected async rebuildDataset(
+    name: string,
+    requests: AsyncIterable<AppendRequest>,
+  ): Promise<AppendResult> {
+    const rec = this.record(name);
+    const epoch = newId();
+    const writer = new LevelWriter(
+      this.db,
+      { incarnation: rec.incarnation, epoch },
+      rebuildProgress(rec, rec.journalN),
+    );
+    let replayed;
+    try {
+      replayed = await replay(writer, requests, REBUILD_FLUSH);
+      await writer.termOps();
+      const next: StoredDataset = {
+        ...withProgress(rec, writer.progress),
+        epoch,
+        lastPushAt: rec.lastPushAt,
       };
-      let changes = 0;
-      let swept = 0;
-      try {
-        for await (const raw of requests) {
-          // the journal is the source being replayed: never journal it again
-          const req: AppendRequest = { ...raw, journal: undefined };
-          const alone = req.sweep !== undefined || req.clearAux !== undefined;
-          if (alone) await flush();
-          await applier.prefetch([req]);
-          const r = await applier.apply(req, req.recorded ?? Date.now());
-          changes += r.changes;
-          swept += r.swept;
-          if (applier.ops.length >= 20_000 || alone) await flush();
-        }
-        const next: StoredDataset = {
-          ...withProgress(rec, applier.progress),
-          epoch,
-          lastPushAt: rec.lastPushAt,
-        };
-        const ops: LevelOp[] = [
-          ...applier.ops,
-          { type: 'put', key: keys.dataset(name), value: JSON.stringify(next) },
-        ];
-        await writeBatch(this.db, ops, true);
-        this.setRecord(next);
-      } catch (err) {
-        // the old epoch is untouched; drop what was written of the new one
-        await clearEpoch(this.db, epoch).catch(() => undefined);
-        throw err;
-      }
-      this.recent.delete(name);
-      await clearEpoch(this.db, rec.epoch);
-      await this.db.clear(prefixRange(keys.auxPrefix(rec.incarnation, idempotencyNs(rec.epoch))));
-      const done = this.records.get(name)!;
-      this.notify({ dataset: name, epoch: done.epoch, lastSeq: done.lastSeq });
-      return { epoch, lastSeq: done.lastSeq, changes, outcomes: [], swept, duplicate: false };
-    });
+      const ops: LevelOp[] = [
+        ...writer.ops,
+        { type: 'put', key: keys.dataset(name), value: JSON.stringify(next) },
+      ];
+      await writeBatch(this.db, ops, true);
+      this.setRecord(next);
+    } catch (err) {
+      // the old epoch is untouched; drop what was written of the new one
+      await this.clearRanges(epochRanges(epoch)).catch(() => undefined);
+      throw err;
+    }
+    this.recent.delete(name);
+    await this.clearRanges(epochRanges(rec.epoch));
+    await this.db.clear(prefixRange(keys.auxPrefix(rec.incarnation, idempotencyNs(rec.epoch))));
+    const done = this.record(name);
+    this.notify({ dataset: name, epoch: done.epoch, lastSeq: done.lastSeq });
+    return { epoch, lastSeq: done.lastSeq, ...replayed, outcomes: [], duplicate: false };
+  }
+
+  private async clearRanges(ranges: ReadonlyArray<{ gt: string; lt: string }>): Promise<void> {
+    for (const range of ranges) await this.db.clear(range);
   }
 
   // ---- side data ------------------------------------------------------------------------------
 
-  private incarnation(name: string): string {
-    const rec = this.records.get(name);
-    if (!rec) throw notFoundDataset(name);
-    return rec.incarnation;
-  }
-
-  async *journal(name: string, afterN = 0): AsyncGenerator<JournalEntry> {
-    const inc = this.incarnation(name);
-    const prefix = keys.journalPrefix(inc);
+  protected async *readJournal(name: string, afterN: number): AsyncGenerator<JournalEntry> {
+    const prefix = keys.journalPrefix(this.record(name).incarnation);
     const it = this.db.iterator<string, Buffer>({
       gt: prefix + seqKey(afterN),
       lt: prefixRange(prefix).lt,
@@ -749,15 +725,12 @@ export class LevelStore implements Store {
     }
   }
 
-  async clearJournal(name: string): Promise<void> {
-    this.ensureOpen();
-    await this.queue(name).exclusive(async () => {
-      await this.db.clear(prefixRange(keys.journalPrefix(this.incarnation(name))));
-    });
+  protected async dropJournal(name: string): Promise<void> {
+    await this.db.clear(prefixRange(keys.journalPrefix(this.record(name).incarnation)));
   }
 
-  async getBlob(name: string, id: string): Promise<Blob | undefined> {
-    const buf = await this.db.get<string, Buffer>(keys.blob(this.incarnation(name), id), {
+  protected async readBlob(name: string, id: string): Promise<Blob | undefined> {
+    const buf = await this.db.get<string, Buffer>(keys.blob(this.record(name).incarnation, id), {
       valueEncoding: 'buffer',
     });
     if (buf === undefined) return undefined;
@@ -765,12 +738,16 @@ export class LevelStore implements Store {
     return { id, contentType, bytes };
   }
 
-  async auxGet(name: string, ns: string, key: string): Promise<string | undefined> {
-    return this.db.get(keys.aux(this.incarnation(name), ns, key));
+  protected async readAux(name: string, ns: string, key: string): Promise<string | undefined> {
+    return this.db.get(keys.aux(this.record(name).incarnation, ns, key));
   }
 
-  async *auxScan(name: string, ns: string, afterKey?: string): AsyncGenerator<[string, string]> {
-    const prefix = keys.auxPrefix(this.incarnation(name), ns);
+  protected async *scanAux(
+    name: string,
+    ns: string,
+    afterKey: string | undefined,
+  ): AsyncGenerator<[string, string]> {
+    const prefix = keys.auxPrefix(this.record(name).incarnation, ns);
     const it = this.db.iterator({ gt: prefix + (afterKey ?? ''), lt: prefixRange(prefix).lt });
     try {
       while (true) {
@@ -783,9 +760,8 @@ export class LevelStore implements Store {
     }
   }
 
-  async auxPut(name: string, writes: readonly AuxWrite[], options: { sync?: boolean } = {}): Promise<void> {
-    this.ensureOpen();
-    const inc = this.incarnation(name);
+  protected async writeAux(name: string, writes: readonly AuxWrite[], sync: boolean): Promise<void> {
+    const inc = this.record(name).incarnation;
     const ops: LevelOp[] = writes.map((w) => {
       const key = keys.aux(inc, w.ns, w.key);
       return w.value === null ? { type: 'del', key } : { type: 'put', key, value: w.value };
@@ -793,14 +769,15 @@ export class LevelStore implements Store {
     await this.guarded(() =>
       this.db.batch(
         ops as Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>,
-        { sync: options.sync ?? false },
+        {
+          sync,
+        },
       ),
     );
   }
 
-  async auxCount(name: string, ns: string, key: string, period: string, limit: number): Promise<AuxCount> {
-    this.ensureOpen();
-    const entry = keys.aux(this.incarnation(name), ns, key);
+  protected async countAux(...[name, ns, key, period, limit]: CountArgs): Promise<AuxCount> {
+    const entry = keys.aux(this.record(name).incarnation, ns, key);
     // one process owns a LevelDB store (the lease), so chaining the calls per entry makes each
     // read-modify-write atomic; a put is not synced, like every other status write
     const run = (this.counting.get(entry) ?? Promise.resolve()).then(async () => {
@@ -830,16 +807,6 @@ async function openDb(location: string): Promise<Level<string, string>> {
   return db;
 }
 
-function progressOf(rec: StoredDataset): Progress {
-  return {
-    lastSeq: rec.lastSeq,
-    count: rec.count,
-    lastPushAt: rec.lastPushAt,
-    attrs: rec.attrs,
-    journalN: rec.journalN,
-  };
-}
-
 function withProgress(rec: StoredDataset, p: Progress): StoredDataset {
   return {
     ...rec,
@@ -849,20 +816,4 @@ function withProgress(rec: StoredDataset, p: Progress): StoredDataset {
     attrs: p.attrs,
     journalN: p.journalN,
   };
-}
-
-async function clearEpoch(db: Level<string, string>, epoch: string): Promise<void> {
-  await db.clear(prefixRange(keys.changePrefix(epoch)));
-  await db.clear(prefixRange(keys.statePrefix(epoch)));
-}
-
-async function clearDatasetData(
-  db: Level<string, string>,
-  incarnation: string,
-  epoch: string,
-): Promise<void> {
-  await clearEpoch(db, epoch);
-  await db.clear(prefixRange(keys.journalPrefix(incarnation)));
-  await db.clear(prefixRange(`b!${incarnation}!`));
-  await db.clear(prefixRange(keys.auxAll(incarnation)));
 }

@@ -1,10 +1,12 @@
 /**
  * Key layout of the LevelDB engine. One keyspace, utf8 keys, a one-letter table prefix:
  *
- *   g!<name>                 hub-wide values (secret)
+ *   g!<name>                 hub-wide values (secret, format: the layout's version, format.ts)
  *   m!<dataset>              dataset record (JSON)
  *   c!<epoch>!<seq>          the changelog: one entry per change          → encoded change
  *   k!<epoch>!<key>          current state: the latest change of each key → encoded change
+ *   i!<epoch>!<term>␀<key>   term index: the terms of the latest version of each key → ''
+ *   t!<epoch>!<key>          the terms a key is indexed under now, joined by ␀ (to replace them)
  *   j!<incarnation>!<n>      receive journal (raw requests, for recovery)
  *   b!<incarnation>!<id>     blobs (content-addressed files)
  *   x!<incarnation>!<ns>!<k> auxiliary entries
@@ -30,6 +32,10 @@ export const keys = {
   changePrefix: (epoch: string) => `c!${epoch}!`,
   state: (epoch: string, key: string) => `k!${epoch}!${key}`,
   statePrefix: (epoch: string) => `k!${epoch}!`,
+  index: (epoch: string, term: string, key: string) => `i!${epoch}!${term}\u0000${key}`,
+  indexPrefix: (epoch: string) => `i!${epoch}!`,
+  terms: (epoch: string, key: string) => `t!${epoch}!${key}`,
+  termsPrefix: (epoch: string) => `t!${epoch}!`,
   journal: (inc: string, n: number) => `j!${inc}!${seqKey(n)}`,
   journalPrefix: (inc: string) => `j!${inc}!`,
   blob: (inc: string, id: string) => `b!${inc}!${id}`,
@@ -49,5 +55,13 @@ export function prefixRange(prefix: string): { gt: string; lt: string } {
 }
 
 /** Tables whose second segment is an epoch, and those whose second segment is an incarnation. */
-export const EPOCH_TABLES = ['c', 'k'] as const;
+export const EPOCH_TABLES = ['c', 'k', 'i', 't'] as const;
 export const INCARNATION_TABLES = ['j', 'b', 'x'] as const;
+
+/** Every range an epoch's data lives in (changelog, state). */
+export const epochRanges = (epoch: string): Array<{ gt: string; lt: string }> =>
+  EPOCH_TABLES.map((t) => prefixRange(`${t}${SEP}${epoch}${SEP}`));
+
+/** Every range an incarnation's data lives in (journal, blobs, aux entries). */
+export const incarnationRanges = (inc: string): Array<{ gt: string; lt: string }> =>
+  INCARNATION_TABLES.map((t) => prefixRange(`${t}${SEP}${inc}${SEP}`));

@@ -1,8 +1,8 @@
-import type { Head } from '../semantics.js';
-import type { HeadReads } from './apply.js';
+import type { KeyHead } from '../semantics.js';
+import type { KeyReads } from '../writer.js';
 
 /** Heads read for a queued append before its group ran (see RecentWrites). */
-export interface EarlyReads extends HeadReads {
+export interface EarlyReads extends KeyReads {
   readonly epoch: string;
   readonly incarnation: string;
   /** the dataset's RecentWrites generation when the read began */
@@ -20,7 +20,7 @@ export interface EarlyReads extends HeadReads {
  * another epoch or incarnation, is not used: its group reads again, as before.
  */
 export class RecentWrites {
-  private readonly heads = new Map<string, Head>();
+  private readonly heads = new Map<string, KeyHead>();
   private readonly idem = new Set<string>();
 
   constructor(readonly generation: number) {}
@@ -30,14 +30,14 @@ export class RecentWrites {
   }
 
   /** What a committed group wrote. */
-  record(heads: ReadonlyMap<string, Head>, idem: ReadonlySet<string>): void {
+  record(heads: ReadonlyMap<string, KeyHead>, idem: ReadonlySet<string>): void {
     for (const [k, h] of heads) this.heads.set(k, h);
     for (const k of idem) this.idem.add(k);
   }
 
   /** Early reads of this generation brought up to date, as one group's base. */
-  merge(reads: readonly HeadReads[]): HeadReads {
-    const heads = new Map<string, Head | undefined>();
+  merge(reads: readonly KeyReads[]): KeyReads {
+    const heads = new Map<string, KeyHead | undefined>();
     const idem = new Set<string>(this.idem);
     for (const r of reads) {
       for (const [k, h] of r.heads) heads.set(k, this.heads.has(k) ? this.heads.get(k) : h);

@@ -1,18 +1,17 @@
 import type { QueryResultRow } from 'pg';
 import type { Queryable } from './db.js';
-import { hubError } from '../../errors.js';
-import { planAppend, type PlanContext, type PlanSink, type Progress } from '../plan.js';
-import type { Head } from '../semantics.js';
-import type { AppendRequest, AppendResult, Blob, Change } from '../types.js';
+import type { KeyHead } from '../semantics.js';
+import type { AppendRequest, Blob, Change } from '../types.js';
+import { GroupWriter, type Progress, type RequestEffects } from '../writer.js';
 import { CHANGE_OF_STATE } from './rows.js';
 import { writeAuxRows } from './aux.js';
 import { decodeText, encodeText } from './text.js';
 import { StoreFailure } from './faults.js';
 
-/** The part of a dataset's head row a group of appends moves forward. */
+/** The part of a dataset's row a group of appends moves forward. */
 export type { Progress };
 
-/** Where an application writes: the live epoch, or a rebuild's new one. */
+/** Where a group writes: the live epoch, or a rebuild's new one. */
 export interface Target {
   /** the dataset's incarnation id */
   readonly id: number;
@@ -30,12 +29,14 @@ class Rows {
   readonly deleted: boolean[] = [];
   readonly doc: string[] = [];
   /** latest head of every key written (a key written twice is upserted once) */
-  readonly state = new Map<string, Head>();
+  readonly state = new Map<string, KeyHead>();
   /** last value of every aux entry written; null deletes */
   readonly aux = new Map<string, { ns: string; key: string; value: string | null }>();
   readonly blobs = new Map<string, Blob>();
   readonly journal: Array<{ n: number; recorded: number; text: string }> = [];
   readonly idem: Array<{ key: string; recorded: number }> = [];
+  /** the index terms of keys written with terms, last write wins (replaced by key at flush) */
+  readonly terms = new Map<string, readonly string[]>();
   /** aux namespaces emptied before this batch's aux writes */
   readonly clearedNs = new Set<string>();
   bytes = 0;
@@ -43,6 +44,7 @@ class Rows {
   get size(): number {
     return (
       this.seq.length +
+      this.terms.size +
       this.aux.size +
       this.blobs.size +
       this.journal.length +
@@ -88,6 +90,7 @@ class Rows {
       this.doc.push(o.doc[i]!);
     }
     for (const [k, h] of o.state) this.state.set(k, h);
+    for (const [k, t] of o.terms) this.terms.set(k, t);
     for (const a of o.aux.values()) this.putAux(a.ns, a.key, a.value);
     for (const [id, b] of o.blobs) this.blobs.set(id, b);
     this.journal.push(...o.journal);
@@ -115,29 +118,23 @@ const SWEEP_PAGE = 500;
  * cheaper than a text[] literal, whose quoting and parsing dominate a big batch. JSON text never
  * holds a raw control character, so the separator cannot occur inside a document.
  */
-const DOC_SEPARATOR = '\u001e';
+export const DOC_SEPARATOR = '\u001e';
 
 /**
- * Turns append requests into rows, one request at a time, each all-or-nothing: a request whose
- * attrs function throws leaves neither rows nor progress behind. Keys written by earlier requests
- * of the same group are seen through an overlay, so a group behaves exactly as if its requests had
- * been committed one by one (the semantics of the LevelDB engine's Applier, with `decide()` shared).
- * Every read runs in the caller's transaction, which holds the dataset's head row lock.
+ * The PostgreSQL group writer: a group's effects become rows, written column-wise at flush. Every
+ * read runs in the caller's transaction, which holds the dataset's row lock.
  */
-export class Planner {
+export class PgWriter extends GroupWriter {
   private rows = new Rows();
-  private readonly overlay = new Map<string, Head>();
-  private readonly idemSeen = new Set<string>();
-  private base = new Map<string, Head | undefined>();
-  private idemBase = new Set<string>();
 
   constructor(
     private readonly db: Queryable,
     private readonly target: Target,
-    public progress: Progress,
-  ) {}
+    progress: Progress,
+  ) {
+    super(target.epoch, progress);
+  }
 
-  /** Pending rows (for flush thresholds). */
   get pending(): { rows: number; bytes: number } {
     return { rows: this.rows.size, bytes: this.rows.bytes };
   }
@@ -150,78 +147,60 @@ export class Planner {
     }
   }
 
-  /** Reads, in two queries, every current head and idempotency key the requests will ask for. */
+  /** Reads, in two queries, the head of every key and the idempotency keys the requests will ask for. */
   async prefetch(requests: readonly AppendRequest[]): Promise<void> {
-    const wanted = new Set<string>();
-    const idem = new Set<string>();
-    for (const r of requests) {
-      for (const w of r.writes) if (!this.overlay.has(w.key)) wanted.add(encodeText(w.key));
-      if (r.idempotencyKey !== undefined) idem.add(encodeText(r.idempotencyKey));
-    }
+    const wanted = this.wanted(requests);
     const { id, epoch } = this.target;
-    this.base = new Map();
-    this.idemBase = new Set();
-    if (wanted.size > 0) {
+    const heads = new Map<string, KeyHead | undefined>();
+    const idem = new Set<string>();
+    if (wanted.keys.length > 0) {
       const rows = await this.query<{ key: string; seq: string; deleted: boolean; hash: string }>(HEADS_SQL, [
         id,
         epoch,
-        [...wanted],
+        wanted.keys.map(encodeText),
       ]);
-      for (const r of rows) {
-        this.base.set(decodeText(r.key), { seq: Number(r.seq), deleted: r.deleted, hash: r.hash });
-      }
+      for (const r of rows)
+        heads.set(decodeText(r.key), { seq: Number(r.seq), deleted: r.deleted, hash: r.hash });
     }
-    if (idem.size > 0) {
-      const rows = await this.query<{ key: string }>(IDEMPOTENT_SQL, [id, epoch, [...idem]]);
-      for (const r of rows) this.idemBase.add(decodeText(r.key));
+    if (wanted.idem.length > 0) {
+      const rows = await this.query<{ key: string }>(IDEMPOTENT_SQL, [
+        id,
+        epoch,
+        wanted.idem.map(encodeText),
+      ]);
+      for (const r of rows) idem.add(decodeText(r.key));
     }
+    this.useReads({ heads, idem });
   }
 
-  /** Applies one request (store/plan.ts); throws, leaving nothing behind, if its attrs function rejects it. */
-  async apply(req: AppendRequest, now: number): Promise<AppendResult> {
+  protected effects(): RequestEffects {
     const rows = new Rows();
-    const idem: string[] = [];
-    const sink: PlanSink = {
-      change: (c, hash) => rows.change(c, hash),
-      clearAux: (ns) => rows.clearNs(ns),
-      putAux: (ns, key, value) => rows.putAux(ns, key, value),
-      blob: (b) => {
-        rows.blobs.set(b.id, b);
-        rows.bytes += b.bytes.length;
+    return {
+      sink: {
+        change: (c, hash) => rows.change(c, hash),
+        terms: (key, t) => {
+          rows.terms.set(key, t);
+          rows.bytes += 32 + t.reduce((n, x) => n + x.length, 0);
+        },
+        clearAux: (ns) => rows.clearNs(ns),
+        putAux: (ns, key, value) => rows.putAux(ns, key, value),
+        blob: (b) => {
+          rows.blobs.set(b.id, b);
+          rows.bytes += b.bytes.length;
+        },
+        journal: (n, recorded, text) => {
+          rows.journal.push({ n, recorded, text });
+          rows.bytes += text.length;
+        },
+        idempotency: (key, recorded) => {
+          rows.idem.push({ key, recorded });
+        },
       },
-      journal: (n, recorded, text) => {
-        rows.journal.push({ n, recorded, text });
-        rows.bytes += text.length;
-      },
-      idempotency: (key, recorded) => {
-        rows.idem.push({ key, recorded });
-        idem.push(key);
-      },
+      accept: () => this.rows.merge(rows),
     };
-    const ctx: PlanContext = {
-      head: (key) => this.overlay.get(key) ?? (this.base.has(key) ? this.base.get(key) : undefined),
-      isDuplicate: (key) => this.idemSeen.has(key) || this.idemBase.has(key),
-      liveChanges: (seenNs) => this.liveChanges(seenNs),
-    };
-    const { result, progress, written } = await planAppend(
-      req,
-      now,
-      this.target.epoch,
-      this.progress,
-      ctx,
-      sink,
-    );
-    // the request is accepted: fold its effects into the group
-    for (const [k, h] of written) this.overlay.set(k, h);
-    this.rows.merge(rows);
-    for (const k of idem) this.idemSeen.add(k);
-    this.progress = progress;
-    return result;
   }
 
-  /** Live keys of the target epoch not in `seenNs`, for a sweep (needs an empty overlay). */
-  private async *liveChanges(seenNs: string | undefined): AsyncGenerator<Change> {
-    if (this.overlay.size > 0) throw hubError('INTERNAL', 'sweep over an unflushed overlay');
+  protected async *liveChanges(seenNs: string | undefined): AsyncGenerator<Change> {
     const { id, epoch } = this.target;
     const ns = seenNs === undefined ? null : encodeText(seenNs);
     let after = '';
@@ -277,6 +256,28 @@ export class Planner {
         [id, epoch, keys, seqs, deleted, hashes],
       );
     }
+    if (r.terms.size > 0) {
+      await this.query(`DELETE FROM terms WHERE dataset = $1 AND epoch = $2 AND key = ANY($3::text[])`, [
+        id,
+        epoch,
+        [...r.terms.keys()].map(encodeText),
+      ]);
+      const termCol: string[] = [];
+      const keyCol: string[] = [];
+      for (const [k, terms] of r.terms) {
+        for (const t of terms) {
+          termCol.push(encodeText(t));
+          keyCol.push(encodeText(k));
+        }
+      }
+      if (termCol.length > 0) {
+        await this.query(
+          `INSERT INTO terms (dataset, epoch, term, key)
+           SELECT $1, $2, u.* FROM unnest($3::text[], $4::text[]) AS u ON CONFLICT DO NOTHING`,
+          [id, epoch, termCol, keyCol],
+        );
+      }
+    }
     if (r.clearedNs.size > 0) {
       await this.query(`DELETE FROM aux WHERE dataset = $1 AND ns = ANY($2::text[])`, [
         id,
@@ -312,9 +313,6 @@ export class Planner {
       );
     }
     this.rows = new Rows();
-    this.overlay.clear();
-    this.idemSeen.clear();
-    this.base.clear();
-    this.idemBase.clear();
+    this.forget();
   }
 }

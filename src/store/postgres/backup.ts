@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import { hubError } from '../../errors.js';
 import { blobFromText, blobToText, type BackupRecord, type ImportSummary } from '../backup.js';
 import { writeAuxRows } from './aux.js';
-import { DATASET_COLUMNS, toHead, type DatasetRow } from './rows.js';
+import { DATASET_COLUMNS, toStoredDataset, type DatasetRow } from './rows.js';
 import { decodeText, encodeText } from './text.js';
 
 const PAGE = 5_000;
@@ -51,7 +51,7 @@ export async function* exportPg(db: Connections): AsyncGenerator<BackupRecord> {
     if (secret.rows[0]) yield { t: 'hub', secret: secret.rows[0].value };
     const heads = (
       await c.query<DatasetRow>(`SELECT ${DATASET_COLUMNS} FROM datasets ORDER BY name`)
-    ).rows.map(toHead);
+    ).rows.map(toStoredDataset);
     for (const { id, journalN, record: d } of heads) {
       yield {
         t: 'dataset',
@@ -102,6 +102,16 @@ export async function* exportPg(db: Connections): AsyncGenerator<BackupRecord> {
         (l) => [l.key],
       ))
         yield { t: 'state', key: decodeText(r.key), seq: Number(r.seq), deleted: r.deleted, hash: r.hash };
+      type TermsRow = { key: string; terms: string[] };
+      for await (const r of pages<TermsRow>(
+        c,
+        `SELECT key, array_agg(term ORDER BY term) AS terms FROM terms WHERE dataset = $1 AND epoch = $2
+         AND ($3::text IS NULL OR key > $3) GROUP BY key ORDER BY key LIMIT $4`,
+        [id, d.epoch],
+        [null],
+        (l) => [l.key],
+      ))
+        yield { t: 'terms', key: decodeText(r.key), terms: r.terms.map(decodeText) };
       type IdemRow = { key: string; recorded: string };
       for await (const r of pages<IdemRow>(
         c,
@@ -227,6 +237,21 @@ export async function importPg(
         ],
       ),
     );
+    type Te = Extract<BackupRecord, { t: 'terms' }>;
+    const terms = new Pending<Te>((rows) => {
+      const term: string[] = [];
+      const key: string[] = [];
+      for (const r of rows) {
+        for (const t of r.terms) {
+          term.push(encodeText(t));
+          key.push(encodeText(r.key));
+        }
+      }
+      return c.query(
+        `INSERT INTO terms (dataset, epoch, term, key) SELECT $1, $2, u.* FROM unnest($3::text[], $4::text[]) AS u`,
+        [need().id, need().epoch, term, key],
+      );
+    });
     type Id = Extract<BackupRecord, { t: 'idem' }>;
     const idem = new Pending<Id>((rows) =>
       c.query(
@@ -245,7 +270,7 @@ export async function importPg(
     );
     type Ax = Extract<BackupRecord, { t: 'aux' }>;
     const aux = new Pending<Ax>((rows) => writeAuxRows((t, v) => c.query(t, v), need().id, rows));
-    const all = [changes, state, idem, journal, aux];
+    const all = [changes, state, terms, idem, journal, aux];
     let datasets = 0;
     let count = 0;
     for await (const r of records) {
@@ -291,6 +316,9 @@ export async function importPg(
           need();
           await changes.flush();
           await state.add(r);
+          break;
+        case 'terms':
+          await terms.add(r);
           break;
         case 'idem':
           await idem.add(r);

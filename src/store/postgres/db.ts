@@ -48,6 +48,9 @@ export function statement(text: string, values?: unknown[], timeoutMs?: number):
   return { text, values, query_timeout: timeoutMs } as QueryConfig;
 }
 
+/** Between two questions to a host that refused or was read-only while looking for the primary. */
+const PROBE_PAUSE_MS = 200;
+
 /** The driver's wait for one statement of a `long` transaction. */
 const LONG_QUERY_MS = 3_600_000;
 
@@ -61,8 +64,12 @@ function readOnlyServer(where: string): Error {
  * goes away, freezes, restarts or fails over.
  *
  * - Several hosts (libpq's multi-host URL, which `pg` lacks): every new connection goes to the
- *   current host; one that cannot be reached (or is read-only, with `target_session_attrs=
- *   read-write`) moves the layer to the next host, and it stays on the last good one.
+ *   current host while it serves. Once it failed (cannot be reached, is read-only with
+ *   `target_session_attrs=read-write`, or stopped answering), the next new connection first asks
+ *   every host at once, again and again until `connect_timeout`, and the first that answers as
+ *   wanted becomes the current host (locate()). Hosts are not tried in turn: a frozen host accepts
+ *   the TCP connection and then says nothing until the connect timeout, and trying it in its turn
+ *   would hold up every connection behind it for that long, also once another node is primary.
  * - Every connection has an `error` listener for its whole life (`pg` gives a checked-out client
  *   none: a connection dropped mid-transaction would otherwise end the process), and a connection
  *   that broke is destroyed (`release(err)`), never returned to the pool.
@@ -76,6 +83,10 @@ function readOnlyServer(where: string): Error {
 export class Db {
   private readonly pool: pg.Pool;
   private hostIndex = 0;
+  /** the current host answered as wanted since it last failed (always true with one host) */
+  private hostGood: boolean;
+  /** the one search for a host in progress, shared by every connection waiting for it */
+  private locating: Promise<void> | undefined;
   private generation = 0;
   private readonly born = new WeakMap<ClientBase, number>();
   private readonly broken = new WeakSet<ClientBase>();
@@ -87,6 +98,7 @@ export class Db {
     /** what this pool is for, in error messages */
     private readonly role: 'primary' | 'standby' = 'primary',
   ) {
+    this.hostGood = url.hosts.length === 1;
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const db = this;
     class HostClient extends pg.Client {
@@ -115,10 +127,79 @@ export class Db {
   /** From now on, every pooled connection is replaced before its next use. */
   renew(): void {
     this.generation++;
+    this.hostGood = this.url.hosts.length === 1;
   }
 
-  private nextHost(): void {
-    if (this.url.hosts.length > 1) this.hostIndex = (this.hostIndex + 1) % this.url.hosts.length;
+  /** A connection to host `index` failed: the next one looks for a host first (multi-host). */
+  private hostFailed(index: number): void {
+    if (index === this.hostIndex && this.url.hosts.length > 1) this.hostGood = false;
+  }
+
+  /** Whether a server answering `recovery` will do for this pool. */
+  private wants(recovery: boolean): boolean {
+    return !recovery || this.role !== 'primary' || this.url.targetSessionAttrs !== 'read-write';
+  }
+
+  /** Makes the current host one that answers as wanted, or fails with a store error (503). */
+  private locate(): Promise<void> {
+    this.locating ??= this.findHost().finally(() => {
+      this.locating = undefined;
+    });
+    return this.locating;
+  }
+
+  /**
+   * Asks every host at once, each again every PROBE_PAUSE_MS while it refuses or is read-only,
+   * until one answers as wanted or connect_timeout has passed: a standby promoted meanwhile is
+   * found within a pause, and a frozen host costs nothing while another answers.
+   */
+  private async findHost(): Promise<void> {
+    const { hosts, timeouts } = this.url;
+    const deadline = Date.now() + timeouts.connectMs;
+    let found = -1;
+    let lastError: unknown;
+    const ask = async (i: number, won: () => void): Promise<void> => {
+      while (found < 0) {
+        const left = deadline - Date.now();
+        if (left <= 0) return;
+        const client = new pg.Client({
+          ...this.url.pg,
+          connectionString: this.url.connectionString(hosts[i]!),
+          connectionTimeoutMillis: left,
+        });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          const server = await identify(client, left);
+          if (this.wants(server.recovery)) {
+            if (found < 0) found = i;
+            won();
+            return;
+          }
+          lastError = readOnlyServer(server.addr);
+        } catch (err) {
+          lastError = err;
+        } finally {
+          void client.end().catch(() => undefined);
+        }
+        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(PROBE_PAUSE_MS, deadline - Date.now()))));
+      }
+    };
+    await new Promise<void>((resolve) => {
+      let pending = hosts.length;
+      hosts.forEach((_, i) => {
+        void ask(i, resolve).finally(() => {
+          if (--pending === 0) resolve();
+        });
+      });
+    });
+    if (found < 0) {
+      const err = lastError ?? Object.assign(new Error('no host of STORE_URL answered'), { code: '08001' });
+      this.events.fault(classify(err));
+      throw toStoreError(err);
+    }
+    this.hostIndex = found;
+    this.hostGood = true;
   }
 
   /** Runs once per new connection, before the pool hands it out. */
@@ -129,9 +210,7 @@ export class Db {
     });
     this.born.set(client, this.generation);
     const server = await identify(client, this.url.timeouts.queryMs);
-    if (server.recovery && this.role === 'primary' && this.url.targetSessionAttrs === 'read-write') {
-      throw readOnlyServer(`${server.addr}`);
-    }
+    if (!this.wants(server.recovery)) throw readOnlyServer(`${server.addr}`);
     const id = server.recovery ? `${server.addr}/standby` : `${server.addr}/${server.timeline}`;
     if (this.server !== undefined && this.server !== id) {
       this.events.serverChanged(id, this.server);
@@ -144,14 +223,18 @@ export class Db {
 
   /** A connection of the pool, on a writable server when the URL asks for one. */
   async acquire(): Promise<PoolClient> {
-    const tries = this.url.hosts.length;
+    // with several hosts: once more after the current host failed, on the host locate() found
+    const tries = this.url.hosts.length > 1 ? 2 : 1;
     for (let attempt = 0; ; attempt++) {
+      if (!this.hostGood) await this.locate();
+      // a new connection the pool makes in this call goes to this host
+      const host = this.hostIndex;
       let client: PoolClient;
       try {
         client = await this.pool.connect();
       } catch (err) {
         this.events.fault(classify(err));
-        this.nextHost();
+        this.hostFailed(host);
         if (attempt + 1 >= tries) throw toStoreError(err);
         continue;
       }
@@ -307,8 +390,10 @@ export class Db {
    * The caller owns it and must listen for its errors.
    */
   async dedicated(): Promise<pg.Client> {
-    const tries = this.url.hosts.length;
+    const tries = this.url.hosts.length > 1 ? 2 : 1;
     for (let attempt = 0; ; attempt++) {
+      if (!this.hostGood) await this.locate();
+      const host = this.hostIndex;
       const client = new pg.Client({
         ...this.url.pg,
         connectionString: this.url.connectionString(this.host),
@@ -317,15 +402,13 @@ export class Db {
       try {
         await client.connect();
         const server = await identify(client, this.url.timeouts.queryMs);
-        if (server.recovery && this.role === 'primary' && this.url.targetSessionAttrs === 'read-write') {
-          throw readOnlyServer(server.addr);
-        }
+        if (!this.wants(server.recovery)) throw readOnlyServer(server.addr);
         client.removeAllListeners('error');
         return client;
       } catch (err) {
         await client.end().catch(() => undefined);
         this.events.fault(classify(err));
-        this.nextHost();
+        this.hostFailed(host);
         if (attempt + 1 >= tries) throw toStoreError(err);
       }
     }

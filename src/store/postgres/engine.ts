@@ -1,29 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { hubError, HubError } from '../../errors.js';
-import { KIND_PATTERN } from '../semantics.js';
 import { countStep } from '../count.js';
-import { requestBytes } from '../plan.js';
-import { SerialQueue, type GroupJob } from '../serial.js';
-import type {
-  AppendRequest,
-  AppendResult,
-  AuxCount,
-  AuxWrite,
-  Blob,
-  Change,
-  ChangeNotice,
-  ChangesQuery,
-  CurrentQuery,
-  DatasetInit,
-  DatasetRecord,
-  JournalEntry,
-  JsonObject,
-  Readiness,
-  ReplicationLag,
-  Store,
-  StoreEvent,
-} from '../types.js';
-import { Planner, type Progress } from './apply.js';
+import { BaseStore, notFoundDataset, type CountArgs, type GroupOptions } from '../base.js';
+import type { EngineLimits } from '../limits.js';
+import type { GroupJob } from '../serial.js';
+import { applyEach, groupWrites, progressOf, rebuildProgress, replay, settle } from '../writer.js';
+import type { FlushAt, Progress, Settled } from '../writer.js';
+import type { AppendPart, AppendRequest, AppendResult, Change, ChangeNotice } from '../types.js';
+import type { IndexEntry, IndexQuery } from '../types.js';
+import type { ChangesQuery, CurrentQuery, JournalEntry } from '../types.js';
+import type { DatasetInit, DatasetRecord, JsonObject } from '../types.js';
+import type { Readiness, ReplicationLag, StoreEvent } from '../types.js';
+import type { AuxCount, AuxWrite, Blob } from '../types.js';
+import { DOC_SEPARATOR, PgWriter } from './apply.js';
 import { Db, type Queryable, type TxOptions } from './db.js';
 import { RETRY_AFTER_S, StoreFailure } from './faults.js';
 import { COUNT_SQL, writeAuxRows } from './aux.js';
@@ -34,25 +23,20 @@ import {
   CHANGE_OF_STATE,
   DATASET_COLUMNS,
   toChange,
-  toHead,
+  toStoredDataset,
   type ChangeRow,
   type DatasetRow,
-  type Head,
+  type StoredDataset,
 } from './rows.js';
 import { migrate } from './schema.js';
-import { checkKeyLength, decodeText, encodeText } from './text.js';
+import { decodeText, encodeText } from './text.js';
 import { parsePgUrl, type PgUrlOptions } from './url.js';
 import { classifyPgError } from './disk.js';
 import { exportPg, importPg } from './backup.js';
 import type { BackupRecord, ImportSummary } from '../backup.js';
 import { faultError, type FaultKind as DiskFaultKind, type StoreHealth } from '../faults.js';
 
-export interface PgStoreOptions {
-  /** Appends waiting in this process across all datasets before new ones get 503 OVERLOADED. */
-  readonly maxPendingBytes?: number;
-  /** Upper bounds of one group commit. */
-  readonly maxGroupBytes?: number;
-  readonly maxGroupJobs?: number;
+export interface PgStoreOptions extends GroupOptions {
   /**
    * How long an epoch replaced by a rebuild stays readable, so that readers streaming it when the
    * switch happened finish their consistent view (keyset pages span several transactions).
@@ -70,34 +54,29 @@ type AppendJob = GroupJob<AppendRequest, AppendResult>;
 
 /** A dataset given a new epoch because the database went back in time (PgStore.rewound). */
 interface Rewind {
-  readonly head: Head;
+  readonly stored: StoredDataset;
   readonly event: StoreEvent;
 }
 
 const newId = (): string => randomBytes(8).toString('hex');
 /** A rebuild writes its new epoch in pieces of about this size, inside its one transaction. */
-const REBUILD_FLUSH_ROWS = 5_000;
-const REBUILD_FLUSH_BYTES = 16 * 1024 * 1024;
+const REBUILD_FLUSH: FlushAt = { rows: 5_000, bytes: 16 * 1024 * 1024 };
 const JANITOR_EVERY_MS = 60_000;
 /** A disk fault no write has run into for this long is no longer reported (nobody may be pushing). */
 const FAULT_SHOWN_MS = 60_000;
 /** Start-up retries an unreachable database with this backoff (doubling, at most the second). */
 const STARTUP_BACKOFF_MS = [200, 5_000] as const;
-/** A replica read polls the replica's head this often while waiting for it to catch up. */
+/** A replica read polls the replica's dataset row this often while waiting for it to catch up. */
 const REPLICA_POLL_MS = 20;
 
-function notFoundDataset(name: string): HubError {
-  return hubError('DATASET_NOT_FOUND', `dataset '${name}' does not exist`);
-}
-
-const SELECT_HEAD_FOR_UPDATE = `SELECT ${DATASET_COLUMNS} FROM datasets WHERE name = $1 FOR UPDATE`;
+const SELECT_FOR_UPDATE = `SELECT ${DATASET_COLUMNS} FROM datasets WHERE name = $1 FOR UPDATE`;
 
 /**
  * The store on PostgreSQL: any number of hub processes may open the same database (and schema) and
  * serve the same datasets.
  *
  * Writes: each process keeps a group-commit queue per dataset (one transaction per group); groups
- * of different processes are serialised by the dataset's head row lock (`SELECT … FOR UPDATE`),
+ * of different processes are serialised by the dataset's row lock (`SELECT … FOR UPDATE`),
  * and sequences are allocated from that row in the same transaction. So a dataset's changes commit
  * in sequence order and a reader paging `seq > n` can never pass a sequence that commits later.
  * A 2xx is given after COMMIT (synchronous_commit: durable on the server).
@@ -108,22 +87,27 @@ const SELECT_HEAD_FOR_UPDATE = `SELECT ${DATASET_COLUMNS} FROM datasets WHERE na
  *
  * Long-polls: commits NOTIFY a per-schema channel, every process LISTENs (see notify.ts).
  */
-export class PgStore implements Store {
+export class PgStore extends BaseStore<AppendRequest> {
   readonly engine = 'postgresql';
+  /**
+   * A btree index entry holds at most ~2700 bytes and keys are indexed (stored escaped, text.ts);
+   * documents and journal texts travel joined by U+001E (apply.ts).
+   */
+  protected readonly limits: EngineLimits = {
+    maxKeyBytes: 2048,
+    storedKey: encodeText,
+    forbiddenInText: DOC_SEPARATOR,
+  };
   private readonly instance = newId();
-  private readonly queues = new Map<string, SerialQueue<AppendRequest, AppendResult>>();
-  private readonly listeners = new Set<(n: ChangeNotice) => void>();
   private listener: NoticeListener | undefined;
-  private pendingBytes = 0;
   private hubSecret = '';
-  private closed = false;
   private janitorTimer: NodeJS.Timeout | undefined;
   private janitorRun: Promise<void> | undefined;
   private readonly channel: string;
   /** the last disk fault a commit ran into, until a commit succeeds (the server's disk is not ours to statfs) */
   private fault: { kind: DiskFaultKind; code: string; at: number } | undefined;
   /**
-   * The highest head this process acknowledged per dataset: a head found lower later (same
+   * The highest lastSeq this process acknowledged per dataset: one found lower later (same
    * epoch) means the database went back in time (see rewound()).
    */
   private readonly acked = new Map<string, { epoch: string; lastSeq: number }>();
@@ -142,9 +126,11 @@ export class PgStore implements Store {
     /** the read replica (STORE_READ_URL), if any */
     private readonly replica: Db | undefined,
     private readonly url: PgUrlOptions,
-    private readonly options: Required<Omit<PgStoreOptions, 'readUrl' | 'onEvent'>>,
+    private readonly options: Required<Pick<PgStoreOptions, 'epochGraceMs' | 'replicaWaitMs'>>,
+    groups: GroupOptions,
     emit: (event: StoreEvent) => void,
   ) {
+    super(groups);
     this.channel = channelOf(url.schema);
     this.emit = (e) => {
       try {
@@ -178,12 +164,10 @@ export class PgStore implements Store {
       replica,
       url,
       {
-        maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
-        maxGroupBytes: options.maxGroupBytes ?? 32 * 1024 * 1024,
-        maxGroupJobs: options.maxGroupJobs ?? 256,
         epochGraceMs: options.epochGraceMs ?? 10 * 60_000,
         replicaWaitMs: options.replicaWaitMs ?? 1_000,
       },
+      options,
       onEvent,
     );
     const deadline = Date.now() + url.startupWaitMs;
@@ -245,11 +229,7 @@ export class PgStore implements Store {
     this.runJanitor();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    // let queued writes finish: each queue drains, then the connections close
-    await Promise.all([...this.queues.values()].map((q) => q.exclusive(async () => undefined)));
+  protected async shutdown(): Promise<void> {
     if (this.janitorTimer) clearInterval(this.janitorTimer);
     await this.janitorRun;
     await this.listener?.close();
@@ -257,7 +237,7 @@ export class PgStore implements Store {
     await this.replica?.close();
   }
 
-  async secret(): Promise<string> {
+  protected async readSecret(): Promise<string> {
     return this.hubSecret;
   }
 
@@ -292,12 +272,11 @@ export class PgStore implements Store {
     return failure;
   }
 
-  exportAll(): AsyncIterable<BackupRecord> {
+  protected exportRecords(): AsyncIterable<BackupRecord> {
     return exportPg(this.db);
   }
 
-  async importAll(records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
-    this.ensureOpen();
+  protected async importRecords(records: AsyncIterable<BackupRecord>): Promise<ImportSummary> {
     const summary = await importPg(this.db, records);
     const rows = await this.db.query<{ value: string }>(`SELECT value FROM hub_meta WHERE name = 'secret'`);
     this.hubSecret = rows[0]!.value;
@@ -310,8 +289,7 @@ export class PgStore implements Store {
   }
 
   /** Reachable and writable: a statement on a pooled connection, on a server not in recovery. */
-  async ready(): Promise<Readiness> {
-    if (this.closed) return { ready: false, reason: 'the hub is shutting down' };
+  protected async probe(): Promise<Readiness> {
     // the server's disk: known only from the last commit that ran into it (health())
     if (!this.health().writable)
       return {
@@ -353,10 +331,6 @@ export class PgStore implements Store {
 
   // ---- plumbing -------------------------------------------------------------------------------
 
-  private ensureOpen(): void {
-    if (this.closed) throw hubError('STORE_CLOSED', 'the hub is shutting down', { retryAfter: 1 });
-  }
-
   private serverChanged(server: string, previous: string): void {
     this.emit({ type: 'failover', server, previous });
     void this.afterReconnect();
@@ -364,12 +338,12 @@ export class PgStore implements Store {
 
   /**
    * After the LISTEN connection came back or connections reached another server: notices may have
-   * been missed, so every waiting reader is woken once (it re-reads the head); and every dataset
+   * been missed, so every waiting reader is woken once (it re-reads the dataset); and every dataset
    * this process acknowledged is checked for a rollback.
    */
   private async afterReconnect(): Promise<void> {
     try {
-      const datasets = await this.listDatasets();
+      const datasets = await this.readDatasets();
       for (const d of datasets) this.notify({ dataset: d.name, epoch: d.epoch, lastSeq: d.lastSeq });
       for (const d of datasets) {
         const seen = this.acked.get(d.name);
@@ -377,8 +351,8 @@ export class PgStore implements Store {
           const r = await this.queue(d.name).exclusive(() =>
             this.tx(
               async (c) => {
-                const head = await this.lockHead(c, d.name);
-                return head ? await this.rewound(c, head) : undefined;
+                const stored = await this.lockDataset(c, d.name);
+                return stored ? await this.rewound(c, stored) : undefined;
               },
               { long: true },
             ),
@@ -392,42 +366,43 @@ export class PgStore implements Store {
   }
 
   /**
-   * Under the head lock: if the database went back in time for this dataset (its lastSeq is below
+   * Under the row lock: if the database went back in time for this dataset (its lastSeq is below
    * one this process acknowledged, in the same epoch: an asynchronous failover lost commits, or
    * an old primary came back), the dataset gets a new epoch holding what survived, so that
    * collectors holding tokens of the old one full-sync instead of silently diverging. Returns
-   * the head to write on.
+   * the dataset to write on.
    */
-  private async rewound(c: Queryable, head: Head): Promise<Rewind | undefined> {
-    const rec = head.record;
+  private async rewound(c: Queryable, stored: StoredDataset): Promise<Rewind | undefined> {
+    const rec = stored.record;
     const seen = this.acked.get(rec.name);
     if (!seen || seen.epoch !== rec.epoch || rec.lastSeq >= seen.lastSeq) return undefined;
     const epoch = newId();
-    for (const table of ['changes', 'state', 'idempotency']) {
+    for (const table of ['changes', 'state', 'idempotency', 'terms']) {
       await c.query(`UPDATE ${table} SET epoch = $3 WHERE dataset = $1 AND epoch = $2`, [
-        head.id,
+        stored.id,
         rec.epoch,
         epoch,
       ]);
     }
-    await this.writeHead(
+    await this.writeProgress(
       c,
-      head.id,
-      progressOf(head),
+      stored.id,
+      progressOf(rec, stored.journalN),
       { dataset: rec.name, epoch, lastSeq: rec.lastSeq },
       epoch,
     );
     return {
-      head: { ...head, record: { ...rec, epoch } },
+      stored: { ...stored, record: { ...rec, epoch } },
       event: { type: 'rollback', dataset: rec.name, acknowledged: seen.lastSeq, found: rec.lastSeq, epoch },
     };
   }
 
   /** After the COMMIT of a rewind: told, counted, and the new epoch is what this process knows. */
   private rewindCommitted(r: Rewind): void {
-    this.acked.set(r.head.record.name, { epoch: r.head.record.epoch, lastSeq: r.head.record.lastSeq });
+    const { name, epoch, lastSeq } = r.stored.record;
+    this.acked.set(name, { epoch, lastSeq });
     this.emit(r.event);
-    this.notify({ dataset: r.head.record.name, epoch: r.head.record.epoch, lastSeq: r.head.record.lastSeq });
+    this.notify({ dataset: name, epoch, lastSeq });
   }
 
   private acknowledge(name: string, epoch: string, lastSeq: number): void {
@@ -435,31 +410,15 @@ export class PgStore implements Store {
     if (!seen || seen.epoch !== epoch || seen.lastSeq < lastSeq) this.acked.set(name, { epoch, lastSeq });
   }
 
-  private queue(name: string): SerialQueue<AppendRequest, AppendResult> {
-    let q = this.queues.get(name);
-    if (!q) {
-      const created = new SerialQueue<AppendRequest, AppendResult>(
-        (jobs) => this.commitGroup(name, jobs),
-        { maxJobs: this.options.maxGroupJobs, maxBytes: this.options.maxGroupBytes },
-        () => {
-          // a queue holds nothing but waiting jobs: drop idle ones so the map stays small
-          if (this.queues.get(name) === created && created.length === 0) this.queues.delete(name);
-        },
-      );
-      q = created;
-      this.queues.set(name, q);
-    }
-    return q;
-  }
-
   /** Runs `fn` in a transaction (db.ts: timeouts, read-only retry, COMMIT outcome resolution). */
   private tx<T>(fn: (c: Queryable) => Promise<T>, options: TxOptions = {}): Promise<T> {
     return this.db.tx(fn, options);
   }
 
-  private async lockHead(c: Queryable, name: string): Promise<Head | undefined> {
-    const r = await c.query<DatasetRow>(SELECT_HEAD_FOR_UPDATE, [name]);
-    return r.rows[0] ? toHead(r.rows[0]) : undefined;
+  /** The dataset's row, locked: writers of every process queue on it. */
+  private async lockDataset(c: Queryable, name: string): Promise<StoredDataset | undefined> {
+    const r = await c.query<DatasetRow>(SELECT_FOR_UPDATE, [name]);
+    return r.rows[0] ? toStoredDataset(r.rows[0]) : undefined;
   }
 
   private async datasetId(name: string): Promise<number> {
@@ -468,116 +427,93 @@ export class PgStore implements Store {
     return Number(r.rows[0].id);
   }
 
-  private notify(notice: ChangeNotice): void {
-    for (const l of this.listeners) {
-      try {
-        l(notice);
-      } catch {
-        // a listener's failure must not break the writer
-      }
-    }
-  }
-
-  subscribe(listener: (notice: ChangeNotice) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   // ---- datasets -------------------------------------------------------------------------------
 
-  async putDataset(
+  protected writeDataset(
     name: string,
     init: (existing: DatasetRecord | undefined) => DatasetInit,
   ): Promise<{ created: boolean; record: DatasetRecord }> {
-    this.ensureOpen();
-    return this.queue(name).exclusive(() =>
-      this.tx(async (c) => {
-        while (true) {
-          const existing = await this.lockHead(c, name);
-          const { config, keyHashes } = init(existing?.record);
-          const now = Date.now();
-          if (existing) {
-            const r = await c.query<DatasetRow>(
-              `UPDATE datasets SET config = $2, push_hash = $3, read_hash = $4, updated_at = $5
-               WHERE name = $1 RETURNING ${DATASET_COLUMNS}`,
-              [name, JSON.stringify(config), keyHashes.push, keyHashes.read, now],
-            );
-            return { created: false, record: toHead(r.rows[0]!).record };
-          }
+    return this.tx(async (c) => {
+      while (true) {
+        const existing = await this.lockDataset(c, name);
+        const { config, keyHashes } = init(existing?.record);
+        const now = Date.now();
+        if (existing) {
           const r = await c.query<DatasetRow>(
-            `INSERT INTO datasets (name, epoch, created_at, updated_at, config, push_hash, read_hash)
+            `UPDATE datasets SET config = $2, push_hash = $3, read_hash = $4, updated_at = $5
+               WHERE name = $1 RETURNING ${DATASET_COLUMNS}`,
+            [name, JSON.stringify(config), keyHashes.push, keyHashes.read, now],
+          );
+          return { created: false, record: toStoredDataset(r.rows[0]!).record };
+        }
+        const r = await c.query<DatasetRow>(
+          `INSERT INTO datasets (name, epoch, created_at, updated_at, config, push_hash, read_hash)
              VALUES ($1, $2, $3, $3, $4, $5, $6)
              ON CONFLICT (name) DO NOTHING RETURNING ${DATASET_COLUMNS}`,
-            [name, newId(), now, JSON.stringify(config), keyHashes.push, keyHashes.read],
-          );
-          if (r.rows[0]) return { created: true, record: toHead(r.rows[0]).record };
-          // another hub process created it meanwhile: lock its row and update it instead
-        }
-      }),
-    );
+          [name, newId(), now, JSON.stringify(config), keyHashes.push, keyHashes.read],
+        );
+        if (r.rows[0]) return { created: true, record: toStoredDataset(r.rows[0]).record };
+        // another hub process created it meanwhile: lock its row and update it instead
+      }
+    });
   }
 
-  async getDataset(name: string): Promise<DatasetRecord | undefined> {
+  protected async readDataset(name: string): Promise<DatasetRecord | undefined> {
     const r = await this.db.reader.query<DatasetRow>(
       `SELECT ${DATASET_COLUMNS} FROM datasets WHERE name = $1`,
       [name],
     );
-    return r.rows[0] ? toHead(r.rows[0]).record : undefined;
+    return r.rows[0] ? toStoredDataset(r.rows[0]).record : undefined;
   }
 
-  async listDatasets(): Promise<DatasetRecord[]> {
+  protected async readDatasets(): Promise<DatasetRecord[]> {
     const r = await this.db.reader.query<DatasetRow>(`SELECT ${DATASET_COLUMNS} FROM datasets ORDER BY name`);
-    return r.rows.map((row) => toHead(row).record);
+    return r.rows.map((row) => toStoredDataset(row).record);
   }
 
-  async deleteDataset(name: string): Promise<boolean> {
-    this.ensureOpen();
-    return this.queue(name).exclusive(() =>
-      this.tx(async (c) => {
-        // deleting the head row takes its lock: other processes' writers wait, then find no dataset
-        const r = await c.query<{ id: string }>(`DELETE FROM datasets WHERE name = $1 RETURNING id`, [name]);
-        if (!r.rows[0]) return false;
-        const id = r.rows[0].id;
-        for (const table of [
-          'changes',
-          'state',
-          'idempotency',
-          'journal',
-          'blobs',
-          'aux',
-          'retired_epochs',
-        ]) {
-          await c.query(`DELETE FROM ${table} WHERE dataset = $1`, [id]);
-        }
-        return true;
-      }),
-    );
+  protected dropDataset(name: string): Promise<boolean> {
+    return this.tx(async (c) => {
+      // deleting the dataset's row takes its lock: other processes' writers wait, then find no dataset
+      const r = await c.query<{ id: string }>(`DELETE FROM datasets WHERE name = $1 RETURNING id`, [name]);
+      if (!r.rows[0]) return false;
+      const id = r.rows[0].id;
+      for (const table of [
+        'changes',
+        'state',
+        'idempotency',
+        'terms',
+        'journal',
+        'blobs',
+        'aux',
+        'retired_epochs',
+      ]) {
+        await c.query(`DELETE FROM ${table} WHERE dataset = $1`, [id]);
+      }
+      return true;
+    });
   }
 
-  async updateAttrs(
+  protected writeAttrs(
     name: string,
     fn: (current: JsonObject) => JsonObject | undefined,
   ): Promise<DatasetRecord> {
-    this.ensureOpen();
-    return this.queue(name).exclusive(() =>
-      this.tx(
-        async (c) => {
-          const head = await this.lockHead(c, name);
-          if (!head) throw notFoundDataset(name);
-          const attrs = fn(head.record.attrs);
-          if (attrs === undefined) return head.record;
-          const r = await c.query<DatasetRow>(
-            `UPDATE datasets SET attrs = $2 WHERE name = $1 RETURNING ${DATASET_COLUMNS}`,
-            [name, JSON.stringify(attrs)],
-          );
-          return toHead(r.rows[0]!).record;
-        },
-        { sync: false },
-      ),
+    return this.tx(
+      async (c) => {
+        const stored = await this.lockDataset(c, name);
+        if (!stored) throw notFoundDataset(name);
+        const attrs = fn(stored.record.attrs);
+        if (attrs === undefined) return stored.record;
+        const r = await c.query<DatasetRow>(
+          `UPDATE datasets SET attrs = $2 WHERE name = $1 RETURNING ${DATASET_COLUMNS}`,
+          [name, JSON.stringify(attrs)],
+        );
+        return toStoredDataset(r.rows[0]!).record;
+      },
+      { sync: false },
     );
   }
 
-  async findKeyHash(hash: string): Promise<{ dataset: string; role: 'push' | 'read' } | undefined> {
+  protected async readKeyHash(hash: string): Promise<{ dataset: string; role: 'push' | 'read' } | undefined> {
     const r = await this.db.reader.query<{ name: string; push: boolean }>(
       `SELECT name, push_hash = $1 AS push FROM datasets WHERE push_hash = $1 OR read_hash = $1 LIMIT 1`,
       [hash],
@@ -588,36 +524,13 @@ export class PgStore implements Store {
 
   // ---- appends --------------------------------------------------------------------------------
 
-  async append(name: string, request: AppendRequest): Promise<AppendResult> {
-    this.ensureOpen();
-    for (const w of request.writes) {
-      if (!KIND_PATTERN.test(w.kind)) throw hubError('INTERNAL', `invalid change kind '${w.kind}'`);
-      checkKeyLength(w.key, 'a record key');
-      // documents travel joined by U+001E (apply.ts); JSON text never holds it raw
-      if (w.doc.includes('\u001e')) throw hubError('INTERNAL', 'a document is not JSON text');
-    }
-    if (request.journal?.includes('\u001e')) throw hubError('INTERNAL', 'the journal entry is not JSON text');
-    for (const a of request.aux ?? []) checkKeyLength(a.ns + a.key, 'an auxiliary key');
-    if (request.markSeen !== undefined) checkKeyLength(request.markSeen, 'a namespace');
-    if (request.idempotencyKey !== undefined) checkKeyLength(request.idempotencyKey, 'an idempotency key');
-    const bytes = requestBytes(request);
-    // back-pressure: refuse rather than queue without bound when the database cannot keep up
-    if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.options.maxPendingBytes) {
-      throw hubError('OVERLOADED', 'the hub is busy writing; retry shortly', { retryAfter: 1 });
-    }
-    this.pendingBytes += bytes;
-    try {
-      // a sweep or an aux clear reads committed state: it runs alone in its group
-      const alone = request.sweep !== undefined || request.clearAux !== undefined;
-      this.queuedAt.set(request, Date.now());
-      return await this.queue(name).enqueue(request, bytes, alone);
-    } finally {
-      this.pendingBytes -= bytes;
-    }
+  protected queued(_name: string, request: AppendRequest): AppendRequest {
+    this.queuedAt.set(request, Date.now());
+    return request;
   }
 
-  /** Applies a group of appends in one transaction under the dataset's head row lock. */
-  private async commitGroup(name: string, all: AppendJob[]): Promise<void> {
+  /** Applies a group of appends in one transaction under the dataset's row lock. */
+  protected async commitGroup(name: string, all: AppendJob[]): Promise<void> {
     const failed = this.failedGroups.get(name);
     let jobs = all;
     if (failed) {
@@ -627,7 +540,7 @@ export class PgStore implements Store {
       jobs = all.filter((j) => !queuedBefore(j));
       if (jobs.length === 0) return;
     }
-    let settled: Array<{ job: AppendJob; result?: AppendResult; error?: unknown }> = [];
+    let settled: Settled<AppendRequest>[] = [];
     let notice: ChangeNotice | undefined;
     let rewind: Rewind | undefined;
     /** where the group's last change went, to confirm a COMMIT whose answer was lost */
@@ -639,34 +552,35 @@ export class PgStore implements Store {
           settled = [];
           notice = undefined;
           last = undefined;
-          const locked = await this.lockHead(c, name);
+          const locked = await this.lockDataset(c, name);
           if (!locked) return false;
           rewind = await this.rewound(c, locked);
-          const head = rewind?.head ?? locked;
-          const rec = head.record;
-          const planner = new Planner(c, { id: head.id, epoch: rec.epoch }, progressOf(head));
-          await planner.prefetch(jobs.map((j) => j.request));
+          const stored = rewind?.stored ?? locked;
+          const rec = stored.record;
+          const writer = new PgWriter(
+            c,
+            { id: stored.id, epoch: rec.epoch },
+            progressOf(rec, stored.journalN),
+          );
+          await writer.prefetch(jobs.map((j) => j.request));
           const now = Date.now();
-          for (const job of jobs) {
-            try {
-              settled.push({ job, result: await planner.apply(job.request, now) });
-            } catch (error) {
-              // a database failure loses the transaction: the whole group fails
-              if (error instanceof StoreFailure) throw error;
-              settled.push({ job, error });
-            }
-          }
-          const p = planner.progress;
-          const durable = planner.pending.rows > 0 || p.attrs !== rec.attrs;
-          if (!durable && p.lastPushAt === rec.lastPushAt) return true;
-          await planner.flush();
+          // a database failure loses the transaction: the whole group fails
+          settled = await applyEach(
+            jobs,
+            (job) => writer.apply(job.request, now),
+            (e) => e instanceof StoreFailure,
+          );
+          const writes = groupWrites(writer, rec);
+          if (writes === 'nothing') return true;
+          const p = writer.progress;
+          await writer.flush();
           if (p.lastSeq !== rec.lastSeq) {
             notice = { dataset: name, epoch: rec.epoch, lastSeq: p.lastSeq };
-            last = { id: head.id, epoch: rec.epoch, seq: p.lastSeq };
+            last = { id: stored.id, epoch: rec.epoch, seq: p.lastSeq };
           }
-          await this.writeHead(c, head.id, p, notice);
+          await this.writeProgress(c, stored.id, p, notice);
           // a group that only moved lastPushAt has nothing a client must rely on: no WAL flush wait
-          if (!durable) await c.query('SET LOCAL synchronous_commit = off');
+          if (writes === 'lazy') await c.query('SET LOCAL synchronous_commit = off');
           return true;
         },
         {
@@ -708,14 +622,11 @@ export class PgStore implements Store {
       this.acknowledge(name, notice.epoch, notice.lastSeq);
       this.notify(notice);
     }
-    for (const s of settled) {
-      if (s.result) s.job.resolve(s.result);
-      else s.job.reject(s.error);
-    }
+    settle(settled);
   }
 
-  /** Moves the head row forward; the NOTIFY rides on the same statement and is sent at COMMIT. */
-  private async writeHead(
+  /** Moves the dataset's row forward; the NOTIFY rides on the same statement and is sent at COMMIT. */
+  private async writeProgress(
     c: Queryable,
     id: number,
     p: Progress,
@@ -742,7 +653,7 @@ export class PgStore implements Store {
 
   /**
    * Where a changelog or state read runs: on the replica (STORE_READ_URL) when it has replayed
-   * the dataset's epoch up to `atLeast`, the head the caller read on the primary and will promise
+   * the dataset's epoch up to `atLeast`, the lastSeq the caller read on the primary and will promise
    * in its token; it is given `replicaWaitMs` to get there, then the primary serves. Rows are only
    * ever added to an epoch, so every page read on the replica afterwards sees at least that much.
    */
@@ -777,56 +688,197 @@ export class PgStore implements Store {
     return { id: await this.datasetId(name), q: this.db.reader };
   }
 
-  async *changes(name: string, query: ChangesQuery): AsyncGenerator<Change> {
+  protected async *readChanges(name: string, query: ChangesQuery): AsyncGenerator<Change> {
     const { id, q } = await this.readSource(name, query.epoch, query.atLeast);
     const limit = query.limit ?? Infinity;
     if (limit <= 0) return;
+    const reverse = query.reverse === true;
     // "still the latest for its key" is a per-row probe of the state table's primary key (a
     // SubPlan), so the plan stays an index walk whatever the planner's statistics say
     const sql = `SELECT ${CHANGE_COLUMNS} FROM changes c
-       WHERE c.dataset = $1 AND c.epoch = $2 AND c.seq > $3
+       WHERE c.dataset = $1 AND c.epoch = $2 AND c.seq > $3 AND c.seq < $5
        ${
          query.latestOnly
            ? `AND c.seq = (SELECT s.seq FROM state s
                 WHERE s.dataset = $1 AND s.epoch = $2 AND s.key = c.key)`
            : ''
        }
-       ORDER BY c.seq LIMIT $4`;
+       ORDER BY c.seq ${reverse ? 'DESC' : ''} LIMIT $4`;
+    const upper = query.beforeSeq ?? Number.MAX_SAFE_INTEGER;
     const rows = keysetPages<ChangeRow, number>(
       {
-        fetch: async (after, n) => (await q.query<ChangeRow>(sql, [id, query.epoch, after, n])).rows,
+        // the keyset position moves the bound on the side the walk goes
+        fetch: async (at, n) =>
+          (
+            await q.query<ChangeRow>(
+              sql,
+              reverse ? [id, query.epoch, query.afterSeq, n, at] : [id, query.epoch, at, n, upper],
+            )
+          ).rows,
         position: (r) => Number(r.seq),
         size: (r) => r.doc.length + r.key.length + 64,
       },
-      query.afterSeq,
+      reverse ? upper : query.afterSeq,
       limit,
     );
     for await (const r of rows) yield toChange(r);
   }
 
-  async *current(name: string, query: CurrentQuery): AsyncGenerator<Change> {
+  protected async *readCurrent(name: string, query: CurrentQuery): AsyncGenerator<Change> {
     const { id, q } = await this.readSource(name, query.epoch, query.atLeast);
     const limit = query.limit ?? Infinity;
     if (limit <= 0) return;
     const live = query.includeDeleted ? '' : 'AND NOT s.deleted';
-    const sql = (first: boolean): string =>
-      `SELECT ${CHANGE_COLUMNS} FROM state s CROSS JOIN LATERAL (${CHANGE_OF_STATE}) c
-       WHERE s.dataset = $1 AND s.epoch = $2 ${first ? 'AND $3::text IS NULL' : 'AND s.key > $3'} ${live}
-       ORDER BY s.key LIMIT $4`;
+    const reverse = query.reverse === true;
+    // $3: the bound the walk moves (null: none yet), $5: the fixed one on the other side (null: none)
+    const [moving, fixed] = reverse ? ['<', '>'] : ['>', '<'];
+    const sql = `SELECT ${CHANGE_COLUMNS} FROM state s CROSS JOIN LATERAL (${CHANGE_OF_STATE}) c
+       WHERE s.dataset = $1 AND s.epoch = $2 AND ($3::text IS NULL OR s.key ${moving} $3)
+         AND ($5::text IS NULL OR s.key ${fixed} $5) ${live}
+       ORDER BY s.key ${reverse ? 'DESC' : ''} LIMIT $4`;
+    const enc = (k: string | undefined): string | null => (k === undefined ? null : encodeText(k));
+    const start = reverse ? enc(query.beforeKey) : enc(query.afterKey);
+    const other = reverse ? enc(query.afterKey) : enc(query.beforeKey);
     const rows = keysetPages<ChangeRow, string | null>(
       {
-        fetch: async (after, n) =>
-          (await q.query<ChangeRow>(sql(after === null), [id, query.epoch, after, n])).rows,
+        fetch: async (at, n) => (await q.query<ChangeRow>(sql, [id, query.epoch, at, n, other])).rows,
         position: (r) => r.key,
         size: (r) => r.doc.length + r.key.length + 64,
       },
-      query.afterKey === undefined ? null : encodeText(query.afterKey),
+      start,
       limit,
     );
     for await (const r of rows) yield toChange(r);
   }
 
-  async get(name: string, key: string): Promise<Change | undefined> {
+  protected async readKeys(name: string, list: readonly string[]): Promise<Array<Change | undefined>> {
+    const r = await this.db.reader.query<Partial<ChangeRow> & { id: string; want: string | null }>(
+      `SELECT d.id, w.key AS want, ${CHANGE_COLUMNS} FROM datasets d
+       LEFT JOIN LATERAL (SELECT DISTINCT unnest($2::text[]) AS key) w ON true
+       LEFT JOIN state s ON s.dataset = d.id AND s.epoch = d.epoch AND s.key = w.key
+       LEFT JOIN changes c ON c.dataset = d.id AND c.epoch = d.epoch AND c.seq = s.seq
+       WHERE d.name = $1`,
+      [name, list.map(encodeText)],
+    );
+    if (!r.rows[0]) throw notFoundDataset(name);
+    const byKey = new Map<string, Change>();
+    for (const row of r.rows) {
+      if (row.seq !== null && row.seq !== undefined) byKey.set(row.want!, toChange(row as ChangeRow));
+    }
+    return list.map((k) => byKey.get(encodeText(k)));
+  }
+
+  protected async *scanIndex(name: string, query: IndexQuery): AsyncGenerator<IndexEntry> {
+    const { id, q } = await this.readSource(name, query.epoch, query.atLeast);
+    const limit = query.limit ?? Infinity;
+    if (limit <= 0) return;
+    const reverse = query.reverse === true;
+    const prefix = encodeText(query.prefix);
+    // every term starting with the prefix sorts below prefix + U+10FFFF in the "C" collation
+    const upper = prefix + '\u{10FFFF}';
+    const dir = reverse ? 'DESC' : '';
+    const sql = (first: boolean): string =>
+      `SELECT term, key FROM terms
+       WHERE dataset = $1 AND epoch = $2 AND term >= $3 AND term < $4
+       ${first ? '' : `AND (term, key) ${reverse ? '<' : '>'} ($6, $7)`}
+       ORDER BY term ${dir}, key ${dir} LIMIT $5`;
+    type Row = { term: string; key: string };
+    const rows = keysetPages<Row, Row | null>(
+      {
+        fetch: async (at, n) =>
+          (
+            await q.query<Row>(
+              sql(at === null),
+              at === null
+                ? [id, query.epoch, prefix, upper, n]
+                : [id, query.epoch, prefix, upper, n, at.term, at.key],
+            )
+          ).rows,
+        position: (r) => r,
+        size: (r) => r.term.length + r.key.length + 32,
+      },
+      query.after ? { term: encodeText(query.after.term), key: encodeText(query.after.key) } : null,
+      limit,
+    );
+    for await (const r of rows) yield { term: decodeText(r.term), key: decodeText(r.key) };
+  }
+
+  /**
+   * Inside every part's queue (base.ts): one transaction that locks the datasets' rows in name order
+   * (other processes lock them the same way, so two of these never wait on each other in a circle)
+   * and writes each part as its own group. A part its writer rejects, or a database failure, rolls
+   * the whole transaction back.
+   */
+  protected async commitAcross(parts: readonly AppendPart[]): Promise<AppendResult[]> {
+    const order = parts.map((p) => p.name).sort();
+    let results: AppendResult[] = [];
+    let notices: ChangeNotice[] = [];
+    let rewinds: Rewind[] = [];
+    let last: { id: number; epoch: string; seq: number } | undefined;
+    try {
+      await this.tx(
+        async (c) => {
+          // run again from scratch when the first connection reached a read-only server
+          results = [];
+          notices = [];
+          rewinds = [];
+          last = undefined;
+          const locked = new Map<string, StoredDataset>();
+          for (const name of order) {
+            const row = await this.lockDataset(c, name);
+            if (!row) throw notFoundDataset(name);
+            const rewind = await this.rewound(c, row);
+            if (rewind) rewinds.push(rewind);
+            locked.set(name, rewind?.stored ?? row);
+          }
+          const now = Date.now();
+          for (const { name, request } of parts) {
+            const stored = locked.get(name)!;
+            const rec = stored.record;
+            const writer = new PgWriter(
+              c,
+              { id: stored.id, epoch: rec.epoch },
+              progressOf(rec, stored.journalN),
+            );
+            await writer.prefetch([request]);
+            results.push(await writer.apply(request, now));
+            await writer.flush();
+            const p = writer.progress;
+            let notice: ChangeNotice | undefined;
+            if (p.lastSeq !== rec.lastSeq) {
+              notice = { dataset: name, epoch: rec.epoch, lastSeq: p.lastSeq };
+              notices.push(notice);
+              last = { id: stored.id, epoch: rec.epoch, seq: p.lastSeq };
+            }
+            await this.writeProgress(c, stored.id, p, notice);
+          }
+        },
+        {
+          sync: true,
+          confirm: async (ask, xid) => {
+            if (!last) return true;
+            const rows = await ask<{ xmin: string }>(
+              `SELECT xmin::text AS xmin FROM changes WHERE dataset = $1 AND epoch = $2 AND seq = $3`,
+              [last.id, last.epoch, last.seq],
+            );
+            return rows[0] !== undefined && BigInt(rows[0].xmin) === BigInt(xid) % 2n ** 32n;
+          },
+        },
+      );
+    } catch (err) {
+      // a part refused (404, 409 of an attrs precondition…) is that answer; anything else is the database's
+      if (err instanceof HubError && err.status < 500) throw err;
+      throw this.commitFailure(err);
+    }
+    for (const r of rewinds) this.rewindCommitted(r);
+    for (const n of notices) {
+      this.acknowledge(n.dataset, n.epoch, n.lastSeq);
+      this.notify(n);
+    }
+    return results;
+  }
+
+  protected async readKey(name: string, key: string): Promise<Change | undefined> {
     const r = await this.db.reader.query<Partial<ChangeRow> & { id: string }>(
       `SELECT d.id, ${CHANGE_COLUMNS} FROM datasets d LEFT JOIN LATERAL (
          SELECT * FROM changes c WHERE c.dataset = d.id AND c.epoch = d.epoch
@@ -843,62 +895,43 @@ export class PgStore implements Store {
   // ---- rebuild --------------------------------------------------------------------------------
 
   /**
-   * The whole rebuild is one transaction holding the head row lock: writers of every process wait,
-   * readers keep the old epoch (MVCC) until COMMIT switches the head to the new one, and a failure
+   * The whole rebuild is one transaction holding the dataset's row lock: writers of every process wait,
+   * readers keep the old epoch (MVCC) until COMMIT switches the row to the new one, and a failure
    * leaves nothing behind. The old epoch's rows stay readable for `epochGraceMs` (readers that
    * were streaming it finish their view), then the janitor drops them.
    */
-  async rebuild(name: string, requests: AsyncIterable<AppendRequest>): Promise<AppendResult> {
-    this.ensureOpen();
-    return this.queue(name).exclusive(async () => {
-      let notice: ChangeNotice | undefined;
-      const result = await this.tx(
-        async (c) => {
-          const head = await this.lockHead(c, name);
-          if (!head) throw notFoundDataset(name);
-          const rec = head.record;
-          const epoch = newId();
-          const planner = new Planner(
-            c,
-            { id: head.id, epoch },
-            { lastSeq: 0, count: 0, lastPushAt: rec.lastPushAt, attrs: rec.attrs, journalN: head.journalN },
-          );
-          let changes = 0;
-          let swept = 0;
-          for await (const raw of requests) {
-            // the journal is the source being replayed: never journal it again
-            const req: AppendRequest = { ...raw, journal: undefined };
-            const alone = req.sweep !== undefined || req.clearAux !== undefined;
-            if (alone) await planner.flush();
-            await planner.prefetch([req]);
-            const r = await planner.apply(req, req.recorded ?? Date.now());
-            changes += r.changes;
-            swept += r.swept;
-            const pending = planner.pending;
-            if (pending.rows >= REBUILD_FLUSH_ROWS || pending.bytes >= REBUILD_FLUSH_BYTES || alone) {
-              await planner.flush();
-            }
-          }
-          await planner.flush();
-          const p = { ...planner.progress, lastPushAt: rec.lastPushAt };
-          notice = { dataset: name, epoch, lastSeq: p.lastSeq };
-          await this.writeHead(c, head.id, p, notice, epoch);
-          await c.query(`INSERT INTO retired_epochs (dataset, epoch, retired_at) VALUES ($1, $2, $3)`, [
-            head.id,
-            rec.epoch,
-            Date.now(),
-          ]);
-          return { epoch, lastSeq: p.lastSeq, changes, outcomes: [], swept, duplicate: false };
-          // `requests` is consumed: the transaction cannot run twice
-        },
-        { retry: false, long: true },
-      );
-      this.acknowledge(name, result.epoch, result.lastSeq);
-      if (notice) this.notify(notice);
-      const grace = setTimeout(() => this.runJanitor(), this.options.epochGraceMs + 100);
-      grace.unref();
-      return result;
-    });
+  protected async rebuildDataset(
+    name: string,
+    requests: AsyncIterable<AppendRequest>,
+  ): Promise<AppendResult> {
+    let notice: ChangeNotice | undefined;
+    const result = await this.tx(
+      async (c) => {
+        const stored = await this.lockDataset(c, name);
+        if (!stored) throw notFoundDataset(name);
+        const rec = stored.record;
+        const epoch = newId();
+        const writer = new PgWriter(c, { id: stored.id, epoch }, rebuildProgress(rec, stored.journalN));
+        const replayed = await replay(writer, requests, REBUILD_FLUSH);
+        await writer.flush();
+        const p = { ...writer.progress, lastPushAt: rec.lastPushAt };
+        notice = { dataset: name, epoch, lastSeq: p.lastSeq };
+        await this.writeProgress(c, stored.id, p, notice, epoch);
+        await c.query(`INSERT INTO retired_epochs (dataset, epoch, retired_at) VALUES ($1, $2, $3)`, [
+          stored.id,
+          rec.epoch,
+          Date.now(),
+        ]);
+        return { epoch, lastSeq: p.lastSeq, ...replayed, outcomes: [], duplicate: false };
+        // `requests` is consumed: the transaction cannot run twice
+      },
+      { retry: false, long: true },
+    );
+    this.acknowledge(name, result.epoch, result.lastSeq);
+    if (notice) this.notify(notice);
+    const grace = setTimeout(() => this.runJanitor(), this.options.epochGraceMs + 100);
+    grace.unref();
+    return result;
   }
 
   /** Drops the rows of epochs retired longer than the grace period ago (any process may do it). */
@@ -923,7 +956,7 @@ export class PgStore implements Store {
           );
           const row = r.rows[0];
           if (!row) return false;
-          for (const table of ['changes', 'state', 'idempotency']) {
+          for (const table of ['changes', 'state', 'idempotency', 'terms']) {
             await c.query(`DELETE FROM ${table} WHERE dataset = $1 AND epoch = $2`, [row.dataset, row.epoch]);
           }
           await c.query(`DELETE FROM retired_epochs WHERE dataset = $1 AND epoch = $2`, [
@@ -940,7 +973,7 @@ export class PgStore implements Store {
 
   // ---- side data ------------------------------------------------------------------------------
 
-  async *journal(name: string, afterN = 0): AsyncGenerator<JournalEntry> {
+  protected async *readJournal(name: string, afterN: number): AsyncGenerator<JournalEntry> {
     const id = await this.datasetId(name);
     type Row = { n: string; recorded: string; text: string };
     const rows = keysetPages<Row, number>(
@@ -960,19 +993,16 @@ export class PgStore implements Store {
     for await (const r of rows) yield { n: Number(r.n), recorded: Number(r.recorded), text: r.text };
   }
 
-  async clearJournal(name: string): Promise<void> {
-    this.ensureOpen();
-    await this.queue(name).exclusive(() =>
-      this.tx(async (c) => {
-        // under the head lock: a rebuild replaying the journal in another process finishes first
-        const head = await this.lockHead(c, name);
-        if (!head) throw notFoundDataset(name);
-        await c.query(`DELETE FROM journal WHERE dataset = $1`, [head.id]);
-      }),
-    );
+  protected dropJournal(name: string): Promise<void> {
+    return this.tx(async (c) => {
+      // under the row lock: a rebuild replaying the journal in another process finishes first
+      const stored = await this.lockDataset(c, name);
+      if (!stored) throw notFoundDataset(name);
+      await c.query(`DELETE FROM journal WHERE dataset = $1`, [stored.id]);
+    });
   }
 
-  async getBlob(name: string, id: string): Promise<Blob | undefined> {
+  protected async readBlob(name: string, id: string): Promise<Blob | undefined> {
     const r = await this.db.reader.query<{ content_type: string | null; bytes: Buffer | null }>(
       `SELECT b.content_type, b.bytes FROM datasets d
        LEFT JOIN blobs b ON b.dataset = d.id AND b.id = $2 WHERE d.name = $1`,
@@ -984,8 +1014,7 @@ export class PgStore implements Store {
     return { id, contentType: decodeText(row.content_type), bytes: row.bytes };
   }
 
-  async auxCount(name: string, ns: string, key: string, period: string, limit: number): Promise<AuxCount> {
-    this.ensureOpen();
+  protected async countAux(...[name, ns, key, period, limit]: CountArgs): Promise<AuxCount> {
     if (limit >= 1) {
       const r = await this.db.writer.query<{ used: string }>(COUNT_SQL, [
         name,
@@ -997,10 +1026,10 @@ export class PgStore implements Store {
       if (r.rows[0]) return { used: Number(r.rows[0].used), allowed: true };
     }
     // refused, or no such dataset (auxGet throws its 404)
-    return { used: countStep(await this.auxGet(name, ns, key), period, limit).used, allowed: false };
+    return { used: countStep(await this.readAux(name, ns, key), period, limit).used, allowed: false };
   }
 
-  async auxGet(name: string, ns: string, key: string): Promise<string | undefined> {
+  protected async readAux(name: string, ns: string, key: string): Promise<string | undefined> {
     const r = await this.db.reader.query<{ value: string | null }>(
       `SELECT a.value FROM datasets d
        LEFT JOIN aux a ON a.dataset = d.id AND a.ns = $2 AND a.key = $3 WHERE d.name = $1`,
@@ -1011,7 +1040,11 @@ export class PgStore implements Store {
     return row.value === null ? undefined : decodeText(row.value);
   }
 
-  async *auxScan(name: string, ns: string, afterKey?: string): AsyncGenerator<[string, string]> {
+  protected async *scanAux(
+    name: string,
+    ns: string,
+    afterKey: string | undefined,
+  ): AsyncGenerator<[string, string]> {
     const id = await this.datasetId(name);
     type Row = { key: string; value: string };
     const encodedNs = encodeText(ns);
@@ -1033,12 +1066,10 @@ export class PgStore implements Store {
     for await (const r of rows) yield [decodeText(r.key), decodeText(r.value)];
   }
 
-  async auxPut(name: string, writes: readonly AuxWrite[], options: { sync?: boolean } = {}): Promise<void> {
-    this.ensureOpen();
-    for (const w of writes) checkKeyLength(w.ns + w.key, 'an auxiliary key');
+  protected async writeAux(name: string, writes: readonly AuxWrite[], sync: boolean): Promise<void> {
     const id = await this.datasetId(name);
     if (writes.length === 0) return;
-    await this.tx((c) => writeAuxRows((t, v) => c.query(t, v), id, writes), { sync: options.sync ?? false });
+    await this.tx((c) => writeAuxRows((t, v) => c.query(t, v), id, writes), { sync });
   }
 }
 
@@ -1046,15 +1077,4 @@ export class PgStore implements Store {
 function lsnValue(lsn: string): bigint {
   const [hi, lo] = lsn.split('/');
   return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
-}
-
-function progressOf(head: Head): Progress {
-  const r = head.record;
-  return {
-    lastSeq: r.lastSeq,
-    count: r.count,
-    lastPushAt: r.lastPushAt,
-    attrs: r.attrs,
-    journalN: head.journalN,
-  };
 }

@@ -22,14 +22,14 @@ export interface DatasetRow {
   journal_n: string;
 }
 
-/** The engine's view of a dataset: the public record plus where its data lives. */
-export interface Head {
+/** The engine's view of a dataset: the public record plus where its data lives (its datasets row). */
+export interface StoredDataset {
   readonly id: number;
   readonly journalN: number;
   readonly record: DatasetRecord;
 }
 
-export function toHead(r: DatasetRow): Head {
+export function toStoredDataset(r: DatasetRow): StoredDataset {
   return {
     id: Number(r.id),
     journalN: Number(r.journal_n),

@@ -1,4 +1,5 @@
 import { escapeIdentifier } from 'pg';
+import { hubError } from '../../errors.js';
 import type { Db } from './db.js';
 
 /**
@@ -18,6 +19,8 @@ import type { Db } from './db.js';
  *   blobs           content-addressed files: (dataset, id) → content type, bytes
  *   aux             small named entries: (dataset, ns, key) → value
  *   retired_epochs  epochs replaced by a rebuild, dropped after a grace period
+ *   terms           the term index: (dataset, epoch, term, key) for the terms of each key's latest
+ *                   version (Write.terms), looked up by term prefix and replaced by key
  *
  * `dataset` in the data tables is the dataset's incarnation id (a new one each time a name is
  * created), never its name: a re-created dataset cannot see old data. Every data table is
@@ -113,6 +116,17 @@ const MIGRATIONS: Migration[] = [
        PRIMARY KEY (dataset, epoch))`,
     `INSERT INTO hub_meta (name, value) VALUES ('partitions', '${partitions}')`,
   ],
+  // the term index (entity graph refs, issue 19)
+  ({ partitions }) => [
+    ...partitioned(
+      'terms',
+      `dataset bigint NOT NULL, epoch text NOT NULL, term text COLLATE "C" NOT NULL,
+       key text COLLATE "C" NOT NULL,
+       PRIMARY KEY (dataset, epoch, term, key)`,
+      partitions,
+    ),
+    `CREATE INDEX terms_by_key ON terms (dataset, epoch, key)`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -133,7 +147,8 @@ async function currentVersion(db: Db): Promise<number> {
 
 function refuseNewer(schema: string, version: number): void {
   if (version > SCHEMA_VERSION) {
-    throw new Error(
+    throw hubError(
+      'STORE_FORMAT_NEWER',
       `the PostgreSQL schema '${schema}' is at version ${version}, newer than this hub (${SCHEMA_VERSION})`,
     );
   }

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /** Everything the hub reads from its environment (docs/operations.md#environment), typed. */
-export interface HubConfig {
+export interface Settings {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
@@ -93,7 +93,7 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return Number(v);
 }
 
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     port: int(env, 'PORT', 3000),
     host: env.HOST || '127.0.0.1',
@@ -131,7 +131,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
  * The admin token: HUB_ADMIN_TOKEN when set; otherwise the one generated on first start and kept in
  * DATA_DIR/admin-token (mode 0600). `generated` tells the caller to print it, once.
  */
-export function resolveAdminToken(config: HubConfig): { token: string; generated: boolean } {
+export function resolveAdminToken(config: Settings): { token: string; generated: boolean } {
   if (config.adminToken) return { token: config.adminToken, generated: false };
   mkdirSync(config.dataDir, { recursive: true });
   const file = join(config.dataDir, 'admin-token');

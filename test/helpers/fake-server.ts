@@ -49,27 +49,3 @@ export async function fakeServer(
       }),
   };
 }
-
-/** Polls `check` until it returns a value other than undefined/false, or fails after the deadline. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-/** Waits `ms` on purpose: only to show that something does NOT happen (a second alert). */
-export const quietPeriod = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

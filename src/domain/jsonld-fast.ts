@@ -1,171 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import jsonld from 'jsonld';
-import type { JsonLdDocument, Options } from 'jsonld';
-import { hubError, HubError, isHubError } from '../errors.js';
-
 /**
- * JSON-LD without the network. The hub's contexts live in `contexts/*.jsonld` and are the only
- * documents jsonld.js can ever load: every call goes through `documentLoader`, which serves them by
- * name or by any URL ending in `/contexts/{name}` and refuses everything else with 400
- * UNKNOWN_CONTEXT. jsonld.js's own default loader (which would fetch over HTTP) is replaced as
- * well, so that even a call that forgot the option cannot reach the network.
+ * Fast JSON-LD expansion of plain data under flat vocabulary contexts, and the rules that keep every
+ * field and literal of such data (field names as IRIs, literal types that fit). No jsonld.js here:
+ * what this cannot expand, the caller gives to jsonld.js with its loader (src/domain/jsonld-loader.ts).
  */
-
-const CONTEXTS_DIR = new URL('../../contexts/', import.meta.url);
-const EXTENSION = '.jsonld';
-
-/** The UDA core vocabulary (entities' `recorded` and `deleted` in JSON-LD; contexts/uda.jsonld). */
-export const UDA_CORE = 'http://data.mimiro.io/core/uda/';
-
-/** The ICAR ADE context's name (contexts/icar.jsonld). */
-export const ICAR_CONTEXT = 'icar';
-
-/** name → the file's text, read once at start-up (a handful of small files). */
-function loadContextFiles(): ReadonlyMap<string, string> {
-  const out = new Map<string, string>();
-  for (const file of readdirSync(CONTEXTS_DIR).sort()) {
-    if (!file.endsWith(EXTENSION)) continue;
-    const text = readFileSync(new URL(file, CONTEXTS_DIR), 'utf8');
-    // a broken context file is a bug of the hub: fail at start-up, not at the first request
-    const parsed = JSON.parse(text) as unknown;
-    if (typeof parsed !== 'object' || parsed === null || !('@context' in parsed)) {
-      throw new Error(`contexts/${file} is not a JSON-LD context document`);
-    }
-    out.set(file.slice(0, -EXTENSION.length), text);
-  }
-  return out;
-}
-
-const contextFiles = loadContextFiles();
-
-/**
- * Contexts an admin registered (PUT /contexts/{name}), by name: set by the context registry on the
- * main thread and by every worker task (the registry's copy rides with the task), so both resolve
- * them offline exactly like the files. Never one of the built-in names.
- */
-let registeredContexts: ReadonlyMap<string, string> = new Map();
-
-export function setRegisteredContexts(entries: ReadonlyMap<string, string>): void {
-  registeredContexts = entries;
-}
-
-/** The names of the hub's built-in contexts (contexts/*.jsonld), sorted. */
-export function contextNames(): string[] {
-  return [...contextFiles.keys()];
-}
-
-export function isBuiltInContext(name: string): boolean {
-  return contextFiles.has(name);
-}
-
-/** The text of one context (`icar` or `icar.jsonld`), built-in or registered, or undefined. */
-export function contextText(name: string): string | undefined {
-  const bare = name.endsWith(EXTENSION) ? name.slice(0, -EXTENSION.length) : name;
-  return contextFiles.get(bare) ?? registeredContexts.get(bare);
-}
-
-/**
- * How the hub refers to its own contexts inside documents it builds: a URL the loader resolves and
- * jsonld.js caches by (a string context is resolved once, an inline object would be re-serialised
- * for its cache key on every call).
- */
-export function contextRef(name: string): string {
-  return `https://hub.invalid/contexts/${name}`;
-}
-
-/** Which of the hub's contexts a URL names: the bare name, or any URL ending in /contexts/{name}. */
-function contextNameOf(url: string): string | undefined {
-  const path = url.split(/[?#]/, 1)[0] ?? '';
-  const slash = path.lastIndexOf('/');
-  const last = path.slice(slash + 1);
-  if (slash >= 0 && !path.slice(0, slash).endsWith('/contexts')) return undefined;
-  return contextText(last) === undefined ? undefined : last.replace(/\.jsonld$/, '');
-}
-
-type RemoteDocument = Awaited<ReturnType<NonNullable<Options.Expand['documentLoader']>>>;
-/** jsonld.js caches a document tagged 'static' across calls (the field is missing from its types). */
-type CachedRemoteDocument = RemoteDocument & { readonly tag: 'static' };
-
-/** The only document loader the hub gives jsonld.js. */
-export async function documentLoader(url: string): Promise<RemoteDocument> {
-  const name = contextNameOf(url);
-  const text = name === undefined ? undefined : contextText(name);
-  if (name === undefined || text === undefined) {
-    const known = [...contextNames(), ...registeredContexts.keys()].join(', ');
-    throw hubError(
-      'UNKNOWN_CONTEXT',
-      `context <${url}> is not one of the hub's contexts (${known}); remote documents are never fetched`,
-      { url },
-    );
-  }
-  // a fresh copy: jsonld.js may resolve relative URLs inside a context in place
-  const document = JSON.parse(text) as RemoteDocument['document'];
-  // built-in files never change: jsonld.js may keep them processed across calls; a registered
-  // context can be replaced at any time, so it is processed again by every call
-  if (!isBuiltInContext(name)) return { contextUrl: undefined, documentUrl: url, document };
-  const doc: CachedRemoteDocument = { contextUrl: undefined, documentUrl: url, document, tag: 'static' };
-  return doc;
-}
-
-// never the network, even for a call that forgets the option
-Object.assign(jsonld, { documentLoader });
-
-interface JsonLdErrorLike {
-  readonly name: string;
-  readonly message: string;
-  readonly details?: { readonly code?: unknown; readonly cause?: unknown };
-}
-
-function isJsonLdError(err: unknown): err is JsonLdErrorLike {
-  return (
-    err instanceof Error && typeof err.name === 'string' && err.name.startsWith('jsonld.') && 'details' in err
-  );
-}
-
-/**
- * jsonld.js failures as the hub's 400s: a refusal of our loader stays UNKNOWN_CONTEXT (jsonld.js
- * wraps it), any other JSON-LD error is INVALID_JSONLD carrying jsonld's own error code (the JSON-LD
- * API's, such as `invalid local context`) as `jsonldCode`: the hub's codes stay one catalogue.
- * Processing never ends in a 5xx: the input is the client's.
- */
-export function toJsonLdError(err: unknown): HubError {
-  if (isHubError(err)) return err;
-  if (isJsonLdError(err)) {
-    // jsonld.js wraps a loader's refusal, sometimes twice (a scoped context's load inside
-    // `invalid scoped context`): the refusal is the answer, however deep
-    for (let cause = err.details?.cause, depth = 0; cause !== undefined && depth < 8; depth++) {
-      if (isHubError(cause)) return cause;
-      cause = isJsonLdError(cause) ? cause.details?.cause : undefined;
-    }
-    const jsonldCode = typeof err.details?.code === 'string' ? err.details.code : err.name;
-    return hubError('INVALID_JSONLD', err.message, { jsonldCode, jsonldError: err.name });
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return hubError('INVALID_JSONLD', `the document could not be processed as JSON-LD: ${message}`);
-}
-
-/** jsonld.expand with the hub's loader; errors as 400s. */
-export async function expandDocument(input: unknown): Promise<unknown[]> {
-  try {
-    return await jsonld.expand(input as JsonLdDocument, { documentLoader });
-  } catch (err) {
-    throw toJsonLdError(err);
-  }
-}
-
-/** jsonld.compact with the hub's loader; errors as 400s. */
-export async function compactDocument(input: unknown, context: unknown): Promise<unknown> {
-  try {
-    return await jsonld.compact(input as JsonLdDocument, context as Parameters<typeof jsonld.compact>[1], {
-      documentLoader,
-    });
-  } catch (err) {
-    throw toJsonLdError(err);
-  }
-}
-
-// ---- fast expansion for flat vocabulary contexts ----------------------------------------------
-
 interface TermDef {
   readonly iri: string;
   /** a datatype IRI the term coerces literal values to */
@@ -343,16 +180,14 @@ const UNSUPPORTED = Symbol('unsupported');
 export type FastExpander = (doc: Record<string, unknown>, id: string) => Record<string, unknown> | undefined;
 
 export function fastExpander(
-  name: string,
+  /** the context document's text */
+  text: string,
   options: {
     /** skip properties named like JSON-LD keywords (`@self`, a pushed `@context`…) at every level */
     readonly dropKeywords?: boolean;
-    /** the context's text, when it is not one of the hub's (a dataset's generated context) */
-    readonly text?: string;
   } = {},
 ): FastExpander | undefined {
-  const text = options.text ?? contextText(name);
-  const flat = text === undefined ? undefined : flatContext(text);
+  const flat = flatContext(text);
   if (!flat) return undefined;
   const { vocab, terms, typeAliases } = flat;
 
