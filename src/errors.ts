@@ -30,6 +30,12 @@ export const ERROR_CATALOGUE = {
   INVALID_CALLBACK: { status: 400, meaning: 'the JSONP callback is not a JavaScript function name' },
   UNAUTHORIZED: { status: 401, meaning: 'no key, an unknown key, or a malformed Authorization header' },
   FORBIDDEN: { status: 403, meaning: 'the key is valid but may not do this on this dataset' },
+  OUT_OF_KEY_SCOPE: {
+    status: 403,
+    meaning: 'a scoped key pushed a document outside its scope (a location or record its where excludes)',
+  },
+  INVALID_KEY_SPEC: { status: 400, meaning: 'a dataset key to create has a bad role, where or locations' },
+  KEY_NOT_FOUND: { status: 404, meaning: 'no dataset key with this id' },
   NOT_FOUND: { status: 404, meaning: 'no route (or console file) at this path' },
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'the path exists but not for this method' },
   REQUEST_TIMEOUT: { status: 408, meaning: 'the client sent no body data for too long' },

@@ -6,12 +6,20 @@ import type { ContextLookup } from './jsonld-loader.js';
 import { hashKey, newKey, sameHash } from './credentials.js';
 import { isInternalDataset } from './contexts.js';
 import { checkDatasetId } from './ids.js';
+import { DatasetKeys, type KeyScope } from './keys.js';
 
 export type Need = 'admin' | 'push' | 'read';
 
 export type Principal =
   | { readonly role: 'admin' }
-  | { readonly role: 'push' | 'read'; readonly dataset: string; readonly keyHash: string }
+  | {
+      readonly role: 'push' | 'read';
+      readonly dataset: string;
+      readonly keyHash: string;
+      /** an additional key's id and scope (domain/keys.ts); the dataset's own two keys have neither */
+      readonly keyId?: string;
+      readonly scope?: KeyScope;
+    }
   | { readonly role: 'anonymous' };
 
 export interface IssuedKeys {
@@ -27,6 +35,9 @@ const forbidden = (message: string): HubError => hubError('FORBIDDEN', message);
  * name) after a delete, so that what is kept in memory about a dataset can go with it.
  */
 export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
+  /** the additional (possibly scoped) keys of each dataset */
+  readonly keys: DatasetKeys;
+
   constructor(
     private readonly store: Store,
     private readonly adminHash: string,
@@ -34,6 +45,7 @@ export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
     private readonly contexts: ContextLookup,
   ) {
     super();
+    this.keys = new DatasetKeys(store);
   }
 
   async put(
@@ -102,8 +114,16 @@ export class Datasets extends EventEmitter<{ deleted: [name: string] }> {
     const hash = hashKey(credential);
     if (sameHash(hash, this.adminHash)) return { role: 'admin' };
     const found = await this.store.findKeyHash(hash);
-    if (!found) throw unauthorized('the credential is not valid');
-    return { role: found.role, dataset: found.dataset, keyHash: hash };
+    if (found) return { role: found.role, dataset: found.dataset, keyHash: hash };
+    const extra = await this.keys.resolve(credential);
+    if (!extra) throw unauthorized('the credential is not valid');
+    return {
+      role: extra.role,
+      dataset: extra.dataset,
+      keyHash: hash,
+      keyId: extra.id,
+      ...(extra.scope ? { scope: extra.scope } : {}),
+    };
   }
 
   /**

@@ -12,6 +12,11 @@ export interface ChangesOptions {
   readonly since?: string;
   readonly limit?: number;
   readonly latestOnly?: boolean;
+  /**
+   * Only the changes this admits are items (a scoped key's, domain/keys.ts): the limit counts
+   * items, and the position still moves past every change read, so a token never re-reads them.
+   */
+  readonly filter?: (c: Change) => boolean;
   /** newest first: the token of a page gives the next older page */
   readonly reverse?: boolean;
 }
@@ -33,19 +38,23 @@ export class ChangesReader {
   }
 
   async *items(): AsyncGenerator<Change> {
+    const { filter, limit } = this.options;
+    if (filter && limit === 0) return;
     const reverse = this.options.reverse === true;
     for await (const c of this.store.changes(this.dataset.name, {
       epoch: this.dataset.epoch,
       // reversed, the token's position is the exclusive upper bound
       ...(reverse ? { afterSeq: 0, beforeSeq: this.afterSeq, reverse } : { afterSeq: this.afterSeq }),
-      limit: this.options.limit,
+      limit: filter ? undefined : limit,
       latestOnly: this.options.latestOnly,
       // the token will promise everything up to the head read: a replica must have it all
       atLeast: this.dataset.lastSeq,
     })) {
       this.lastSeen = c.seq;
+      if (filter && !filter(c)) continue;
       this.emitted++;
       yield c;
+      if (limit !== undefined && this.emitted >= limit) return;
     }
   }
 
@@ -106,6 +115,8 @@ export function openChanges(
 export interface CurrentOptions {
   readonly from?: string;
   readonly limit?: number;
+  /** only the keys whose latest change this admits (as ChangesOptions.filter) */
+  readonly filter?: (c: Change) => boolean;
   /** descending key order: the `from` token of a page gives the next page down */
   readonly reverse?: boolean;
 }
@@ -123,21 +134,26 @@ export class CurrentReader {
     private readonly afterKey: string | undefined,
     private readonly limit: number | undefined,
     private readonly reverse = false,
+    private readonly filter?: (c: Change) => boolean,
   ) {
     this.lastKey = afterKey;
   }
 
   async *items(): AsyncGenerator<Change> {
+    const { filter, limit } = this;
+    if (filter && limit === 0) return;
     for await (const c of this.store.current(this.dataset.name, {
       epoch: this.dataset.epoch,
       // reversed, the token's key is the exclusive upper bound
       ...(this.reverse ? { beforeKey: this.afterKey, reverse: true } : { afterKey: this.afterKey }),
-      limit: this.limit,
+      limit: filter ? undefined : limit,
       atLeast: this.dataset.lastSeq,
     })) {
       this.lastKey = c.key;
+      if (filter && !filter(c)) continue;
       this.emitted++;
       yield c;
+      if (limit !== undefined && this.emitted >= limit) return;
     }
   }
 
@@ -176,7 +192,16 @@ export function openCurrent(
     if (pos.epoch !== dataset.epoch && !continuesAfterRestore(dataset, pos.epoch)) fullSync = true;
     else afterKey = pos.key === '' ? undefined : pos.key;
   }
-  return new CurrentReader(store, secret, dataset, fullSync, afterKey, options.limit, options.reverse);
+  return new CurrentReader(
+    store,
+    secret,
+    dataset,
+    fullSync,
+    afterKey,
+    options.limit,
+    options.reverse,
+    options.filter,
+  );
 }
 
 /**

@@ -56,6 +56,12 @@ export interface TranslateInput {
 
 export type Translator = (input: TranslateInput) => Translation | Promise<Translation>;
 
+/**
+ * A check of a live request's translation before anything of it is stored (a scoped key's push:
+ * protocols/scope.ts): throwing refuses the whole request.
+ */
+export type WriteGuard = (t: Translation) => Promise<void>;
+
 export interface IngestResult extends AppendResult {
   readonly received: number;
 }
@@ -98,9 +104,10 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
     dataset: DatasetRecord,
     envelope: Envelope,
     source: IngestSource = 'push',
+    guard?: WriteGuard,
   ): Promise<IngestResult> {
     const now = Date.now();
-    const { request, received } = await this.prepare(dataset, envelope, source, now);
+    const { request, received } = await this.prepare(dataset, envelope, source, now, guard);
     const result = await this.store.append(dataset.name, request);
     this.report(dataset, received, result, now);
     return { ...result, received };
@@ -146,12 +153,14 @@ export class Ingestor extends EventEmitter<{ ingested: [IngestedEvent] }> {
     envelope: Envelope,
     source: IngestSource,
     now: number,
+    guard?: WriteGuard,
   ): Promise<{ request: AppendRequest; received: number }> {
     const config = configOf(dataset);
     if (source === 'push' && !pushEnabled(config)) {
       throw hubError('PUSH_DISABLED', `push is disabled for dataset '${dataset.name}'; its data is kept`);
     }
     const t = await this.translator(envelope.protocol)({ envelope, dataset, config, mode: 'live', now });
+    if (guard) await guard(t);
     checkSubjects(config, t.subjects, await this.schemaSets.load(dataset));
     const { received, subjects: _subjects, ...append } = t;
     const request: AppendRequest = {

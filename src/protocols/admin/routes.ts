@@ -10,6 +10,9 @@ import type { ProtocolDeps } from '../deps.js';
 import { detail, listItem } from './view.js';
 import { PassThrough } from 'node:stream';
 import { writeBackup } from '../../domain/backup.js';
+import { parseKeySpec } from '../../domain/keys.js';
+import type { JsonObject } from '../../store/types.js';
+import { compileScopeWhere, scopeCheckOf } from '../scope.js';
 
 const openapiFile = new URL('../../../spec/openapi.yaml', import.meta.url);
 
@@ -110,13 +113,48 @@ export function mountAdmin(router: Router, deps: ProtocolDeps): void {
 
   router.get('/datasets/:id', hubErrors, async (ctx) => {
     const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
-    ctx.body = detail(hub, dataset, deps.baseUrl(ctx), principal);
+    const view = detail(hub, dataset, deps.baseUrl(ctx), principal);
+    const scope = scopeCheckOf(principal, dataset);
+    if (scope) {
+      // a scoped key counts its own documents only, and learns nothing of the others' changes
+      let count = 0;
+      for await (const c of hub.store.current(dataset.name, { epoch: dataset.epoch }))
+        if (scope.admits(c)) count++;
+      view.count = count;
+      view.lastSeq = null;
+      view.scope = scope.scope as unknown as JsonObject;
+    }
+    ctx.body = view;
   });
 
   router.delete('/datasets/:id', hubErrors, async (ctx) => {
     await adminAccess(hub, ctx);
     await hub.datasets.require(ctx.params.id!);
     if (!(await hub.datasets.delete(ctx.params.id!))) throw hubError('DATASET_NOT_FOUND', 'no such dataset');
+    ctx.status = 204;
+  });
+
+  // additional keys, each with a role and an optional scope (docs/datasets.md#scoped-keys)
+  router.post('/datasets/:id/keys', hubErrors, async (ctx) => {
+    await adminAccess(hub, ctx);
+    const dataset = await hub.datasets.require(ctx.params.id!);
+    const spec = parseKeySpec(await readJson(ctx));
+    // the where is compiled now, so a key never carries an ODSQL error to its first read
+    if (spec.scope?.where !== undefined) compileScopeWhere(spec.scope.where);
+    ctx.status = 201;
+    ctx.body = await hub.datasets.keys.create(dataset.name, spec);
+  });
+
+  router.get('/datasets/:id/keys', hubErrors, async (ctx) => {
+    await adminAccess(hub, ctx);
+    const dataset = await hub.datasets.require(ctx.params.id!);
+    ctx.body = { keys: await hub.datasets.keys.list(dataset.name) };
+  });
+
+  router.delete('/datasets/:id/keys/:keyId', hubErrors, async (ctx) => {
+    await adminAccess(hub, ctx);
+    const dataset = await hub.datasets.require(ctx.params.id!);
+    await hub.datasets.keys.revoke(dataset.name, ctx.params.keyId!);
     ctx.status = 204;
   });
 

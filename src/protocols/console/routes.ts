@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { hubError } from '../../errors.js';
 import { IngestRates } from '../../domain/ingest-rates.js';
 import { datasetAccess } from '../../http/access.js';
+import { refuseScoped } from '../scope.js';
 import { credentialOf } from '../../http/auth.js';
 import { errorBody, renderHubError } from '../../http/errors.js';
 import type { ProtocolDeps } from '../deps.js';
@@ -78,7 +79,8 @@ export function mountConsole(router: Router, deps: ProtocolDeps): void {
   });
 
   router.get('/datasets/:id/stats', hubErrors, async (ctx) => {
-    const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
+    const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
+    refuseScoped(principal, 'ingest statistics');
     const now = Date.now();
     const minutes = rates.series(dataset.name, now, dataset.createdAt);
     ctx.set('Cache-Control', 'no-store');

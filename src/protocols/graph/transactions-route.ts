@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { hubError, HubError } from '../../errors.js';
 import type { Envelope } from '../../domain/ingest.js';
 import { datasetsAccess } from '../../http/access.js';
+import { refuseScoped } from '../scope.js';
 import { errorBody, renderHubError } from '../../http/errors.js';
 import { readJson } from '../../http/json.js';
 import type { JsonObject, JsonValue } from '../../store/types.js';
@@ -26,12 +27,14 @@ export function mountTransactions(router: Router, deps: ProtocolDeps): void {
 
   router.post('/transactions', hubErrors, async (ctx) => {
     const parts = parseTransaction(await readJson(ctx));
-    const { datasets } = await datasetsAccess(
+    const { datasets, principal } = await datasetsAccess(
       hub,
       ctx,
       parts.map((p) => p.dataset),
       'push',
     );
+    // a transaction is not checked document by document against a key scope
+    refuseScoped(principal, 'or push through /transactions');
     const results = await hub.ingestor.ingestMany(
       parts.map((p, i) => ({ dataset: datasets[i]!, envelope: p.envelope })),
     );

@@ -12,6 +12,7 @@ import { PROBLEM_JSON, renderIcarProblem } from './problem.js';
 import { resourceRenderer } from './render.js';
 import { mountSchemaSets } from './schemas-routes.js';
 import { RESOURCE_KIND, resourceKey, translateIcar } from './translate.js';
+import { pushGuardOf, scopeCheckOf } from '../scope.js';
 
 /**
  * ICAR / Mimiro generic data exchange (docs/icar.md): push resources, pull the changes feed and the
@@ -27,14 +28,15 @@ export function mountIcar(router: Router, deps: ProtocolDeps): void {
 
   for (const base of ['/datasets', '/dataset']) {
     router.post(`${base}/:id/resources`, hubErrors, async (ctx) => {
-      const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'push');
+      const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.id!, 'push');
       refuseFullSyncHeaders(ctx);
       const { value, text } = await readJsonText(ctx);
-      const result = await hub.ingestor.ingest(dataset, {
-        protocol: 'icar',
-        body: value as JsonValue,
-        bodyText: text,
-      });
+      const result = await hub.ingestor.ingest(
+        dataset,
+        { protocol: 'icar', body: value as JsonValue, bodyText: text },
+        'push',
+        pushGuardOf(hub.store, principal, dataset),
+      );
       ctx.body = { status: 'OK', received: result.received, changes: result.changes };
     });
 
@@ -44,14 +46,17 @@ export function mountIcar(router: Router, deps: ProtocolDeps): void {
     });
 
     router.get(`${base}/:id/resources`, hubErrors, async (ctx) => {
-      const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
-      await serveCurrent(deps, ctx, dataset);
+      const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
+      await serveCurrent(deps, ctx, dataset, principal);
     });
 
     router.get(`${base}/:id/resources/:source/:sourceId`, hubErrors, async (ctx) => {
-      const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
+      const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
       const change = await hub.store.get(dataset.name, resourceKey(ctx.params.source!, ctx.params.sourceId!));
-      if (!change || change.deleted) throw hubError('RESOURCE_NOT_FOUND', 'no such resource in this dataset');
+      // outside the key's scope is as absent as missing: a scoped key learns nothing of it
+      const scope = scopeCheckOf(principal, dataset);
+      if (!change || change.deleted || (scope && !scope.admits(change)))
+        throw hubError('RESOURCE_NOT_FOUND', 'no such resource in this dataset');
       sendJsonText(ctx, await renderOne(deps, ctx, dataset, change));
     });
   }

@@ -8,6 +8,7 @@ import type { ProtocolDeps } from '../deps.js';
 import { peekMsgid, readEnvelope } from './envelope.js';
 import { renderObsrvError, successBody } from './render.js';
 import { OBSRV_PROTOCOL, obsrvTranslator } from './translate.js';
+import { pushGuardOf } from '../scope.js';
 
 /**
  * How much of a refused request's body is read to echo its msgid: enough for any envelope's head,
@@ -48,11 +49,12 @@ export function mountObsrv(router: Router, deps: ProtocolDeps): void {
     const body = await readJson(ctx);
     ctx.state.obsrvMsgid = peekMsgid(body);
     const envelope = readEnvelope(body);
-    await hub.ingestor.ingest(access.dataset, {
-      protocol: OBSRV_PROTOCOL,
-      body: envelope.data,
-      params: { msgid: envelope.params.msgid },
-    });
+    await hub.ingestor.ingest(
+      access.dataset,
+      { protocol: OBSRV_PROTOCOL, body: envelope.data, params: { msgid: envelope.params.msgid } },
+      'push',
+      pushGuardOf(hub.store, access.principal, access.dataset),
+    );
     ctx.body = successBody(envelope.params.msgid);
   });
 }

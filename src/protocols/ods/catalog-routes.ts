@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { catalogEntry, searchCatalog } from '../../query/catalog.js';
 import { compileQuery } from '../../query/odsql/query.js';
 import { datasetAccess } from '../../http/access.js';
+import { scopedCatalog, scopedRecord } from '../scope.js';
 import { credentialOf } from '../../http/auth.js';
 import { errorBody } from '../../http/errors.js';
 import { jsonpCallback, sendJson } from '../../http/jsonp.js';
@@ -41,7 +42,7 @@ export function mountOdsCatalog(router: Router, deps: ProtocolDeps): void {
     const callback = jsonpCallback(ctx);
     const { spec, page } = catalogParams(ctx);
     const q = compileQuery(spec);
-    const { total, results } = searchCatalog(await hub.datasets.readable(principal), q, page);
+    const { total, results } = searchCatalog(await scopedCatalog(hub, principal), q, page);
     sendJson(ctx, { total_count: total, results }, callback);
   });
 
@@ -57,7 +58,7 @@ export function mountOdsCatalog(router: Router, deps: ProtocolDeps): void {
     const callback = format === 'json' ? jsonpCallback(ctx) : undefined;
     const { spec, offset, limit } = exportParams(ctx);
     const q = compileQuery({ where: spec.where, orderBy: spec.orderBy });
-    const { results } = searchCatalog(await hub.datasets.readable(principal), q, {
+    const { results } = searchCatalog(await scopedCatalog(hub, principal), q, {
       offset,
       limit: limit ?? Infinity,
     });
@@ -75,7 +76,7 @@ export function mountOdsCatalog(router: Router, deps: ProtocolDeps): void {
   });
 
   readRoute(router, `${CATALOG}/:dataset`, errors, async (ctx) => {
-    const { dataset } = await datasetAccess(hub, ctx, ctx.params.dataset!, 'read');
-    sendJson(ctx, catalogEntry(dataset), jsonpCallback(ctx));
+    const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.dataset!, 'read');
+    sendJson(ctx, catalogEntry(await scopedRecord(hub, principal, dataset)), jsonpCallback(ctx));
   });
 }

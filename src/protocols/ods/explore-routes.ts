@@ -4,7 +4,8 @@ import { stringify } from 'csv-stringify/sync';
 import { analyzeRecords, columnsOf, rowOf, searchRecords, streamRecords } from '../../query/explore.js';
 import { valueNormaliser } from '../../query/field-values.js';
 import { recordFields } from '../../query/field-types.js';
-import { compileQuery, type CompiledQuery } from '../../query/odsql/query.js';
+import { compileQuery, type CompiledQuery, type QuerySpec } from '../../query/odsql/query.js';
+import { scopeCheckOf, type ScopeCheck } from '../scope.js';
 import { RECORD_KIND } from '../../domain/records.js';
 import { hubError } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
@@ -58,8 +59,15 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
   const { hub } = deps;
   const errors = errorBody(renderOdsExploreError);
 
-  const access = async (ctx: Context, id: string): Promise<DatasetRecord> =>
-    (await datasetAccess(hub, ctx, id, 'read')).dataset;
+  /** The dataset, and the reader's key scope (protocols/scope.ts) as every query's `scope`. */
+  const access = async (
+    ctx: Context,
+    id: string,
+  ): Promise<{ dataset: DatasetRecord; scoped: (spec: QuerySpec) => QuerySpec; scope?: ScopeCheck }> => {
+    const { dataset, principal } = await datasetAccess(hub, ctx, id, 'read');
+    const scope = scopeCheckOf(principal, dataset);
+    return { dataset, scope, scoped: (spec) => (scope ? { ...spec, scope: scope.rows } : spec) };
+  };
 
   /** An export of an analysis: the groups are computed (bounded by MAX_GROUPS), then streamed out. */
   const analysisResults = async (
@@ -73,10 +81,10 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
   };
 
   readRoute(router, `${V21}/records`, errors, async (ctx) => {
-    const dataset = await access(ctx, ctx.params.dataset!);
+    const { dataset, scoped } = await access(ctx, ctx.params.dataset!);
     const callback = jsonpCallback(ctx);
     const { spec, page } = recordsParams(ctx);
-    const q = compileQuery(spec);
+    const q = compileQuery(scoped(spec));
     if (q.analysis) {
       // total_count counts the groups (one result without group_by)
       const { total, rows } = await analyzeRecords(hub.store, dataset, q, page);
@@ -88,12 +96,13 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
   });
 
   readRoute(router, `${V21}/records/:recordId`, errors, async (ctx) => {
-    const dataset = await access(ctx, ctx.params.dataset!);
+    const { dataset, scope } = await access(ctx, ctx.params.dataset!);
     const callback = jsonpCallback(ctx);
     const q = compileQuery({ select: queryString(ctx, 'select') });
     if (q.analysis) throw hubError('INVALID_PARAMETER', 'one record cannot be aggregated: use …/records');
     const c = await hub.store.get(dataset.name, ctx.params.recordId!);
-    if (!c || c.deleted || c.kind !== RECORD_KIND) {
+    // outside the key's scope is as absent as missing
+    if (!c || c.deleted || c.kind !== RECORD_KIND || (scope && !scope.admits(c))) {
       throw hubError(
         'RECORD_NOT_FOUND',
         `no record with id '${ctx.params.recordId!}' in dataset '${dataset.name}'`,
@@ -104,14 +113,14 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
 
   readRoute(router, `${V21}/exports/:format`, errors, async (ctx) => {
     // who may ask comes first: nothing about the request is judged for a caller without access
-    const dataset = await access(ctx, ctx.params.dataset!);
+    const { dataset, scoped } = await access(ctx, ctx.params.dataset!);
     const format = ctx.params.format as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) {
       throw hubError('INVALID_PARAMETER', `export format must be one of: ${EXPORT_FORMATS.join(', ')}`);
     }
     const callback = format === 'json' ? jsonpCallback(ctx) : undefined;
     const { spec, offset, limit } = exportParams(ctx);
-    const q = compileQuery(spec);
+    const q = compileQuery(scoped(spec));
     const results = q.analysis
       ? await analysisResults(dataset, q, offset, limit)
       : map(streamRecords(hub.store, dataset, q, { offset, limit }), q.project);
@@ -157,10 +166,10 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
     const id = queryString(ctx, 'dataset');
     if (id === undefined || id === '')
       throw hubError('INVALID_PARAMETER', "the 'dataset' parameter is required");
-    const dataset = await access(ctx, id);
+    const { dataset, scoped } = await access(ctx, id);
     const callback = jsonpCallback(ctx);
     const p = v1Params(ctx);
-    const { total, rows } = await searchRecords(hub.store, dataset, compileQuery(p.spec), p.page);
+    const { total, rows } = await searchRecords(hub.store, dataset, compileQuery(scoped(p.spec)), p.page);
     sendJson(
       ctx,
       { nhits: total, parameters: p.echo, records: rows.map((r) => v1Record(dataset.name, r)) },
@@ -169,7 +178,7 @@ export function mountOdsExplore(router: Router, deps: ProtocolDeps): void {
   });
 
   router.get('/api/datasets/1.0/:dataset/files/:fileId', errors, async (ctx) => {
-    const dataset = await access(ctx, ctx.params.dataset!);
+    const { dataset } = await access(ctx, ctx.params.dataset!);
     const id = ctx.params.fileId!;
     const blob = FILE_ID.test(id) ? await hub.store.getBlob(dataset.name, id) : undefined;
     if (!blob) throw hubError('FILE_NOT_FOUND', `no file '${id}' in dataset '${dataset.name}'`);

@@ -6,6 +6,7 @@ import { recordFields } from '../../query/field-types.js';
 import type { QuerySpec } from '../../query/odsql/query.js';
 import { hubError } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
+import { scopeCheckOf, scopedCatalog } from '../scope.js';
 import { credentialOf } from '../../http/auth.js';
 import { errorBody } from '../../http/errors.js';
 import { jsonpCallback, sendJson } from '../../http/jsonp.js';
@@ -59,9 +60,11 @@ export function mountOdsFacets(router: Router, deps: ProtocolDeps): void {
   const errors = errorBody(renderOdsExploreError);
 
   readRoute(router, '/api/explore/v2.1/catalog/datasets/:dataset/facets', errors, async (ctx) => {
-    const { dataset } = await datasetAccess(hub, ctx, ctx.params.dataset!, 'read');
+    const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.dataset!, 'read');
     const callback = jsonpCallback(ctx);
-    const { spec, names } = facetParams(ctx);
+    const { spec: asked, names } = facetParams(ctx);
+    const scope = scopeCheckOf(principal, dataset);
+    const spec = scope ? { ...asked, scope: scope.rows } : asked;
     const fields = recordFields(dataset.attrs);
     const types = new Map(fields.map((f) => [f.name, f.type] as const));
     const wanted =
@@ -85,7 +88,7 @@ export function mountOdsFacets(router: Router, deps: ProtocolDeps): void {
     }
     const wanted = names.length > 0 ? CATALOG_FACETS.filter((f) => names.includes(f.name)) : CATALOG_FACETS;
     const acc = facetAccumulator(spec, wanted);
-    for (const d of await hub.datasets.readable(principal)) {
+    for (const d of await scopedCatalog(hub, principal)) {
       const row = catalogRow(d);
       acc.add({
         ...row,

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { analyzeRecords } from '../../query/explore.js';
 import { recordFields } from '../../query/field-types.js';
 import { compileQuery } from '../../query/odsql/query.js';
+import { scopeCheckOf } from '../scope.js';
 import { hubError } from '../../errors.js';
 import { datasetAccess } from '../../http/access.js';
 import { errorBody } from '../../http/errors.js';
@@ -28,13 +29,14 @@ export function mountOdsGeo(router: Router, deps: ProtocolDeps): void {
     if (id === undefined || id === '')
       throw hubError('INVALID_PARAMETER', "the 'dataset' parameter is required");
     // who may ask comes first: nothing about the request is judged for a caller without access
-    const { dataset } = await datasetAccess(hub, ctx, id, 'read');
+    const { dataset, principal } = await datasetAccess(hub, ctx, id, 'read');
+    const scope = scopeCheckOf(principal, dataset);
     const callback = jsonpCallback(ctx);
     const geoFields = recordFields(dataset.attrs)
       .filter((f) => f.type === 'geo_point_2d')
       .map((f) => f.name);
     const { spec, polygons } = geoclusterParams(ctx, geoFields);
-    const q = compileQuery(spec);
+    const q = compileQuery(scope ? { ...spec, scope: scope.rows } : spec);
     const { rows } = await analyzeRecords(hub.store, dataset, q, { offset: 0, limit: Infinity });
     sendJson(ctx, v1GeoClusters(rows, polygons), callback);
   });

@@ -7,6 +7,7 @@ import type { JsonValue } from '../../store/types.js';
 import type { ProtocolDeps } from '../deps.js';
 import { renderOdsPushError } from './errors.js';
 import { ODS_PROTOCOL, TOO_LARGE_MESSAGE, type OdsOperation } from './translate.js';
+import { pushGuardOf } from '../scope.js';
 
 /** Every push-API path starts with this (CORS is not offered there, as on ODS). */
 export const ODS_PUSH_PREFIX = '/api/push/';
@@ -22,15 +23,20 @@ export function mountOdsPush(router: Router, deps: ProtocolDeps): void {
   const errors = errorBody(renderOdsPushError);
 
   async function run(ctx: Context, operation: OdsOperation, withBody: boolean): Promise<void> {
-    const { dataset } = await datasetAccess(hub, ctx, ctx.params.dataset!, 'push');
+    const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.dataset!, 'push');
     // the shared reader: 5 MiB decided while reading, the hub's idle timeout and body budget
     const read = withBody ? await readJsonText(ctx, { tooLargeMessage: TOO_LARGE_MESSAGE }) : undefined;
-    await hub.ingestor.ingest(dataset, {
-      protocol: ODS_PROTOCOL,
-      body: read ? (read.value as JsonValue) : null,
-      params: { ...operation },
-      ...(read ? { bodyText: read.text } : {}),
-    });
+    await hub.ingestor.ingest(
+      dataset,
+      {
+        protocol: ODS_PROTOCOL,
+        body: read ? (read.value as JsonValue) : null,
+        params: { ...operation },
+        ...(read ? { bodyText: read.text } : {}),
+      },
+      'push',
+      pushGuardOf(hub.store, principal, dataset),
+    );
     ctx.body = { status: 'OK' };
   }
 

@@ -11,6 +11,7 @@ import { jsonArrayChunks, ndjsonChunks, sendStream } from '../../http/stream.js'
 import type { Change, DatasetRecord } from '../../store/types.js';
 import { checkJsonLdAvailable } from '../../domain/dataset-context.js';
 import { queryBool, queryEnum, queryInt, queryString } from './query.js';
+import { scopeCheckOf } from '../scope.js';
 import type { ItemFormat, KindRenderers, RenderContext } from './render.js';
 
 export interface PullDeps {
@@ -142,6 +143,8 @@ export async function serveChanges(
   const timeout = queryInt(ctx, 'timeout', 0, MAX_LONGPOLL_MS) ?? DEFAULT_LONGPOLL_MS;
   const { framing, format } = negotiate(ctx);
   const { hub } = deps;
+  // a scoped key's feed holds only its documents; the position still moves past the others
+  const filter = scopeCheckOf(principal, dataset)?.admits;
 
   if (reverse && feed !== 'normal') {
     throw hubError(
@@ -158,10 +161,11 @@ export async function serveChanges(
       lastEventId !== '' ? lastEventId : since,
       format,
       holderOf(ctx, principal),
+      filter,
     );
   }
 
-  let reader = openChanges(hub.store, hub.secret, dataset, { since, limit, latestOnly, reverse });
+  let reader = openChanges(hub.store, hub.secret, dataset, { since, limit, latestOnly, reverse, filter });
   if (feed === 'longpoll' && !reader.fullSync && dataset.lastSeq <= reader.afterSeq) {
     const release = deps.waiting.acquire(holderOf(ctx, principal));
     const gauge = deps.metrics.waitingReaders.labels('longpoll');
@@ -178,7 +182,7 @@ export async function serveChanges(
     });
     if (changed) {
       const fresh = await hub.datasets.require(dataset.name);
-      reader = openChanges(hub.store, hub.secret, fresh, { since, limit, latestOnly });
+      reader = openChanges(hub.store, hub.secret, fresh, { since, limit, latestOnly, filter });
     }
   }
   if (reader.fullSync) signalReset(ctx);
@@ -196,10 +200,11 @@ function serveEventSource(
   start: string | undefined,
   format: ItemFormat,
   holder: string,
+  filter: ((c: Change) => boolean) | undefined,
 ): Promise<void> {
   const { hub } = deps;
   // a bad token is a 400 now, before the stream starts
-  const first = openChanges(hub.store, hub.secret, dataset, { since: start });
+  const first = openChanges(hub.store, hub.secret, dataset, { since: start, filter });
   if (first.fullSync) signalReset(ctx);
   ctx.set('Cache-Control', 'no-cache');
   ctx.set('X-Accel-Buffering', 'no');
@@ -235,7 +240,7 @@ function serveEventSource(
       if (!changed) yield ': keep-alive\n\n';
       const fresh = await hub.datasets.get(dataset.name);
       if (!fresh) return; // the dataset was deleted: end the stream
-      reader = openChanges(hub.store, hub.secret, fresh, { since: position });
+      reader = openChanges(hub.store, hub.secret, fresh, { since: position, filter });
       if (reader.fullSync) yield 'event: full-sync\ndata: {}\n\n';
     }
   }
@@ -247,12 +252,18 @@ function serveEventSource(
  * `limit`; the continuation carries the next page's `from` token and, as `since`, the changes
  * token of the state the listing started from.
  */
-export async function serveCurrent(deps: PullDeps, ctx: Context, dataset: DatasetRecord): Promise<void> {
+export async function serveCurrent(
+  deps: PullDeps,
+  ctx: Context,
+  dataset: DatasetRecord,
+  principal: Principal,
+): Promise<void> {
   const from = queryString(ctx, 'from');
   const limit = queryInt(ctx, 'limit', 0, MAX_LIMIT);
   const reverse = queryBool(ctx, 'reverse') ?? false;
   const { framing, format } = negotiate(ctx);
-  const reader = openCurrent(deps.hub.store, deps.hub.secret, dataset, { from, limit, reverse });
+  const filter = scopeCheckOf(principal, dataset)?.admits;
+  const reader = openCurrent(deps.hub.store, deps.hub.secret, dataset, { from, limit, reverse, filter });
   if (reader.fullSync) signalReset(ctx);
   const rc = renderContext(deps, ctx, dataset, format);
   const continuation = () =>

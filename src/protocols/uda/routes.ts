@@ -10,6 +10,7 @@ import { fullSyncStatus, fullSyncToParams, parseFullSyncHeaders } from './fullsy
 import { entityForwarder } from './forward.js';
 import { entityRenderer } from './render.js';
 import { ENTITY_KIND, udaTranslator } from './translate.js';
+import { pushGuardOf } from '../scope.js';
 
 const header = (ctx: Context, name: string): string | undefined => {
   const v = ctx.get(name);
@@ -30,23 +31,24 @@ export function mountUda(router: Router, deps: ProtocolDeps): void {
   const hubErrors = errorBody(renderHubError);
 
   router.post('/datasets/:id/entities', hubErrors, async (ctx) => {
-    const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'push');
+    const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.id!, 'push');
     const sync = parseFullSyncHeaders(
       header(ctx, 'universal-data-api-full-sync-id'),
       header(ctx, 'universal-data-api-full-sync-start'),
       header(ctx, 'universal-data-api-full-sync-end'),
     );
     const body = (await readJson(ctx)) as JsonValue;
-    const result = await hub.ingestor.ingest(dataset, {
-      protocol: 'uda',
-      body,
-      ...(sync ? { params: fullSyncToParams(sync) } : {}),
-    });
+    const result = await hub.ingestor.ingest(
+      dataset,
+      { protocol: 'uda', body, ...(sync ? { params: fullSyncToParams(sync) } : {}) },
+      'push',
+      pushGuardOf(hub.store, principal, dataset),
+    );
     ctx.body = { status: 'OK', received: result.received, changes: result.changes };
   });
 
   router.get('/datasets/:id/entities', hubErrors, async (ctx) => {
-    const { dataset } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
-    await serveCurrent(deps, ctx, dataset);
+    const { dataset, principal } = await datasetAccess(hub, ctx, ctx.params.id!, 'read');
+    await serveCurrent(deps, ctx, dataset, principal);
   });
 }

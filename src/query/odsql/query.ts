@@ -31,6 +31,11 @@ export interface QuerySpec {
   readonly groupBy?: string;
   /** the IANA time zone of date functions, date refines and range buckets (UTC by default) */
   readonly timezone?: string;
+  /**
+   * The reader's key scope (protocols/scope.ts): records it does not admit are not there for this
+   * query — not in results, totals, facets or aggregates.
+   */
+  readonly scope?: (row: QueryRow) => boolean;
 }
 
 /** A query compiled once, evaluated per record. */
@@ -136,6 +141,7 @@ export function compileQuery(spec: QuerySpec): CompiledQuery {
   const where = parseWhere(whereText);
   let filter = where ? compileFilter(where, { clause: 'where', source: whereText, env }) : undefined;
   let raw = rawFilterOf(where);
+  filter = both(spec.scope, filter);
 
   const qText = spec.q ?? '';
   const q = fullTextExpr(qText);
