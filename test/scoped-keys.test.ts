@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { FARM, OTHER_FARM, visit } from './helpers/ade.js';
 import { createDataset, milking, pushResources, readChanges, uniqueId } from './helpers/data.js';
 import { call } from './helpers/http.js';
 import { startTestHub, type TestHub } from './helpers/hub.js';
@@ -39,6 +40,41 @@ describe('scoped keys (docs/datasets.md#scoped-keys)', () => {
     expect((refused.json as { error: { code: string } }).error.code).to.equal('OUT_OF_KEY_SCOPE');
     const after = await readChanges(hub, id, keys.readKey);
     expect(after.items).to.have.length(3);
+  });
+
+  it('when a key is scoped to one farm, then the ADE routes show only that farm and refuse pushes to another, storing nothing', async () => {
+    const id = uniqueId('scope-ade');
+    const keys = await createDataset(hub, id);
+    const pushed = await pushResources(hub, id, keys.pushKey, [visit(1, FARM), visit(2, OTHER_FARM)]);
+    expect(pushed.status, pushed.text).to.equal(200);
+    const key = ((await newKey(id, { role: 'read', locations: [FARM] })).json as { key: string }).key;
+    const ade = (path: string) => `${hub.url}/datasets/${id}/ade${path}`;
+    const visits = (l: typeof FARM) => ade(`/locations/${l.scheme}/${l.id}/milking-visits`);
+    const locations = (await call(ade('/locations'), { token: key })).json as {
+      member: { identifier: unknown }[];
+    };
+    expect(locations.member.map((m) => m.identifier)).to.deep.equal([FARM]);
+    const mine = (await call(visits(FARM), { token: key })).json as { member: { id: string }[] };
+    expect(mine.member.map((m) => m.id)).to.deep.equal(['mv-1']);
+    const other = (await call(visits(OTHER_FARM), { token: key })).json as {
+      member: unknown[];
+      view: { totalItems: number };
+    };
+    expect(other.member).to.deep.equal([]);
+    expect(other.view.totalItems).to.equal(0);
+
+    const pushKey = ((await newKey(id, { role: 'push', locations: [FARM] })).json as { key: string }).key;
+    const refused = await call(visits(OTHER_FARM), {
+      method: 'POST',
+      token: pushKey,
+      body: visit(3, OTHER_FARM),
+    });
+    expect(refused.status, refused.text).to.equal(403);
+    expect(refused.text).to.contain('OUT_OF_KEY_SCOPE').and.contain(OTHER_FARM.id);
+    const ok = await call(visits(FARM), { method: 'POST', token: pushKey, body: visit(4, FARM) });
+    expect(ok.status, ok.text).to.equal(200);
+    const all = await readChanges(hub, id, keys.readKey);
+    expect(all.items.map((i) => i.id)).to.deep.equal(['mv-1', 'mv-2', 'mv-4']);
   });
 
   it('when a where is not valid ODSQL, then creating the key is a 400 naming the error', async () => {

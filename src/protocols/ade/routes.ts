@@ -12,6 +12,7 @@ import { queryInt, queryString } from '../pull/query.js';
 import { batchResults, refusedBatch } from './batch.js';
 import { adeCollection, ADE_COLLECTIONS, type AdeCollection } from './collections.js';
 import { locationOf, parseDateParam, readCollection, readLocations } from './read.js';
+import { pushGuardOf } from '../scope.js';
 import { checkPushLocation, mayReadLocation, type Location } from './scope.js';
 
 declare module 'koa' {
@@ -170,11 +171,16 @@ export function mountAde(router: Router, deps: ProtocolDeps): void {
         errors: found.slice(0, 100),
       });
     }
-    return hub.ingestor.ingest(access.dataset, {
-      protocol: 'icar',
-      body: [{ id: '@context' }, ...(items as JsonValue[])],
-      bodyText: `[{"id":"@context"},${texts.join(',')}]`,
-    });
+    return hub.ingestor.ingest(
+      access.dataset,
+      {
+        protocol: 'icar',
+        body: [{ id: '@context' }, ...(items as JsonValue[])],
+        bodyText: `[{"id":"@context"},${texts.join(',')}]`,
+      },
+      'push',
+      pushGuardOf(hub.store, access.principal, access.dataset),
+    );
   }
 
   router.post(`${ADE_BASE}/locations/:scheme/:location/:collection`, problems, async (ctx) => {
